@@ -1,0 +1,1 @@
+"""Wire contracts: the events services exchange, as versioned pydantic models."""

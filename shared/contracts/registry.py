@@ -1,0 +1,57 @@
+"""Turns message bodies back into events, refusing what no contract describes."""
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from shared.contracts.events import SYSTEM_EVENTS, Event
+
+
+class UnreadableMessage(Exception):
+    """A message no consumer can ever process: it goes to the dead-letter queue."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def event_key(model: type[Event]) -> tuple[str, int]:
+    fields = model.model_fields
+    return fields["event_type"].default, fields["schema_version"].default
+
+
+class EventRegistry:
+    def __init__(self, models: tuple[type[Event], ...] = SYSTEM_EVENTS) -> None:
+        self._models: dict[tuple[str, int], type[Event]] = {}
+        for model in models:
+            self.register(model)
+
+    def register(self, model: type[Event]) -> None:
+        self._models[event_key(model)] = model
+
+    def parse(self, body: bytes) -> Event:
+        try:
+            data: Any = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UnreadableMessage(f"body is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise UnreadableMessage("body is not a JSON object")
+        event_type, version = data.get("event_type"), data.get("schema_version")
+        if not isinstance(event_type, str) or not isinstance(version, int):
+            raise UnreadableMessage("missing event_type or schema_version")
+        model = self._models.get((event_type, version))
+        if model is None:
+            raise UnreadableMessage(f"unknown event {event_type!r} version {version}")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise UnreadableMessage(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = [
+        f"{'.'.join(str(part) for part in err['loc']) or 'body'}: {err['msg']}"
+        for err in exc.errors()[:20]
+    ]
+    return "invalid event: " + "; ".join(problems)

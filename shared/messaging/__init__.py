@@ -1,0 +1,1 @@
+"""RabbitMQ plumbing: one topology, a confirming publisher, a consumer with retries."""

@@ -1,0 +1,123 @@
+"""A robust connection with a confirming publisher.
+
+Every publish waits for the broker's confirm and is bounded by a timeout: aio-pika can
+hang a publish while a robust connection reconnects (aio-pika #636), and a caller that
+times out must be free to retry (the outbox does).
+"""
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractRobustConnection,
+    DeliveryMode,
+)
+
+from shared.contracts.events import Event
+from shared.messaging.topology import Topology, declare
+
+log = logging.getLogger(__name__)
+
+DEAD_REASON_HEADER = "x-dead-reason"
+ATTEMPT_HEADER = "x-attempt"
+
+
+class PublishFailed(Exception):
+    """The broker did not confirm a publish in time; the caller must retry it."""
+
+
+class Broker:
+    def __init__(self, url: str, topology: Topology, publish_timeout_s: float = 10.0) -> None:
+        self.url = url
+        self.topology = topology
+        self.publish_timeout_s = publish_timeout_s
+        self._connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._events: AbstractExchange | None = None
+        self._dlx: AbstractExchange | None = None
+
+    async def connect(self) -> None:
+        self._connection = await aio_pika.connect_robust(self.url)
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._events = await declare(self._channel, self.topology)
+        self._dlx = await self._channel.get_exchange(self.topology.dead_letter_exchange)
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    @property
+    def connection(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise RuntimeError("broker not connected")
+        return self._connection
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def publish(self, event: Event) -> None:
+        event_type: str = event.event_type  # type: ignore[attr-defined]
+        await self.publish_body(
+            routing_key=event_type,
+            body=event.model_dump_json().encode(),
+            message_id=str(event.event_id),
+            event_type=event_type,
+            correlation_id=event.correlation_id,
+        )
+
+    async def publish_body(
+        self,
+        routing_key: str,
+        body: bytes,
+        message_id: str | None = None,
+        event_type: str | None = None,
+        correlation_id: str | None = None,
+        headers: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Publishes a serialised event to the events exchange, waiting for the confirm."""
+        message = aio_pika.Message(
+            body,
+            content_type="application/json",
+            delivery_mode=DeliveryMode.PERSISTENT,
+            message_id=message_id,
+            type=event_type,
+            correlation_id=correlation_id,
+            headers=dict(headers or {}),
+        )
+        await self._confirmed(self._exchange(self._events), message, routing_key)
+
+    async def publish_to_queue(self, queue_name: str, message: aio_pika.Message) -> None:
+        """Puts a message straight into a queue (retry queues) through the default exchange."""
+        channel = self._require_channel()
+        await self._confirmed(channel.default_exchange, message, queue_name)
+
+    async def dead_letter(self, queue_name: str, message: aio_pika.Message) -> None:
+        await self._confirmed(self._exchange(self._dlx), message, queue_name)
+
+    async def _confirmed(
+        self, exchange: AbstractExchange, message: aio_pika.Message, routing_key: str
+    ) -> None:
+        try:
+            await asyncio.wait_for(
+                exchange.publish(message, routing_key=routing_key, mandatory=False),
+                timeout=self.publish_timeout_s,
+            )
+        except (TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError) as exc:
+            raise PublishFailed(f"publish to {routing_key!r} not confirmed: {exc!r}") from exc
+
+    def _exchange(self, exchange: AbstractExchange | None) -> AbstractExchange:
+        if exchange is None:
+            raise RuntimeError("broker not connected")
+        return exchange
+
+    def _require_channel(self) -> AbstractChannel:
+        if self._channel is None:
+            raise RuntimeError("broker not connected")
+        return self._channel

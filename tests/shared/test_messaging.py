@@ -1,0 +1,100 @@
+"""The shared consumer against a real RabbitMQ: dead letters, retries, acks."""
+
+import asyncio
+import uuid
+from datetime import date
+
+import aio_pika
+import pytest
+
+from shared.contracts.events import Event, GlPostingFailed, PostingError
+from shared.contracts.registry import EventRegistry
+from shared.messaging.broker import DEAD_REASON_HEADER, Broker
+from shared.messaging.consumer import Consumer, RetryLater
+from shared.messaging.topology import ConsumerQueue, Topology
+
+QUEUE = ConsumerQueue("probe", ("gl-posting-failed",), retry_delays_s=(0.2, 0.2))
+
+
+def failed_event(store: str) -> GlPostingFailed:
+    return GlPostingFailed(
+        correlation_id=f"{store}:2026-11-24",
+        store_id=store,
+        business_date=date(2026, 11, 24),
+        revision=1,
+        errors=[PostingError(kind="validation", message="test")],
+        retryable=False,
+    )
+
+
+@pytest.fixture
+async def broker(amqp_url: str, namespace: str):
+    broker = Broker(amqp_url, Topology(namespace=namespace, queues=(QUEUE,)))
+    await broker.connect()
+    yield broker
+    channel = await broker.connection.channel()
+    for name in ("probe", "probe.dead", "probe.retry.200ms"):
+        await channel.queue_delete(f"{namespace}.{name}")
+    await broker.close()
+
+
+async def next_dead_letter(broker: Broker, timeout: float = 10.0) -> aio_pika.IncomingMessage:
+    channel = await broker.connection.channel()
+    queue = await channel.get_queue(broker.topology.dead_letter_queue_name(QUEUE))
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        message = await queue.get(fail=False)
+        if message is not None:
+            await message.ack()
+            return message  # type: ignore[return-value]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no dead letter arrived")
+
+
+async def test_malformed_message_is_dead_lettered_and_the_next_one_processed(broker: Broker):
+    handled: list[Event] = []
+    done = asyncio.Event()
+
+    async def handle(event: Event) -> None:
+        handled.append(event)
+        done.set()
+
+    consumer = Consumer(broker, QUEUE, EventRegistry(), handle)
+    await consumer.start()
+    await broker.publish_body("gl-posting-failed", b"{not json", message_id="bad-1")
+    await broker.publish_body(
+        "gl-posting-failed", b'{"event_type": "gl-posting-failed", "schema_version": 99}'
+    )
+    good = failed_event("S1")
+    await broker.publish(good)
+
+    await asyncio.wait_for(done.wait(), 10)
+    assert [e.event_id for e in handled] == [good.event_id]
+    first, second = await next_dead_letter(broker), await next_dead_letter(broker)
+    assert first.message_id == "bad-1"
+    assert "not JSON" in first.headers[DEAD_REASON_HEADER]
+    assert "unknown event 'gl-posting-failed' version 99" in second.headers[DEAD_REASON_HEADER]
+    await consumer.stop()
+
+
+async def test_transient_failure_is_retried_through_delay_queues_then_given_up(broker: Broker):
+    attempts: list[uuid.UUID] = []
+    given_up: list[str] = []
+
+    async def handle(event: Event) -> None:
+        attempts.append(event.event_id)
+        raise RetryLater("xero unavailable")
+
+    async def give_up(event: Event, reason: str) -> None:
+        given_up.append(reason)
+
+    consumer = Consumer(broker, QUEUE, EventRegistry(), handle, give_up=give_up)
+    await consumer.start()
+    event = failed_event("S2")
+    await broker.publish(event)
+
+    dead = await next_dead_letter(broker)
+    assert attempts == [event.event_id] * 3  # first try plus two delayed retries
+    assert given_up == ["xero unavailable"]
+    assert "gave up after 3 attempts: xero unavailable" in dead.headers[DEAD_REASON_HEADER]
+    await consumer.stop()
