@@ -1,0 +1,117 @@
+"""`glbridge`: run the system, migrate it, demonstrate it, and act as a POS."""
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from glbridge.system import Ports, System
+from shared.db import apply_migrations, ensure_database
+from shared.settings import ServiceSettings, XeroSettings
+
+app = typer.Typer(help="xero-gl-bridge: store totals to Xero, as events.", no_args_is_help=True)
+console = Console()
+
+SERVICE_SCHEMAS = ("auth", "totals", "posting")
+SERVICES_DIR = Path(__file__).resolve().parents[1] / "services"
+
+
+def _ports() -> Ports:
+    defaults = Ports()
+    return Ports(
+        auth=int(os.environ.get("AUTH_PORT", defaults.auth)),
+        totals=int(os.environ.get("TOTALS_PORT", defaults.totals)),
+        posting=int(os.environ.get("POSTING_PORT", defaults.posting)),
+        sandbox=int(os.environ.get("SANDBOX_PORT", defaults.sandbox)),
+    )
+
+
+async def migrate_all(database_url: str) -> dict[str, list[str]]:
+    await ensure_database(database_url)
+    applied = {}
+    for schema in SERVICE_SCHEMAS:
+        migrations = SERVICES_DIR / schema / "migrations"
+        applied[schema] = await apply_migrations(database_url, schema, migrations)
+    return applied
+
+
+@app.command()
+def migrate() -> None:
+    """Creates the database if needed and applies every service's migrations."""
+    settings = ServiceSettings()
+    for schema, names in asyncio.run(migrate_all(settings.database_url)).items():
+        console.print(f"{schema}: {', '.join(names) if names else 'up to date'}")
+
+
+def build_system(sandbox_control: bool, log_dir: Path | None) -> System:
+    settings = ServiceSettings()
+    return System(
+        ports=_ports(),
+        database_url=settings.database_url,
+        amqp_url=settings.amqp_url,
+        namespace=settings.amqp_namespace,
+        service_token=settings.service_token.get_secret_value(),
+        with_sandbox=XeroSettings().is_sandbox,
+        sandbox_control=sandbox_control,
+        log_dir=log_dir,
+    )
+
+
+@app.command()
+def up(
+    sandbox_control: bool = typer.Option(
+        False, help="Enable the Xero sandbox's control API (tests, benchmarks, demos)."
+    ),
+    log_dir: Path | None = typer.Option(None, help="Write each service's log to a file here."),
+) -> None:
+    """Starts the services (and the Xero sandbox when no real Xero is configured)."""
+    settings = ServiceSettings()
+    asyncio.run(migrate_all(settings.database_url))
+    if log_dir:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    system = build_system(sandbox_control, log_dir)
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        system.start()
+        for name, url in system.urls().items():
+            console.print(f"[bold]{name:>13}[/bold]  {url}")
+        console.print("Ready. Ctrl-C stops everything.")
+        while not stopping:
+            _restart_exited(system)
+            time.sleep(0.5)
+    finally:
+        console.print("Stopping...")
+        system.stop()
+
+
+def _restart_exited(system: System) -> None:
+    for name in system.names():
+        process = system.service(name)
+        if process.exited:
+            console.print(f"[red]{name} exited; restarting[/red]")
+            process.spawn()
+
+
+@app.command()
+def sandbox(
+    control: bool = typer.Option(True, help="Enable the control API (tests and demos)."),
+) -> None:
+    """Runs the Xero sandbox alone, in the foreground."""
+    os.environ["SANDBOX_CONTROL_ENABLED"] = "true" if control else "false"
+    os.execv(sys.executable, [sys.executable, "-m", "services.xero_sandbox"])  # noqa: S606
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,93 @@
+"""Service processes: started with `python -m`, health-checked, stopped or killed for real."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServiceProcess:
+    """One service as an OS process, with its log captured to a file."""
+
+    def __init__(
+        self, module: str, port: int, env: Mapping[str, str], log_dir: Path | None = None
+    ) -> None:
+        self.module = module
+        self.port = port
+        self.env = {**os.environ, **env}
+        # Without a log folder the child writes to our own terminal.
+        self.log_path = log_dir / f"{module.rsplit('.', 1)[-1]}-{port}.log" if log_dir else None
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, ready_path: str = "/healthz", timeout_s: float = 30.0) -> "ServiceProcess":
+        self.spawn()
+        self.wait_ready(ready_path, timeout_s)
+        return self
+
+    def spawn(self) -> None:
+        log = self.log_path.open("ab") if self.log_path else None
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+        )
+
+    @property
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def wait_ready(self, path: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.module} exited: {self.log_tail()}")
+            try:
+                if httpx.get(self.url + path, timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.module} not ready on {self.url}: {self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up runs, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 30) -> str:
+        if self.log_path is None:
+            return ""
+        try:
+            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""

@@ -1,0 +1,111 @@
+"""The whole system as processes on localhost: what `glbridge up` and the tests run."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from glbridge.processes import ServiceProcess
+
+
+@dataclass(frozen=True)
+class Ports:
+    auth: int = 8001
+    totals: int = 8002
+    posting: int = 8003
+    sandbox: int = 8010
+
+
+@dataclass
+class System:
+    """Starts the Xero sandbox (unless real Xero is configured), auth, totals and posting."""
+
+    ports: Ports
+    database_url: str
+    amqp_url: str
+    namespace: str = "glbridge"
+    service_token: str = "dev-service-token"
+    with_sandbox: bool = True
+    sandbox_control: bool = False
+    extra_env: Mapping[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.sandbox}"
+
+    @property
+    def auth_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.auth}"
+
+    @property
+    def totals_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.totals}"
+
+    @property
+    def posting_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.posting}"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            "DATABASE_URL": self.database_url,
+            "AMQP_URL": self.amqp_url,
+            "AMQP_NAMESPACE": self.namespace,
+            "SERVICE_TOKEN": self.service_token,
+            "AUTH_PORT": str(self.ports.auth),
+            "TOTALS_PORT": str(self.ports.totals),
+            "POSTING_PORT": str(self.ports.posting),
+            "SANDBOX_PORT": str(self.ports.sandbox),
+            "AUTH_URL": self.auth_url,
+            "AUTH_PUBLIC_URL": self.auth_url,
+            "TOTALS_URL": self.totals_url,
+        }
+        if self.with_sandbox:
+            env |= self.sandbox_env()
+        return env | dict(self.extra_env)
+
+    def sandbox_env(self) -> dict[str, str]:
+        base = self.sandbox_url
+        callback = f"{self.auth_url}/v1/connect/callback"
+        return {
+            "XERO_AUTHORIZE_URL": f"{base}/identity/connect/authorize",
+            "XERO_TOKEN_URL": f"{base}/connect/token",
+            "XERO_REVOCATION_URL": f"{base}/connect/revocation",
+            "XERO_CONNECTIONS_URL": f"{base}/connections",
+            "XERO_API_URL": f"{base}/api.xro/2.0",
+            "SANDBOX_REDIRECT_URIS": f"{callback},{callback.replace('127.0.0.1', 'localhost')}",
+            "SANDBOX_CONTROL_ENABLED": "true" if self.sandbox_control else "false",
+        }
+
+    def service(self, name: str) -> ServiceProcess:
+        if name not in self.processes:
+            module, port = self._layout()[name]
+            self.processes[name] = ServiceProcess(module, port, self.env(), self.log_dir)
+        return self.processes[name]
+
+    def _layout(self) -> dict[str, tuple[str, int]]:
+        layout = {
+            "auth": ("services.auth", self.ports.auth),
+            "totals": ("services.totals", self.ports.totals),
+            "posting": ("services.posting", self.ports.posting),
+        }
+        if self.with_sandbox:
+            layout = {"xero-sandbox": ("services.xero_sandbox", self.ports.sandbox)} | layout
+        return layout
+
+    def names(self) -> list[str]:
+        return list(self._layout())
+
+    def start(self, timeout_s: float = 60.0) -> None:
+        for name in self.names():
+            self.service(name).spawn()
+        for name in self.names():
+            ready = "/healthz" if name == "xero-sandbox" else "/readyz"
+            self.service(name).wait_ready(ready, timeout_s)
+
+    def stop(self) -> None:
+        for process in reversed(list(self.processes.values())):
+            process.stop()
+
+    def urls(self) -> dict[str, str]:
+        return {name: self.service(name).url for name in self.names()}
