@@ -10,11 +10,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from glbridge.ops import ops_app
 from glbridge.system import Ports, System
 from shared.db import apply_migrations, ensure_database
 from shared.settings import ServiceSettings, XeroSettings
 
 app = typer.Typer(help="xero-gl-bridge: store totals to Xero, as events.", no_args_is_help=True)
+app.add_typer(ops_app, name="ops")
 console = Console()
 
 SERVICE_SCHEMAS = ("auth", "totals", "posting")
