@@ -16,6 +16,7 @@ import asyncpg
 
 from shared.contracts.events import Event
 from shared.messaging.broker import Broker, PublishFailed
+from shared.metrics import EVENTS_PUBLISHED
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,7 @@ class OutboxRelay:
             event_type=row["event_type"],
             correlation_id=row["correlation_id"],
         )
+        EVENTS_PUBLISHED.labels(row["event_type"]).inc()
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -17,6 +17,7 @@ from shared.contracts.registry import EventRegistry, UnreadableMessage
 from shared.logging import correlation_id
 from shared.messaging.broker import ATTEMPT_HEADER, DEAD_REASON_HEADER, Broker, PublishFailed
 from shared.messaging.topology import ConsumerQueue
+from shared.metrics import EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ class Consumer:
             event = self.registry.parse(message.body)
         except UnreadableMessage as exc:
             await self._dead_letter(message, exc.reason)
+            EVENTS_CONSUMED.labels(self.queue.name, message.type or "?", "unreadable").inc()
             return
         token = correlation_id.set(event.correlation_id)
         try:
@@ -89,27 +91,31 @@ class Consumer:
             correlation_id.reset(token)
 
     async def _handle(self, event: Event, message: AbstractIncomingMessage) -> None:
+        outcome = "ack"
         try:
             await self.handle(event)
         except RetryLater as exc:
-            await self._retry(event, message, exc.reason)
+            outcome = await self._retry(event, message, exc.reason)
         except Reject as exc:
+            outcome = "dead-letter"
             await self._dead_letter(message, exc.reason)
         except Exception as exc:
             # A bug or an outage of our own (database down): retry, never lose it.
             log.exception("handler failed on %s", event.event_id)
-            await self._retry(event, message, f"{type(exc).__name__}: {exc}")
+            outcome = await self._retry(event, message, f"{type(exc).__name__}: {exc}")
         else:
             await message.ack()
+        event_type: str = event.event_type  # type: ignore[attr-defined]
+        EVENTS_CONSUMED.labels(self.queue.name, event_type, outcome).inc()
 
-    async def _retry(self, event: Event, message: AbstractIncomingMessage, reason: str) -> None:
+    async def _retry(self, event: Event, message: AbstractIncomingMessage, reason: str) -> str:
         attempt = _attempt(message) + 1
         delays = self.queue.retry_delays_s
         if attempt > len(delays):
             if self.give_up is not None:
                 await self.give_up(event, reason)
             await self._dead_letter(message, f"gave up after {attempt} attempts: {reason}")
-            return
+            return "dead-letter"
         delay_queue = self.broker.topology.retry_queue_name(self.queue, delays[attempt - 1])
         log.info("retrying %s in %ss (attempt %d): %s", event.event_id, delays[attempt - 1],
                  attempt, reason)
@@ -117,6 +123,7 @@ class Consumer:
             delay_queue, _copy(message, {ATTEMPT_HEADER: attempt, "x-last-error": reason[:500]})
         )
         await message.ack()
+        return "retry"
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
         log.warning("dead-lettering message %s from %s: %s", message.message_id,
