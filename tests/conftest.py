@@ -2,14 +2,18 @@
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import pytest
 
+from glbridge.processes import free_port
+from glbridge.system import Ports, System
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 from tests.support.infra import amqp_server, postgres_server
+from tests.support.sandbox import RunningSandbox, run_sandbox
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +51,29 @@ async def namespace(amqp_url: str, unique: str) -> AsyncIterator[str]:
     async with connection:
         channel = await connection.channel()
         await topo.delete(channel, topo.topology(name))
+
+
+@pytest.fixture
+async def sandbox(tmp_path: Path) -> AsyncIterator[RunningSandbox]:
+    """A Xero sandbox process of this test's own, control API on, seeded state."""
+    async for running in run_sandbox(tmp_path):
+        yield running
+
+
+@pytest.fixture
+def system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path) -> Iterator[System]:
+    """The whole system as real processes on free ports: sandbox, auth, totals, posting."""
+    running = System(
+        ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(), sandbox=free_port()),
+        database_url=database_url,
+        amqp_url=amqp_url,
+        namespace=namespace,
+        service_token="test-service-token",
+        sandbox_control=True,
+        log_dir=tmp_path,
+    )
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
