@@ -20,5 +20,14 @@ lint: setup
 demo: setup
 	$(BIN)/glbridge demo
 
+# Several minutes: prints the table, writes bench/results/latest.json and latest.png.
+bench: setup
+	$(BIN)/python -m bench
+
+# 2,000 days through the system while services are killed and the broker and database
+# restart; exits non-zero if any day is lost or duplicated.
+chaos: setup
+	$(BIN)/python -m bench.chaos
+
 clean:
 	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -5,8 +5,10 @@ import os
 import signal
 import sys
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import typer
 from rich.console import Console
 
@@ -104,6 +106,57 @@ def _restart_exited(system: System) -> None:
         if process.exited:
             console.print(f"[red]{name} exited; restarting[/red]")
             process.spawn()
+
+
+@app.command()
+def demo(
+    store_id: str = typer.Option("12", help="The store to set up and close a day for."),
+    business_date: str = typer.Option("", help="The business day (YYYY-MM-DD); today if empty."),
+    wait_s: float = typer.Option(60.0, help="How long to wait for the outcome, in seconds."),
+) -> None:
+    """Sets up a store, connects it to Xero (the sandbox), closes a day, prints the journal id.
+
+    Uses the running system, or starts one for the demo and stops it after.
+    """
+    from glbridge.demo import DemoFailed, run_demo
+
+    day = date.fromisoformat(business_date) if business_date else datetime.now(UTC).date()
+    system: System | None = None
+    ports = _ports()
+    if not _healthy(f"http://127.0.0.1:{ports.auth}") or not _healthy(
+        f"http://127.0.0.1:{ports.totals}"
+    ):
+        console.print("The system is not running: starting it for the demo...")
+        asyncio.run(migrate_all(ServiceSettings().database_url))
+        system = build_system(sandbox_control=False, log_dir=Path("artifacts/demo-logs"))
+        Path("artifacts/demo-logs").mkdir(parents=True, exist_ok=True)
+        system.start()
+    try:
+        result = asyncio.run(run_demo(
+            f"http://127.0.0.1:{ports.auth}", f"http://127.0.0.1:{ports.totals}",
+            store_id, day, wait_s,
+        ))
+    except DemoFailed as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        if system is not None:
+            system.stop()
+    if not result.ok:
+        console.print(f"[red]store {store_id}, {day}: {result.status}[/red]")
+        for error in result.errors:
+            console.print(f"  - {error.get('category') or ''} {error.get('account_code') or ''}:"
+                          f" {error.get('message')}")
+        raise typer.Exit(1)
+    console.print(f"store {store_id}, {day}: posted to Xero")
+    console.print(f"Xero journal id: [bold]{result.journal_id}[/bold]")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 @app.command()

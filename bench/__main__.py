@@ -1,0 +1,318 @@
+"""`make bench`: the system against its peers, on the same days and the same sandbox.
+
+    .venv/bin/python -m bench                 # every scenario (several minutes)
+    .venv/bin/python -m bench --quick         # small sizes, to see that it works
+
+Prints one table, writes bench/results/latest.json (one key per target of issue 8, each
+with the conditions it was measured under), a JSON of every run and a PNG plot.
+"""
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench.drive import ProcessWatch, Run, close_days, percentile, schedule, watch_outcomes
+from bench.floor import measure_floor
+from bench.provision import Store, provision_stores
+from bench.sdk_script import ScriptDay, SdkScript
+from glbridge.processes import free_port
+from glbridge.system import Ports, System
+from services.totals.domain import examples
+from shared.db import drop_database, ensure_database
+
+RESULTS = Path(__file__).parent / "results"
+console = Console()
+
+
+@dataclass
+class Scenario:
+    name: str
+    days: int
+    organisations: int
+    latency_ms: int = 0
+    real_limits: bool = False
+    offered_per_s: float | None = None
+
+
+@dataclass
+class Figures:
+    scenario: Scenario
+    days_per_s: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    elapsed_s: float
+    statuses: dict[str, int]
+    refused: int
+    xero_calls: int
+    rate_limited: int
+    token_refreshes_per_connection: float
+    processes: dict[str, dict[str, float]]
+    series: dict[str, list[float]] = field(default_factory=dict)
+
+
+async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scenario,
+                       amqp_url: str) -> tuple[Figures, list[Store]]:
+    sandbox = system.sandbox_url
+    await client.delete(f"{sandbox}/_control/faults")
+    limits = ({"concurrent": 5, "per_minute": 60, "per_day": 5000, "app_per_minute": 10000}
+              if scenario.real_limits else
+              {"concurrent": 1000, "per_minute": 10**9, "per_day": 10**9,
+               "app_per_minute": 10**9})
+    (await client.put(f"{sandbox}/_control/limits", json=limits)).raise_for_status()
+    run_id = uuid.uuid4().hex[:6]
+    stores = await provision_stores(client, sandbox, system.auth_url, system.totals_url, run_id,
+                                    scenario.organisations)
+    if scenario.latency_ms:
+        await client.put(f"{sandbox}/_control/faults", json={
+            "latency_ms": {"min": scenario.latency_ms, "max": scenario.latency_ms}})
+    before = (await client.get(f"{sandbox}/_control/stats")).json()
+    run = Run()
+    listener = await watch_outcomes(amqp_url, system.namespace, run)
+    watch = ProcessWatch({name: p.process.pid for name, p in system.processes.items()
+                          if p.process is not None})
+    watch.start()
+    try:
+        plan = list(schedule(stores, scenario.days))
+        await close_days(client, system.totals_url, plan, run, scenario.offered_per_s)
+        timeout = max(120.0, scenario.days / 5)
+        try:
+            await asyncio.wait_for(run.all_done.wait(), timeout)
+        except TimeoutError:
+            console.print(f"[red]{scenario.name}: {run.expected - len(run.outcomes)} days "
+                          f"without an outcome after {timeout:.0f}s[/red]")
+    finally:
+        samples = await watch.stop()
+        await listener.close()
+    after = (await client.get(f"{sandbox}/_control/stats")).json()
+    return _figures(scenario, run, before, after, samples, stores), stores
+
+
+def _delta(after: dict[str, Any], before: dict[str, Any], key: str) -> int:
+    value_after, value_before = after.get(key, {}), before.get(key, {})
+    if isinstance(value_after, dict):
+        return int(sum(value_after.values()) - sum(value_before.values()))
+    return int(value_after - value_before)
+
+
+def _figures(scenario: Scenario, run: Run, before: dict[str, Any], after: dict[str, Any],
+             samples: dict[str, Any], stores: list[Store]) -> Figures:
+    latencies = run.latencies_ms()
+    elapsed = run.elapsed_s()
+    completions = sorted(done - run.started for done, _ in run.outcomes.values())
+    return Figures(
+        scenario=scenario,
+        days_per_s=len(run.outcomes) / elapsed if elapsed else 0.0,
+        p50_ms=percentile(latencies, 0.50),
+        p95_ms=percentile(latencies, 0.95),
+        p99_ms=percentile(latencies, 0.99),
+        elapsed_s=elapsed,
+        statuses=run.statuses(),
+        refused=len(run.refused),
+        xero_calls=_delta(after, before, "api_requests"),
+        rate_limited=_delta(after, before, "rate_limited"),
+        token_refreshes_per_connection=_delta(after, before, "token_refreshes") / len(stores),
+        processes={name: {"cpu_s": round(s.cpu_s, 2), "peak_rss_mb": round(s.peak_rss_mb, 1)}
+                   for name, s in samples.items()},
+        series={"completed_at_s": completions,
+                "latency_ms": [lat for lat in latencies]},
+    )
+
+
+async def run_sdk_peer(client: httpx.AsyncClient, system: System, stores: list[Store],
+                       latency_ms: int, days: int) -> dict[str, Any]:
+    """The sequential SDK script on the same organisations and the same sandbox."""
+    sandbox = system.sandbox_url
+    await client.put(f"{sandbox}/_control/faults", json={
+        "latency_ms": {"min": latency_ms, "max": latency_ms}})
+    lines = [(line["account_code"], line["amount"]) for line in examples.example_journal_lines()]
+    scripts: dict[str, SdkScript] = {}
+    plan: list[ScriptDay] = []
+    for store, day in schedule(stores[: max(1, min(len(stores), days))], days):
+        if store.tenant_id not in scripts:
+            grant = (await client.post(f"{sandbox}/_control/grants", json={
+                "email": store.email, "tenant_ids": [store.tenant_id]})).json()
+            scripts[store.tenant_id] = SdkScript(sandbox, "glbridge-dev", "glbridge-dev-secret",
+                                                 grant)
+        plan.append(ScriptDay(store.tenant_id, day.replace(year=2024), lines))
+    started = time.perf_counter()
+    # The script is synchronous, as users write it; a thread keeps our event loop free.
+    await asyncio.to_thread(lambda: [scripts[item.tenant_id].post(item) for item in plan])
+    elapsed = time.perf_counter() - started
+    refreshes = sum(s.refreshes for s in scripts.values())
+    limited = sum(s.rate_limited for s in scripts.values())
+    await client.delete(f"{sandbox}/_control/faults")
+    return {"days": len(plan), "seconds": round(elapsed, 2),
+            "days_per_s": round(len(plan) / elapsed, 2), "refreshes": refreshes,
+            "rate_limited": limited, "latency_ms": latency_ms}
+
+
+def scenarios(quick: bool) -> dict[str, Scenario]:
+    scale = 10 if quick else 1
+    return {
+        "throughput": Scenario("throughput", 5000 // scale, 500 // scale),
+        "at_100_per_s": Scenario("at_100_per_s", 3000 // scale, 500 // scale,
+                                 offered_per_s=100),
+        "latency_300ms": Scenario("latency_300ms", 3000 // scale, 500 // scale,
+                                  latency_ms=300, real_limits=True),
+        "one_org": Scenario("one_org", 1000 // scale, 1, real_limits=True),
+    }
+
+
+def plot(figures: list[Figures], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(figures), 2, figsize=(12, 3 * len(figures)), squeeze=False)
+    for row, fig_data in zip(axes, figures, strict=True):
+        done = fig_data.series["completed_at_s"]
+        if done:
+            bins = max(1, int(done[-1]) + 1)
+            row[0].hist(done, bins=bins)
+        row[0].set_title(f"{fig_data.scenario.name}: outcomes per second")
+        row[0].set_xlabel("seconds into the run")
+        row[1].plot(sorted(fig_data.series["latency_ms"]))
+        row[1].set_title(f"{fig_data.scenario.name}: close-to-outcome latency (sorted, ms)")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+async def main(args: argparse.Namespace) -> None:
+    amqp_url = args.amqp_url
+    database_url = f"{args.postgres_url.rstrip('/')}/glbridge_bench_{uuid.uuid4().hex[:6]}"
+    await ensure_database(database_url)
+    namespace = f"bench-{uuid.uuid4().hex[:6]}"
+    log_dir = RESULTS / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    system = System(
+        ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(),
+                    sandbox=free_port()),
+        database_url=database_url, amqp_url=amqp_url, namespace=namespace,
+        sandbox_control=True, log_dir=log_dir,
+        extra_env={"LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20"},
+    )
+    from glbridge.cli import migrate_all
+
+    await migrate_all(database_url)
+    system.start()
+    chosen = scenarios(args.quick)
+    if args.only:
+        chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
+    results: dict[str, Figures] = {}
+    sdk: dict[str, Any] = {}
+    try:
+        async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(
+                max_connections=200, max_keepalive_connections=200)) as client:
+            for name, scenario in chosen.items():
+                console.print(f"running {name}: {scenario}")
+                figures, stores = await run_scenario(system, client, scenario, amqp_url)
+                results[name] = figures
+                if name == "latency_300ms" and not args.no_peers:
+                    sdk = await run_sdk_peer(client, system, stores, 300, args.sdk_days)
+        floor = await measure_floor(amqp_url, [b"{}" * 400] * 5000)
+    finally:
+        system.stop()
+        await drop_database(database_url)
+    report(results, sdk, floor.per_second, args)
+
+
+def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
+           args: argparse.Namespace) -> None:
+    table = Table(title="xero-gl-bridge benchmark")
+    for column in ("scenario", "days", "orgs", "latency", "limits", "days/s", "p50 ms",
+                   "p95 ms", "p99 ms", "Xero calls", "429s", "refresh/conn", "outcomes"):
+        table.add_column(column)
+    for f in results.values():
+        s = f.scenario
+        table.add_row(s.name, str(s.days), str(s.organisations), f"{s.latency_ms}ms",
+                      "Xero" if s.real_limits else "off", f"{f.days_per_s:.1f}",
+                      f"{f.p50_ms:.0f}", f"{f.p95_ms:.0f}", f"{f.p99_ms:.0f}",
+                      str(f.xero_calls), str(f.rate_limited),
+                      f"{f.token_refreshes_per_connection:.2f}", str(f.statuses))
+    console.print(table)
+    processes = Table(title="processes (throughput scenario)")
+    for column in ("process", "CPU s", "peak RSS MB"):
+        processes.add_column(column)
+    first = results.get("throughput") or next(iter(results.values()), None)
+    if first:
+        for name, p in first.processes.items():
+            processes.add_row(name, str(p["cpu_s"]), str(p["peak_rss_mb"]))
+        console.print(processes)
+    if sdk:
+        console.print(f"sequential xero-python script at 300 ms: {sdk['days_per_s']} days/s "
+                      f"({sdk['days']} days in {sdk['seconds']}s)")
+    console.print(f"floor (raw aio-pika, confirms + acks, no work): {floor_per_s:.0f} msgs/s")
+    ratios = {}
+    if "throughput" in results:
+        ratios["system_vs_floor"] = results["throughput"].days_per_s / floor_per_s
+    if sdk and "latency_300ms" in results:
+        ratios["system_vs_sdk_script_300ms"] = results["latency_300ms"].days_per_s / sdk[
+            "days_per_s"]
+    for name, ratio in ratios.items():
+        console.print(f"{name}: {ratio:.3f}x" if ratio < 1 else f"{name}: {ratio:.1f}x")
+    write(results, sdk, floor_per_s, ratios, args)
+
+
+def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
+          ratios: dict[str, float], args: argparse.Namespace) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    def cond(name: str) -> dict[str, Any]:
+        return asdict(results[name].scenario) if name in results else {}
+    def fig(name: str, attr: str) -> Any:
+        return round(getattr(results[name], attr), 2) if name in results else None
+    peak = max((p["peak_rss_mb"] for f in results.values() for p in f.processes.values()),
+               default=None)
+    latest = {
+        "quick": args.quick,
+        "days_per_s": {"value": fig("throughput", "days_per_s"), "conditions": cond("throughput")},
+        "p99_ms_at_100": {"value": fig("at_100_per_s", "p99_ms"),
+                          "conditions": cond("at_100_per_s")},
+        "days_per_s_300ms": {"value": fig("latency_300ms", "days_per_s"),
+                             "conditions": cond("latency_300ms")},
+        "ratio_vs_sdk_script": {"value": round(ratios.get("system_vs_sdk_script_300ms", 0), 1)
+                                or None, "conditions": {"sdk_script": sdk}},
+        "one_org_1000_days_s": {"value": fig("one_org", "elapsed_s"),
+                                "conditions": cond("one_org")},
+        "one_org_429s": {"value": results["one_org"].rate_limited if "one_org" in results
+                         else None, "conditions": cond("one_org")},
+        "refreshes_per_connection_per_30min": {
+            "value": max((f.token_refreshes_per_connection for f in results.values()),
+                         default=None),
+            "conditions": {"note": "token refreshes seen by the sandbox per connection over "
+                                   "each scenario (each shorter than 30 minutes)"}},
+        "peak_rss_mb": {"value": peak, "conditions": {"per_process": {
+            n: f.processes for n, f in results.items()}}},
+        "floor_msgs_per_s": round(floor_per_s),
+    }
+    (RESULTS / "latest.json").write_text(json.dumps(latest, indent=2, default=str))
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    (RESULTS / f"run-{stamp}.json").write_text(json.dumps(
+        {n: asdict(f) for n, f in results.items()}, indent=2, default=str))
+    plot(list(results.values()), RESULTS / "latest.png")
+    console.print(f"wrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a tenth of every size")
+    parser.add_argument("--only", default="", help="comma-separated scenario names")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--sdk-days", type=int, default=60)
+    parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse()))

@@ -1,0 +1,181 @@
+"""Drives business days through the totals API like a chain of stores closing, and
+watches the outcomes on the broker, timing each day from close accepted to outcome."""
+
+import asyncio
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import aio_pika
+import httpx
+import psutil
+
+from bench.provision import Store
+from services.totals.domain import examples
+
+FIRST_DAY = date(2025, 1, 1)
+DayKey = tuple[str, str]
+
+
+@dataclass
+class Run:
+    started: float = 0.0
+    accepted: dict[DayKey, float] = field(default_factory=dict)
+    outcomes: dict[DayKey, tuple[float, str]] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+    all_done: asyncio.Event = field(default_factory=asyncio.Event)
+    expected: int = 0
+
+    def record_outcome(self, key: DayKey, status: str) -> None:
+        if key not in self.outcomes:
+            self.outcomes[key] = (time.perf_counter(), status)
+            if len(self.outcomes) >= self.expected:
+                self.all_done.set()
+
+    def latencies_ms(self) -> list[float]:
+        return [
+            (done - self.accepted[key]) * 1000
+            for key, (done, _) in self.outcomes.items() if key in self.accepted
+        ]
+
+    def elapsed_s(self) -> float:
+        last = max((done for done, _ in self.outcomes.values()), default=self.started)
+        return last - self.started
+
+    def statuses(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for _, status in self.outcomes.values():
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(share * 1000) - 1]
+
+
+def schedule(stores: list[Store], days: int) -> Iterator[tuple[Store, date]]:
+    """Day k goes to store k mod M: every store closes day 1, then day 2, and so on."""
+    for k in range(days):
+        yield stores[k % len(stores)], FIRST_DAY + timedelta(days=k // len(stores))
+
+
+async def watch_outcomes(
+    amqp_url: str, namespace: str, run: Run
+) -> aio_pika.abc.AbstractConnection:
+    connection = await aio_pika.connect_robust(amqp_url)
+    channel = await connection.channel()
+    await channel.set_qos(prefetch_count=500)
+    exchange = await channel.get_exchange(f"{namespace}.events")
+    queue = await channel.declare_queue(
+        f"bench.outcomes.{uuid.uuid4().hex[:8]}", exclusive=True, auto_delete=True
+    )
+    for key in ("gl-posting-succeeded", "gl-posting-failed"):
+        await queue.bind(exchange, routing_key=key)
+
+    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        body = json.loads(message.body)
+        status = "posted" if body["event_type"] == "gl-posting-succeeded" else "failed"
+        run.record_outcome((body["store_id"], body["business_date"]), status)
+        await message.ack()
+
+    await queue.consume(on_message)
+    return connection
+
+
+async def close_days(
+    client: httpx.AsyncClient,
+    totals_url: str,
+    plan: list[tuple[Store, date]],
+    run: Run,
+    offered_per_s: float | None,
+    concurrency: int = 64,
+) -> None:
+    """Closes every planned day, as fast as possible or at an offered rate."""
+    gate = asyncio.Semaphore(concurrency)
+    totals = examples.example_day_totals()
+    run.expected = len(plan)
+    run.started = time.perf_counter()
+
+    async def close(store: Store, day: date) -> None:
+        async with gate:
+            response = await client.post(
+                f"{totals_url}/v1/stores/{store.store_id}/days/{day.isoformat()}/close",
+                json=totals, headers={"X-Api-Key": store.api_key},
+            )
+        if response.status_code >= 400:
+            run.refused.append(f"{response.status_code} {response.text[:200]}")
+            run.expected -= 1
+            return
+        run.accepted[(store.store_id, day.isoformat())] = time.perf_counter()
+
+    tasks = []
+    for index, (store, day) in enumerate(plan):
+        if offered_per_s:
+            due = run.started + index / offered_per_s
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(close(store, day)))
+    await asyncio.gather(*tasks)
+
+
+@dataclass
+class ProcessSample:
+    cpu_s: float = 0.0
+    peak_rss_mb: float = 0.0
+    rss_series: list[tuple[float, float]] = field(default_factory=list)
+
+
+class ProcessWatch:
+    """Samples CPU time and resident memory of the system's processes."""
+
+    def __init__(self, pids: dict[str, int], interval_s: float = 0.5) -> None:
+        self.processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.interval_s = interval_s
+        self.samples = {name: ProcessSample() for name in pids}
+        self._cpu_start = {name: self._cpu(p) for name, p in self.processes.items()}
+        self._task: asyncio.Task[None] | None = None
+        self._t0 = time.perf_counter()
+
+    @staticmethod
+    def _cpu(process: psutil.Process) -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._sample_forever())
+
+    async def _sample_forever(self) -> None:
+        while True:
+            self._sample()
+            await asyncio.sleep(self.interval_s)
+
+    def _sample(self) -> None:
+        now = time.perf_counter() - self._t0
+        for name, process in self.processes.items():
+            try:
+                rss = process.memory_info().rss / 2**20
+            except psutil.Error:
+                continue
+            sample = self.samples[name]
+            sample.peak_rss_mb = max(sample.peak_rss_mb, rss)
+            sample.rss_series.append((now, rss))
+
+    async def stop(self) -> dict[str, ProcessSample]:
+        if self._task is not None:
+            self._task.cancel()
+        self._sample()
+        for name, process in self.processes.items():
+            try:
+                self.samples[name].cpu_s = self._cpu(process) - self._cpu_start[name]
+            except psutil.Error:
+                pass
+        return self.samples
