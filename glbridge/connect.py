@@ -1,22 +1,66 @@
 """Connects a store the way its manager would: the setup dialog, Xero's login and consent
 pages, the organisation picker, and the page that shows the `2RF:` key.
 
-Used by `glbridge demo`, the benchmarks and the tests; the real-browser test clicks the
-same pages in Chromium.
+Used by `glbridge demo`, the benchmarks and the tests (walked with glbridge.headless; the
+real-browser test clicks the same pages in Chromium).
 """
 
-import re
-from html import unescape
+from html.parser import HTMLParser
 
 import httpx
 
 from glbridge.headless import HeadlessBrowser, Page
 
-_KEY_ELEMENT = re.compile(r'id="api-key"[^>]*>\s*([^<\s]+)\s*<')
 
-
-class ConnectFailed(Exception):
+class ConnectFailed(AssertionError):
     pass
+
+
+class _KeyAndOrgs(HTMLParser):
+    """Reads the text of id="api-key" and the organisation radios with their labels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key: str | None = None
+        self.orgs: list[tuple[str, str]] = []  # (tenant_id, label)
+        self._in_key = False
+        self._radio: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if a.get("id") == "api-key":
+            self._in_key, self.key = True, ""
+        elif tag == "input" and a.get("type") == "radio" and a.get("name") == "tenant_id":
+            self._radio = a.get("value", "")
+            self.orgs.append((self._radio, ""))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "label":
+            self._radio = None
+        if self._in_key and tag in ("code", "span", "div", "p", "pre", "input", "output"):
+            self._in_key = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_key:
+            self.key = (self.key or "") + data.strip()
+        elif self._radio is not None and data.strip():
+            tenant_id, label = self.orgs[-1]
+            self.orgs[-1] = (tenant_id, (label + " " + data.strip()).strip())
+
+
+def read_page(page: Page) -> _KeyAndOrgs:
+    parser = _KeyAndOrgs()
+    parser.feed(page.html)
+    return parser
+
+
+def _choose(parser: _KeyAndOrgs, tenant_name: str | None, page: Page) -> dict[str, str]:
+    if tenant_name is None:
+        return {}  # the page's own default (the sandbox checks the first)
+    for tenant_id, label in parser.orgs:
+        if label == tenant_name:
+            return {"tenant_id": tenant_id}
+    raise ConnectFailed(f"no organisation {tenant_name!r} on {page.url}: {parser.orgs}")
 
 
 async def connect_store(
@@ -28,45 +72,28 @@ async def connect_store(
     tenant_name: str | None = None,
     api_key_box: str = "",
 ) -> str:
-    """Runs the connect flow for a store and returns the `2RF:` key its page shows."""
+    """Runs the scenario of what the API Key box holds (empty: a new connection) for
+    `store_id` and returns the new `2RF:` key."""
     setup = await client.post(
-        f"{auth_url}/v1/setup", json={"store_id": store_id, "api_key": api_key_box}
+        f"{auth_url.rstrip('/')}/v1/setup", json={"store_id": store_id, "api_key": api_key_box}
     )
     if setup.status_code != 200:
-        raise ConnectFailed(f"setup refused ({setup.status_code}): {setup.text}")
+        raise ConnectFailed(f"setup answered {setup.status_code}: {setup.text}")
     browser = HeadlessBrowser(client)
     page = await browser.open(setup.json()["connect_url"])
     page = await browser.submit(page, "Log in", username=email, password=password)
     page = await browser.submit(page, "Allow access")
-    page = await _pick_organisation(browser, page, tenant_name)
-    return api_key_on(page)
-
-
-async def _pick_organisation(browser: HeadlessBrowser, page: Page, tenant_name: str | None) -> Page:
-    # Pickers (Xero's, then auth's own) appear only when the user has several organisations.
+    # Xero's organisation picker, then perhaps ours: both are radios named tenant_id.
     for _ in range(2):
-        if 'name="tenant_id"' not in page.html:
-            return page
-        tenant_id = _tenant_choice(page.html, tenant_name)
-        page = await browser.submit(page, "Continue", tenant_id=tenant_id)
-    return page
-
-
-def _tenant_choice(html: str, tenant_name: str | None) -> str:
-    options = re.findall(
-        r'<input[^>]*name="tenant_id"[^>]*value="([^"]+)"[^>]*>\s*(?:<[^>]+>\s*)*([^<]*)', html
-    )
-    if not options:
-        raise ConnectFailed("an organisation picker with no organisations")
-    for value, label in options:
-        if tenant_name is None or unescape(label).strip() == tenant_name:
-            return value
-    raise ConnectFailed(f"no organisation named {tenant_name!r} among {[o[1] for o in options]}")
-
-
-def api_key_on(page: Page) -> str:
-    match = _KEY_ELEMENT.search(page.html)
-    if match is None:
-        raise ConnectFailed(f"no API key on the final page ({page.status} {page.url}): "
-                            f"{page.html[:500]}")
-    return unescape(match.group(1))
+        parser = read_page(page)
+        if parser.key is not None or not parser.orgs:
+            break
+        if tenant_name is None and len(parser.orgs) > 1 and "checked" not in page.html:
+            tenant_fields = {"tenant_id": parser.orgs[0][0]}
+        else:
+            tenant_fields = _choose(parser, tenant_name, page)
+        page = await browser.submit(page, "Continue", **tenant_fields)
+    key = read_page(page).key
+    if not key or not key.startswith("2RF:"):
+        raise ConnectFailed(f"no 2RF: key on {page.url} (HTTP {page.status}): {page.html[:800]}")
+    return key

@@ -1,0 +1,301 @@
+"""SQL of the auth schema. Functions take a connection so callers own the transaction."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeAlias
+from uuid import UUID
+
+import asyncpg
+
+from services.auth.domain.connect import Tenant
+
+Row: TypeAlias = asyncpg.Record
+
+
+async def connection(conn: asyncpg.Connection, connection_id: UUID) -> Row | None:
+    row: Row | None = await conn.fetchrow("SELECT * FROM connections WHERE id = $1", connection_id)
+    return row
+
+
+async def live_connection_for_store(conn: asyncpg.Connection, store_id: str) -> Row | None:
+    row: Row | None = await conn.fetchrow(
+        "SELECT * FROM connections WHERE store_id = $1 AND status IN ('active', 'needs-reauth')"
+        " FOR UPDATE",
+        store_id,
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class NewConnection:
+    id: UUID
+    store_id: str
+    tenant: Tenant
+    scope: str
+    key_hash: bytes
+    access_token_sealed: str
+    access_expires_at: datetime
+    refresh_token_sealed: str
+    auth_event_id: str | None
+    xero_user_id: str | None
+
+
+async def insert_connection(conn: asyncpg.Connection, new: NewConnection) -> None:
+    await conn.execute(
+        "INSERT INTO connections (id, store_id, tenant_id, tenant_name, xero_connection_id,"
+        " auth_event_id, scope, key_hash, access_token_sealed, access_expires_at,"
+        " refresh_token_sealed, xero_user_id)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        new.id,
+        new.store_id,
+        UUID(new.tenant.tenant_id),
+        new.tenant.tenant_name,
+        new.tenant.xero_connection_id or None,
+        new.auth_event_id,
+        new.scope,
+        new.key_hash,
+        new.access_token_sealed,
+        new.access_expires_at,
+        new.refresh_token_sealed,
+        new.xero_user_id,
+    )
+
+
+async def stores_sharing_xero_user(conn: asyncpg.Connection, row: Row) -> list[str]:
+    """Other live connections authorised by the same Xero user as `row`."""
+    if not row["xero_user_id"]:
+        return []
+    rows = await conn.fetch(
+        "SELECT store_id FROM connections WHERE xero_user_id = $1 AND id <> $2"
+        " AND status IN ('active', 'needs-reauth') ORDER BY store_id",
+        row["xero_user_id"],
+        row["id"],
+    )
+    return [r["store_id"] for r in rows]
+
+
+async def end_connection(conn: asyncpg.Connection, connection_id: UUID, status: str) -> None:
+    """Retires or disconnects a connection: its tokens are deleted, its key stops working."""
+    await conn.execute(
+        "UPDATE connections SET status = $2, ended_at = now(), updated_at = now(),"
+        " access_token_sealed = NULL, access_expires_at = NULL, refresh_token_sealed = NULL,"
+        " previous_refresh_token_sealed = NULL WHERE id = $1",
+        connection_id,
+        status,
+    )
+
+
+async def mark_refresh_sent(conn: asyncpg.Connection, connection_id: UUID, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE connections SET refresh_first_used_at = $2 WHERE id = $1"
+        " AND refresh_first_used_at IS NULL",
+        connection_id,
+        at,
+    )
+
+
+@dataclass(frozen=True)
+class Rotation:
+    access_token_sealed: str
+    access_expires_at: datetime
+    refresh_token_sealed: str
+    previous_refresh_token_sealed: str
+    previous_first_used_at: datetime
+    scope: str
+    at: datetime
+
+
+async def store_rotation(conn: asyncpg.Connection, connection_id: UUID, r: Rotation) -> None:
+    await conn.execute(
+        "UPDATE connections SET access_token_sealed = $2, access_expires_at = $3,"
+        " refresh_token_sealed = $4, refresh_first_used_at = NULL,"
+        " previous_refresh_token_sealed = $5, previous_first_used_at = $6,"
+        " scope = CASE WHEN $7 = '' THEN scope ELSE $7 END, last_refreshed_at = $8,"
+        " refresh_count = refresh_count + 1, refresh_failures = 0, refresh_not_before = NULL,"
+        " last_refresh_error = NULL, updated_at = now() WHERE id = $1",
+        connection_id,
+        r.access_token_sealed,
+        r.access_expires_at,
+        r.refresh_token_sealed,
+        r.previous_refresh_token_sealed,
+        r.previous_first_used_at,
+        r.scope,
+        r.at,
+    )
+
+
+async def record_failure(
+    conn: asyncpg.Connection, connection_id: UUID, error: str, not_before: datetime
+) -> None:
+    await conn.execute(
+        "UPDATE connections SET refresh_failures = refresh_failures + 1,"
+        " refresh_not_before = $3, last_refresh_error = $2, updated_at = now() WHERE id = $1",
+        connection_id,
+        error[:500],
+        not_before,
+    )
+
+
+async def mark_needs_reauth(
+    conn: asyncpg.Connection, connection_id: UUID, reason: str
+) -> Row | None:
+    """Moves an active connection to needs-reauth; None when it was not active (so the
+    event is published once however many callers saw the refusal)."""
+    row: Row | None = await conn.fetchrow(
+        "UPDATE connections SET status = 'needs-reauth', reauth_reason = $2,"
+        " access_token_sealed = NULL, access_expires_at = NULL, refresh_token_sealed = NULL,"
+        " previous_refresh_token_sealed = NULL, updated_at = now()"
+        " WHERE id = $1 AND status = 'active' RETURNING store_id, tenant_id",
+        connection_id,
+        reason[:500],
+    )
+    return row
+
+
+async def reseal(conn: asyncpg.Connection, connection_id: UUID, sealed: dict[str, str]) -> None:
+    """Replaces sealed columns (keys: access_token, refresh_token, previous_refresh_token)."""
+    allowed = {"access_token", "refresh_token", "previous_refresh_token"}
+    columns = [column for column in sealed if column in allowed]
+    assignments = ", ".join(f"{column}_sealed = ${i + 2}" for i, column in enumerate(columns))
+    await conn.execute(
+        f"UPDATE connections SET {assignments} WHERE id = $1",  # noqa: S608 (fixed names)
+        connection_id,
+        *(sealed[column] for column in columns),
+    )
+
+
+async def sealed_under_other_keys(conn: asyncpg.Connection, key_id: str, limit: int) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM connections WHERE refresh_token_sealed IS NOT NULL"
+        " AND split_part(refresh_token_sealed, '.', 1) <> $1 LIMIT $2",
+        key_id,
+        limit,
+    )
+    return [row["id"] for row in rows]
+
+
+async def due_for_keepalive(conn: asyncpg.Connection, before: datetime, limit: int) -> list[UUID]:
+    rows = await conn.fetch(
+        "SELECT id FROM connections WHERE status = 'active' AND last_refreshed_at < $1"
+        " AND (refresh_not_before IS NULL OR refresh_not_before <= now())"
+        " ORDER BY last_refreshed_at LIMIT $2",
+        before,
+        limit,
+    )
+    return [row["id"] for row in rows]
+
+
+# --- connect attempts ---
+
+
+@dataclass(frozen=True)
+class NewAttempt:
+    id: str
+    state: str
+    store_id: str
+    scenario: str
+    code_verifier_sealed: str
+    expires_at: datetime
+
+
+async def insert_attempt(conn: asyncpg.Connection, a: NewAttempt) -> None:
+    await conn.execute(
+        "INSERT INTO connect_attempts (id, state, store_id, scenario, code_verifier_sealed,"
+        " expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        a.id,
+        a.state,
+        a.store_id,
+        a.scenario,
+        a.code_verifier_sealed,
+        a.expires_at,
+    )
+
+
+async def attempt_by_id(conn: asyncpg.Connection, attempt_id: str) -> Row | None:
+    row: Row | None = await conn.fetchrow(
+        "SELECT * FROM connect_attempts WHERE id = $1", attempt_id
+    )
+    return row
+
+
+async def attempt_by_state(conn: asyncpg.Connection, state: str) -> Row | None:
+    row: Row | None = await conn.fetchrow("SELECT * FROM connect_attempts WHERE state = $1", state)
+    return row
+
+
+async def bind_browser(conn: asyncpg.Connection, attempt_id: str, browser_hash: bytes) -> None:
+    await conn.execute(
+        "UPDATE connect_attempts SET browser_hash = $2 WHERE id = $1", attempt_id, browser_hash
+    )
+
+
+async def consume_state(conn: asyncpg.Connection, state: str, now: datetime) -> Row | None:
+    """Marks the state used, atomically: of two callbacks with one state, one wins."""
+    row: Row | None = await conn.fetchrow(
+        "UPDATE connect_attempts SET used_at = $2 WHERE state = $1 AND used_at IS NULL"
+        " AND expires_at > $2 RETURNING *",
+        state,
+        now,
+    )
+    return row
+
+
+async def set_outcome(conn: asyncpg.Connection, attempt_id: str, outcome: str) -> None:
+    await conn.execute(
+        "UPDATE connect_attempts SET outcome = $2 WHERE id = $1", attempt_id, outcome[:200]
+    )
+
+
+async def park_for_pick(
+    conn: asyncpg.Connection,
+    attempt_id: str,
+    pick_id: str,
+    tokens_sealed: str,
+    tenants: list[Tenant],
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        "UPDATE connect_attempts SET pick_id = $2, pending_tokens_sealed = $3,"
+        " pending_tenants = $4::jsonb, pick_expires_at = $5, outcome = 'picking' WHERE id = $1",
+        attempt_id,
+        pick_id,
+        tokens_sealed,
+        json.dumps([t.__dict__ for t in tenants]),
+        expires_at,
+    )
+
+
+async def parked_pick(conn: asyncpg.Connection, pick_id: str, now: datetime) -> Row | None:
+    row: Row | None = await conn.fetchrow(
+        "SELECT id, browser_hash, pending_tenants FROM connect_attempts"
+        " WHERE pick_id = $1 AND pick_expires_at > $2",
+        pick_id,
+        now,
+    )
+    return row
+
+
+async def take_pick(conn: asyncpg.Connection, pick_id: str, now: datetime) -> Row | None:
+    """Takes the parked tokens once: the pick form cannot be submitted twice."""
+    row: Row | None = await conn.fetchrow(
+        "UPDATE connect_attempts a SET pick_id = NULL, pending_tokens_sealed = NULL,"
+        " outcome = 'picked' FROM (SELECT id, pending_tokens_sealed FROM connect_attempts"
+        " WHERE pick_id = $1 AND pick_expires_at > $2 FOR UPDATE) old WHERE a.id = old.id"
+        " RETURNING a.id, a.store_id, a.scenario, a.browser_hash, a.pending_tenants,"
+        " old.pending_tokens_sealed",
+        pick_id,
+        now,
+    )
+    return row
+
+
+def tenants_of(value: Any) -> list[Tenant]:
+    data = json.loads(value) if isinstance(value, str) else value
+    return [Tenant(**item) for item in data or []]
+
+
+async def forget_old_attempts(conn: asyncpg.Connection, before: datetime) -> int:
+    """Connect attempts are only evidence once expired: keep a day of them, not more."""
+    result: str = await conn.execute("DELETE FROM connect_attempts WHERE expires_at < $1", before)
+    return int(result.split()[-1])

@@ -1,0 +1,146 @@
+"""Xero's identity endpoints through authlib: authorize URL, code exchange, refresh,
+connections and revocation. Every failure becomes one of four exceptions, so the vault
+can tell a dead token (InvalidGrant) from a lost answer (InDoubt) and an outage."""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from services.auth.domain.connect import Tenant, tenants_from_connections
+from services.auth.domain.tokens import TokenSet, expiry
+from shared.settings import XeroSettings
+
+log = logging.getLogger(__name__)
+
+
+class XeroError(Exception):
+    """Xero could not do it now (outage, rate limit, unreadable answer): retry later."""
+
+
+class InDoubt(XeroError):
+    """The request may have reached Xero but its answer was lost: a refresh token sent this
+    way may have been spent, and only the grace period can recover its successor."""
+
+
+class InvalidGrant(Exception):
+    """Xero refused the grant for good (revoked, expired or already rotated away)."""
+
+
+class XeroRefused(Exception):
+    """Xero refused the request itself (`invalid_client`, a bad code...): not transient."""
+
+    def __init__(self, error: str, description: str | None) -> None:
+        super().__init__(f"{error}: {description}" if description else error)
+        self.error = error
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class XeroIdentity:
+    def __init__(self, settings: XeroSettings, now: Callable[[], datetime] = _utc_now) -> None:
+        self.settings = settings
+        self.now = now
+
+    def _client(self, **kwargs: Any) -> AsyncOAuth2Client:
+        return AsyncOAuth2Client(
+            client_id=self.settings.client_id,
+            client_secret=self.settings.client_secret.get_secret_value(),
+            timeout=self.settings.timeout_s,
+            **kwargs,
+        )
+
+    async def authorization_url(self, state: str, code_verifier: str, redirect_uri: str) -> str:
+        async with self._client(
+            scope=self.settings.scopes, redirect_uri=redirect_uri, code_challenge_method="S256"
+        ) as client:
+            url, _ = client.create_authorization_url(
+                self.settings.authorize_url, state=state, code_verifier=code_verifier
+            )
+        return str(url)
+
+    async def exchange_code(self, code: str, code_verifier: str, redirect_uri: str) -> TokenSet:
+        async with self._client(redirect_uri=redirect_uri) as client:
+            token = await self._call(
+                client.fetch_token(
+                    self.settings.token_url,
+                    grant_type="authorization_code",
+                    code=code,
+                    code_verifier=code_verifier,
+                )
+            )
+        return self._token_set(token)
+
+    async def refresh(self, refresh_token: str) -> TokenSet:
+        async with self._client() as client:
+            token = await self._call(
+                client.refresh_token(self.settings.token_url, refresh_token=refresh_token)
+            )
+        return self._token_set(token)
+
+    async def connections(self, access_token: str) -> list[Tenant]:
+        async with httpx.AsyncClient(timeout=self.settings.timeout_s) as client:
+            try:
+                response = await client.get(
+                    self.settings.connections_url,
+                    headers={"Authorization": f"Bearer {access_token}"},
+                )
+            except httpx.HTTPError as exc:
+                raise XeroError(f"GET /connections failed: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise XeroError(f"GET /connections answered HTTP {response.status_code}")
+        try:
+            return tenants_from_connections(response.json())
+        except ValueError as exc:
+            raise XeroError(f"GET /connections answered something unreadable: {exc}") from exc
+
+    async def revoke(self, refresh_token: str) -> None:
+        async with self._client() as client:
+            try:
+                response = await client.revoke_token(
+                    self.settings.revocation_url,
+                    token=refresh_token,
+                    token_type_hint="refresh_token",
+                )
+            except httpx.HTTPError as exc:
+                raise XeroError(f"revocation failed: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise XeroError(f"revocation answered HTTP {response.status_code}")
+        if response.status_code >= 400:
+            # Already revoked or unknown: what we wanted anyway.
+            log.info("revocation answered HTTP %s", response.status_code)
+
+    async def _call(self, call: Any) -> dict[str, Any]:
+        try:
+            token: dict[str, Any] = await call
+            return token
+        except OAuthError as exc:
+            if exc.error == "invalid_grant":
+                raise InvalidGrant(exc.description or "invalid_grant") from exc
+            raise XeroRefused(exc.error, exc.description) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise XeroError(f"Xero's token endpoint unreachable: {type(exc).__name__}") from exc
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise InDoubt(f"Xero's token endpoint gave no answer: {type(exc).__name__}") from exc
+        except httpx.HTTPStatusError as exc:
+            raise XeroError(
+                f"Xero's token endpoint answered HTTP {exc.response.status_code}"
+            ) from exc
+        except ValueError as exc:
+            raise XeroError(f"Xero's token endpoint answered something unreadable: {exc}") from exc
+
+    def _token_set(self, token: dict[str, Any]) -> TokenSet:
+        if not token.get("access_token") or not token.get("refresh_token"):
+            raise XeroError("Xero's token answer lacks access_token or refresh_token")
+        return TokenSet(
+            access_token=str(token["access_token"]),
+            refresh_token=str(token["refresh_token"]),
+            expires_at=expiry(token.get("expires_in"), self.now()),
+            scope=str(token.get("scope") or ""),
+        )

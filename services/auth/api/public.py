@@ -1,0 +1,110 @@
+"""What the POS and the browser call: setup, and the connect flow's pages."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.auth.api import deps
+from services.auth.api.pages import key_page, pick_page, problem_page
+from services.auth.domain.scenarios import Scenario, UnrecognisedKey
+from services.auth.service_layer.connect import Connected, ConnectFlow, FlowError
+
+BROWSER_COOKIE = "glbridge_connect"
+STORE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+
+router = APIRouter(tags=["public"])
+
+
+class SetupRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    store_id: str = Field(
+        pattern=STORE_ID_PATTERN,
+        description="The store's id: 1 to 64 letters, digits, '.', '_' or '-'",
+    )
+    api_key: str | None = Field(
+        default="", max_length=4000, description="What the store's API Key box holds"
+    )
+
+
+class SetupResponse(BaseModel):
+    scenario: Scenario
+    message: str
+    connect_url: str
+
+
+@router.post("/v1/setup", response_model=SetupResponse)
+async def setup(
+    body: SetupRequest, flow: Annotated[ConnectFlow, Depends(deps.flow)]
+) -> SetupResponse | JSONResponse:
+    try:
+        classification, url = await flow.setup(body.store_id, body.api_key)
+    except UnrecognisedKey as exc:
+        return JSONResponse(
+            {"detail": [{"loc": ["body", "api_key"], "msg": str(exc), "type": "unrecognised_key"}]},
+            status_code=422,
+        )
+    return SetupResponse(
+        scenario=classification.scenario, message=classification.message, connect_url=url
+    )
+
+
+@router.get("/v1/connect/start/{attempt_id}", response_class=HTMLResponse)
+async def start(
+    attempt_id: str, request: Request, flow: Annotated[ConnectFlow, Depends(deps.flow)]
+) -> Response:
+    browser = secrets.token_urlsafe(24)
+    try:
+        url = await flow.start(attempt_id, browser)
+    except FlowError as exc:
+        return problem_page(exc)
+    response = RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser,
+        max_age=flow.settings.state_ttl_s,
+        path="/v1/connect",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https" or flow.settings.public_url.startswith("https"),
+    )
+    return response
+
+
+@router.get("/v1/connect/callback", response_class=HTMLResponse)
+async def callback(
+    flow: Annotated[ConnectFlow, Depends(deps.flow)],
+    state: str | None = Query(default=None, max_length=200),
+    code: str | None = Query(default=None, max_length=4000),
+    error: str | None = Query(default=None, max_length=200),
+    error_description: str | None = Query(default=None, max_length=2000),
+    browser: str | None = Cookie(default=None, alias=BROWSER_COOKIE),
+) -> HTMLResponse:
+    try:
+        outcome = await flow.callback(state, code, error, error_description, browser)
+    except FlowError as exc:
+        return problem_page(exc)
+    if isinstance(outcome, Connected):
+        return _connected(outcome)
+    return pick_page(outcome.pick_id, outcome.store_id, outcome.tenants, "/v1/connect/pick")
+
+
+@router.post("/v1/connect/pick", response_class=HTMLResponse)
+async def pick(
+    flow: Annotated[ConnectFlow, Depends(deps.flow)],
+    pick_id: Annotated[str, Form(alias="pick", max_length=200)],
+    tenant_id: Annotated[str | None, Form(max_length=100)] = None,
+    browser: str | None = Cookie(default=None, alias=BROWSER_COOKIE),
+) -> HTMLResponse:
+    try:
+        outcome = await flow.pick(pick_id, tenant_id, browser)
+    except FlowError as exc:
+        return problem_page(exc)
+    return _connected(outcome)
+
+
+def _connected(outcome: Connected) -> HTMLResponse:
+    return key_page(str(outcome.key), outcome.store_id, outcome.tenant_name)

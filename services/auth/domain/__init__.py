@@ -1,0 +1,1 @@
+"""Pure rules of the auth service: no I/O here."""

@@ -1,0 +1,346 @@
+"""The token vault: hands out access tokens and refreshes them once for everyone.
+
+Single flight: an asyncio lock per connection inside the process, then a PostgreSQL
+advisory lock across processes (released by PostgreSQL itself if the process dies).
+After taking the lock the row is read again and the refresh skipped when someone else
+already did it. The rotated refresh token is committed before the access token leaves.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+from prometheus_client import Counter
+
+from services.auth.adapters import repository as repo
+from services.auth.adapters.cipher import Cipher
+from services.auth.adapters.xero import InDoubt, InvalidGrant, XeroError, XeroIdentity, XeroRefused
+from services.auth.domain.tokens import (
+    ReauthNeeded,
+    Status,
+    TokenSet,
+    UnknownConnection,
+    XeroUnavailable,
+    cooldown,
+    must_refresh,
+    within_grace,
+)
+from services.auth.settings import AuthSettings
+from shared.contracts.events import XeroConnectionNeedsReauth
+from shared.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+REFRESHES = Counter(
+    "glbridge_auth_token_refreshes_total",
+    "Refreshes auth sent to Xero, by outcome (ok, lost-answer, invalid-grant, failed).",
+    ["outcome"],
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    access_token: str
+    expires_at: datetime
+    tenant_id: UUID
+
+    def __repr__(self) -> str:
+        return f"AccessGrant(tenant_id={self.tenant_id}, expires_at={self.expires_at})"
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    revoked_at_xero: bool
+    detail: str
+
+
+def seal_context(connection_id: UUID, column: str) -> str:
+    return f"connections:{connection_id}:{column}"
+
+
+REAUTH_DETAIL = {
+    Status.NEEDS_REAUTH: "Xero refused this connection's refresh token ({reason}): the store "
+    "must connect again (open the API Key box: scenario 3) and save the new 2RF: key",
+    Status.RETIRED: "this connection was replaced by a newer connect flow for store {store}: "
+    "use the store's new 2RF: key",
+    Status.DISCONNECTED: "this connection was disconnected: the store must connect again",
+}
+
+
+class Vault:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        cipher: Cipher,
+        xero: XeroIdentity,
+        settings: AuthSettings,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.pool = pool
+        self.cipher = cipher
+        self.xero = xero
+        self.settings = settings
+        self.now = now
+        self.min_validity = timedelta(seconds=settings.min_validity_s)
+        self._local_locks: dict[UUID, asyncio.Lock] = {}
+        self.refreshes = 0  # refreshes this process sent (for tests and metrics)
+
+    async def access_token(
+        self, connection_id: UUID, rejected_token: str | None = None
+    ) -> AccessGrant:
+        grant = self._usable(await self._read(connection_id), rejected_token)
+        if grant is not None:
+            return grant
+        async with self._local_lock(connection_id):
+            # Callers queued in this process find the token their predecessor fetched
+            # without touching the database lock.
+            grant = self._usable(await self._read(connection_id), rejected_token)
+            if grant is not None:
+                return grant
+            async with self._database_lock(connection_id) as conn:
+                row = await repo.connection(conn, connection_id)
+                grant = self._usable(row, rejected_token)  # another process may have refreshed
+                if grant is not None:
+                    return grant
+                assert row is not None
+                return await self._refresh(conn, row)
+
+    async def keep_alive(self, connection_id: UUID, refreshed_before: datetime) -> bool:
+        """Refreshes a connection nobody used lately, so its refresh token does not expire
+        unused (Xero: 60 days). False when another process already did."""
+        async with self._refresh_lock(connection_id) as conn:
+            row = await repo.connection(conn, connection_id)
+            if row is None or row["status"] != Status.ACTIVE:
+                return False
+            if row["last_refreshed_at"] >= refreshed_before:
+                return False
+            await self._refresh(conn, row)
+            return True
+
+    async def reseal(self, connection_id: UUID) -> bool:
+        """Seals a connection's tokens again under the current key (after a key rotation),
+        so the old key can be removed from AUTH_ENCRYPTION_KEYS."""
+        async with self._refresh_lock(connection_id) as conn:
+            row = await repo.connection(conn, connection_id)
+            if row is None:
+                return False
+            values = {
+                column: self._seal(connection_id, column, self._open(row, column))
+                for column in ("access_token", "refresh_token", "previous_refresh_token")
+                if row[f"{column}_sealed"]
+                and self.cipher.key_id_of(row[f"{column}_sealed"]) != self.cipher.current_id
+            }
+            if values:
+                await repo.reseal(conn, connection_id, values)
+            return bool(values)
+
+    async def disconnect(self, connection_id: UUID) -> Disconnected:
+        """Deletes the connection's tokens (its key stops working) and revokes its refresh
+        token at Xero, unless another store's connection was authorised by the same Xero
+        user: Xero's revocation ends every grant of that user, theirs included."""
+        async with self._refresh_lock(connection_id) as conn:
+            row = await repo.connection(conn, connection_id)
+            if row is None:
+                raise UnknownConnection(str(connection_id))
+            sharing = await repo.stores_sharing_xero_user(conn, row)
+            outcome = Disconnected(revoked_at_xero=False, detail="no tokens left to revoke")
+            if sharing:
+                outcome = Disconnected(
+                    False,
+                    "not revoked at Xero: the same Xero user also connected store(s) "
+                    f"{', '.join(sharing)}, and revoking would disconnect them too",
+                )
+            elif row["refresh_token_sealed"]:
+                try:
+                    await self.xero.revoke(self._open(row, "refresh_token"))
+                    outcome = Disconnected(True, "revoked at Xero")
+                except XeroError as exc:
+                    log.warning("revocation at Xero failed, tokens deleted anyway: %s", exc)
+                    outcome = Disconnected(False, f"Xero could not be reached: {exc}")
+            await repo.end_connection(conn, connection_id, Status.DISCONNECTED)
+            return outcome
+
+    # --- internals ---
+
+    def _usable(self, row: asyncpg.Record | None, rejected_token: str | None) -> AccessGrant | None:
+        if row is None:
+            raise UnknownConnection()
+        status = Status(row["status"])
+        if status != Status.ACTIVE:
+            raise ReauthNeeded(
+                REAUTH_DETAIL[status].format(reason=row["reauth_reason"], store=row["store_id"])
+            )
+        access = self._open(row, "access_token") if row["access_token_sealed"] else None
+        if must_refresh(
+            access, row["access_expires_at"], self.now(), self.min_validity, rejected_token
+        ):
+            return None
+        assert access is not None
+        return AccessGrant(access, row["access_expires_at"], row["tenant_id"])
+
+    async def _read(self, connection_id: UUID) -> asyncpg.Record | None:
+        async with self.pool.acquire() as conn:
+            return await repo.connection(conn, connection_id)
+
+    def _local_lock(self, connection_id: UUID) -> asyncio.Lock:
+        return self._local_locks.setdefault(connection_id, asyncio.Lock())
+
+    @contextlib.asynccontextmanager
+    async def _refresh_lock(self, connection_id: UUID) -> AsyncIterator[asyncpg.Connection]:
+        async with self._local_lock(connection_id), self._database_lock(connection_id) as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _database_lock(self, connection_id: UUID) -> AsyncIterator[asyncpg.Connection]:
+        """A session advisory lock: PostgreSQL releases it if this process dies."""
+        async with self.pool.acquire() as conn:
+            key = f"auth-refresh:{connection_id}"
+            try:
+                await conn.execute(
+                    "SELECT pg_advisory_lock(hashtextextended($1, 0))",
+                    key,
+                    timeout=self.settings.lock_wait_s,
+                )
+            except TimeoutError as exc:
+                raise XeroUnavailable(
+                    "another refresh of this connection is still running", retry_after_s=5
+                ) from exc
+            try:
+                yield conn
+            finally:
+                # The pool also runs pg_advisory_unlock_all() when a connection returns.
+                with contextlib.suppress(Exception):
+                    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+
+    async def _refresh(self, conn: asyncpg.Connection, row: asyncpg.Record) -> AccessGrant:
+        connection_id: UUID = row["id"]
+        now = self.now()
+        not_before = row["refresh_not_before"]
+        if not_before is not None and not_before > now:
+            raise XeroUnavailable(
+                f"refresh paused after {row['refresh_failures']} failed attempts "
+                f"(last: {row['last_refresh_error']})",
+                retry_after_s=(not_before - now).total_seconds(),
+            )
+        current = self._open(row, "refresh_token")
+        # Committed before the request leaves: after a crash we know it may be spent.
+        await repo.mark_refresh_sent(conn, connection_id, now)
+        first_used = row["refresh_first_used_at"] or now
+        try:
+            tokens, spent, spent_first_used = await self._rotate(row, current, first_used)
+        except InvalidGrant as exc:
+            await self._needs_reauth(conn, row, f"invalid_grant: {exc}")
+            raise ReauthNeeded(
+                REAUTH_DETAIL[Status.NEEDS_REAUTH].format(reason="invalid_grant", store="")
+            ) from exc
+        except (XeroError, XeroRefused) as exc:
+            await self._failed(conn, row, str(exc))
+            raise XeroUnavailable(f"could not refresh the Xero token now: {exc}") from exc
+        await repo.store_rotation(
+            conn,
+            connection_id,
+            repo.Rotation(
+                access_token_sealed=self._seal(connection_id, "access_token", tokens.access_token),
+                access_expires_at=tokens.expires_at,
+                refresh_token_sealed=self._seal(
+                    connection_id, "refresh_token", tokens.refresh_token
+                ),
+                previous_refresh_token_sealed=self._seal(
+                    connection_id, "previous_refresh_token", spent
+                ),
+                previous_first_used_at=spent_first_used,
+                scope=tokens.scope,
+                at=self.now(),
+            ),
+        )
+        log.info("refreshed Xero tokens", extra={"connection_id": str(connection_id)})
+        return AccessGrant(tokens.access_token, tokens.expires_at, row["tenant_id"])
+
+    async def _rotate(
+        self, row: asyncpg.Record, current: str, first_used: datetime
+    ) -> tuple[TokenSet, str, datetime]:
+        """Spends the current refresh token; on invalid_grant falls back to the previous one
+        while it is inside Xero's grace period. Returns the tokens and the token spent."""
+        try:
+            return await self._send(current), current, first_used
+        except InvalidGrant:
+            previous_first_used = row["previous_first_used_at"]
+            if not row["previous_refresh_token_sealed"] or not within_grace(
+                previous_first_used, self.now()
+            ):
+                raise
+            log.warning("refresh token refused; trying the previous one inside the grace period")
+            previous = self._open(row, "previous_refresh_token")
+            return await self._send(previous), previous, previous_first_used
+
+    async def _send(self, refresh_token: str) -> TokenSet:
+        """One refresh; when the answer is lost, the same token once more: Xero's grace
+        period answers a token spent less than 30 minutes ago again."""
+        try:
+            return await self._send_once(refresh_token)
+        except InDoubt as exc:
+            REFRESHES.labels("lost-answer").inc()
+            log.warning("refresh answer lost (%s): retrying inside the grace period", exc)
+            return await self._send_once(refresh_token)
+
+    async def _send_once(self, refresh_token: str) -> TokenSet:
+        self.refreshes += 1
+        try:
+            tokens = await self.xero.refresh(refresh_token)
+        except InvalidGrant:
+            REFRESHES.labels("invalid-grant").inc()
+            raise
+        except (XeroError, XeroRefused) as exc:
+            if not isinstance(exc, InDoubt):
+                REFRESHES.labels("failed").inc()
+            raise
+        REFRESHES.labels("ok").inc()
+        return tokens
+
+    async def _needs_reauth(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str
+    ) -> None:
+        async with conn.transaction():
+            changed = await repo.mark_needs_reauth(conn, row["id"], reason)
+            if changed is None:
+                return
+            await enqueue(
+                conn,
+                XeroConnectionNeedsReauth(
+                    correlation_id=f"connection:{row['id']}",
+                    connection_id=row["id"],
+                    tenant_id=changed["tenant_id"],
+                    store_ids=[changed["store_id"]],
+                    reason=reason,
+                ),
+            )
+        log.warning("Xero connection needs a new key", extra={"connection_id": str(row["id"])})
+
+    async def _failed(self, conn: asyncpg.Connection, row: asyncpg.Record, error: str) -> None:
+        failures = row["refresh_failures"] + 1
+        pause = cooldown(
+            failures, self.settings.refresh_cooldown_s, self.settings.refresh_cooldown_max_s
+        )
+        await repo.record_failure(conn, row["id"], error, self.now() + pause)
+        log.warning(
+            "refresh failed (%s in a row), pausing %.0f s: %s",
+            failures,
+            pause.total_seconds(),
+            error,
+            extra={"connection_id": str(row["id"])},
+        )
+
+    def _open(self, row: asyncpg.Record, column: str) -> str:
+        return self.cipher.open(row[f"{column}_sealed"], seal_context(row["id"], column))
+
+    def _seal(self, connection_id: UUID, column: str, value: str) -> str:
+        return self.cipher.seal(value, seal_context(connection_id, column))

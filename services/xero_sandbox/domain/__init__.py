@@ -1,0 +1,1 @@
+"""Pure sandbox logic: the data model, Xero's journal rules, rate-limit windows. No I/O."""

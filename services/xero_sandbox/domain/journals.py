@@ -1,0 +1,164 @@
+"""Xero's ManualJournal rules, with Xero's messages. Pure: no clock, no storage."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from services.xero_sandbox.domain.charts import TAX_RULES
+from services.xero_sandbox.domain.model import JournalLine, Organisation
+from services.xero_sandbox.domain.xerodate import parse_date
+
+LINE_AMOUNT_TYPES = ("NoTax", "Exclusive", "Inclusive")
+CREATE_STATUSES = ("DRAFT", "POSTED")
+CENT = Decimal("0.01")
+
+
+@dataclass
+class Checked:
+    """A submitted journal after Xero's rules: errors make it refused, warnings do not."""
+
+    narration: str = ""
+    date: dt.date | None = None
+    status: str = "DRAFT"
+    line_amount_types: str = "NoTax"
+    lines: list[JournalLine] = field(default_factory=list)
+    show_on_cash_basis: bool = True
+    url: str | None = None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _money(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
+
+
+def _fmt(amount: Decimal) -> str:
+    return f"{amount.quantize(CENT):.2f}"
+
+
+def check_journal(raw: Any, org: Organisation, today: dt.date) -> Checked:
+    """Applies Xero's rules to one submitted ManualJournal object."""
+    out = Checked()
+    if not isinstance(raw, dict):
+        out.errors.append("A ManualJournal must be a JSON object")
+        return out
+    _check_header(raw, org, today, out)
+    lines = raw.get("JournalLines")
+    if lines is None:
+        lines = []
+    if not isinstance(lines, list):
+        out.errors.append("JournalLines must be a list of journal lines")
+        return out
+    for index, line in enumerate(lines):
+        _check_line(line, index, org, out)
+    _check_totals(out)
+    return out
+
+
+def _check_header(raw: dict[str, Any], org: Organisation, today: dt.date, out: Checked) -> None:
+    narration = raw.get("Narration")
+    if not isinstance(narration, str) or not narration.strip():
+        out.errors.append("Narration cannot be empty")
+    else:
+        out.narration = narration
+    out.date = _journal_date(raw.get("Date"), today, out)
+    status = raw.get("Status") or "DRAFT"
+    if status not in CREATE_STATUSES:
+        out.errors.append(f"'{status}' is not a valid status for a new manual journal")
+    out.status = str(status)
+    kind = raw.get("LineAmountTypes") or "NoTax"
+    if kind not in LINE_AMOUNT_TYPES:
+        out.errors.append(f"'{kind}' is not a valid value for LineAmountTypes")
+    out.line_amount_types = str(kind)
+    out.show_on_cash_basis = raw.get("ShowOnCashBasisReports", True) is not False
+    url = raw.get("Url")
+    out.url = url if isinstance(url, str) else None
+    lock = org.lock_date
+    if out.date is not None and lock is not None and out.date <= lock:
+        out.errors.append(
+            f"The document date cannot be on or before the lock date ({lock.isoformat()})"
+        )
+
+
+def _journal_date(value: Any, today: dt.date, out: Checked) -> dt.date | None:
+    if value in (None, ""):
+        return today
+    parsed = parse_date(value) if isinstance(value, str) else None
+    if parsed is None:
+        out.errors.append(f"The date '{value}' is not a valid date (use YYYY-MM-DD)")
+    return parsed
+
+
+def _check_line(line: Any, index: int, org: Organisation, out: Checked) -> None:
+    if not isinstance(line, dict):
+        out.errors.append(f"Journal line {index + 1} must be a JSON object")
+        return
+    amount = _money(line.get("LineAmount"))
+    if amount is None:
+        out.errors.append(f"Journal line {index + 1}: LineAmount must be a number")
+        return
+    code = str(line.get("AccountCode") or "").strip()
+    account = org.account(code) if code else None
+    if account is None:
+        # Xero drops the line and carries on: the journal may still be accepted.
+        out.warnings.append(
+            f"Account code '{code}' has been removed as it does not match a recognised account."
+        )
+        return
+    if account.status != "ACTIVE":
+        out.errors.append(
+            f"Account code '{account.code}' has been archived, or deleted. Each line item "
+            "must reference a valid account."
+        )
+    elif account.type == "BANK" or account.system_account:
+        out.errors.append(f"Account code '{account.code}' is not a valid code for this document")
+    tax_type = str(line.get("TaxType") or "NONE")
+    if not _tax_allowed(org.template, tax_type, account.type):
+        out.errors.append(
+            f"The TaxType code '{tax_type}' cannot be used with account code '{account.code}'."
+        )
+    tracking = line.get("Tracking") or []
+    if not isinstance(tracking, list) or len(tracking) > 2:
+        out.errors.append(f"Journal line {index + 1}: at most 2 tracking categories may be given")
+        tracking = []
+    description = line.get("Description")
+    out.lines.append(
+        JournalLine(
+            amount,
+            account.code,
+            account.account_id,
+            description if isinstance(description, str) else "",
+            tax_type,
+            [t for t in tracking if isinstance(t, dict)],
+        )
+    )
+
+
+def _tax_allowed(template: str, tax_type: str, account_type: str) -> bool:
+    if tax_type == "NONE":
+        return True
+    allowed = TAX_RULES.get(template, {}).get(tax_type)
+    return allowed is not None and account_type in allowed
+
+
+def _check_totals(out: Checked) -> None:
+    if len(out.lines) < 2:
+        out.errors.append("A manual journal must have at least two journal lines")
+        return
+    debits = sum((ln.line_amount for ln in out.lines if ln.line_amount > 0), Decimal(0))
+    credits = sum((ln.line_amount for ln in out.lines if ln.line_amount < 0), Decimal(0))
+    if debits + credits != 0:
+        out.errors.append(
+            f"The total debits ({_fmt(debits)}) must equal total credits ({_fmt(credits)})"
+        )

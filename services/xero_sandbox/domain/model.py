@@ -1,0 +1,165 @@
+"""The sandbox's world: organisations and their accounts, users, apps, grants, journals."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from services.xero_sandbox.domain.charts import CLASS_OF_TYPE, COUNTRY, TEMPLATES
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass
+class Account:
+    code: str
+    name: str
+    type: str
+    status: str = "ACTIVE"
+    system_account: str = ""
+    tax_type: str = "NONE"
+    account_id: str = field(default_factory=new_id)
+    updated: datetime | None = None
+
+    @property
+    def account_class(self) -> str:
+        return CLASS_OF_TYPE.get(self.type, "ASSET")
+
+
+@dataclass
+class Organisation:
+    tenant_id: str
+    name: str
+    template: str
+    created: datetime
+    accounts: dict[str, Account] = field(default_factory=dict)  # by upper-case code
+    period_lock_date: date | None = None
+    end_of_year_lock_date: date | None = None
+    # Bumped on every change to the chart, so rendered account lists can be cached.
+    version: int = 0
+
+    @property
+    def country(self) -> str:
+        return COUNTRY.get(self.template, ("US", "USD", "US"))[0]
+
+    @property
+    def currency(self) -> str:
+        return COUNTRY.get(self.template, ("US", "USD", "US"))[1]
+
+    @property
+    def lock_date(self) -> date | None:
+        """The later of the two lock dates: journals dated on or before it are refused."""
+        dates = [d for d in (self.period_lock_date, self.end_of_year_lock_date) if d]
+        return max(dates) if dates else None
+
+    def account(self, code: str) -> Account | None:
+        return self.accounts.get(code.strip().upper())
+
+    @classmethod
+    def from_template(
+        cls, name: str, template: str, now: datetime, tenant_id: str | None = None
+    ) -> "Organisation":
+        if template not in TEMPLATES:
+            raise ValueError(f"unknown template {template!r}; known: {sorted(TEMPLATES)}")
+        org = cls(tenant_id or new_id(), name, template, now)
+        for spec in TEMPLATES[template]:
+            org.accounts[spec.code.upper()] = Account(
+                spec.code,
+                spec.name,
+                spec.type,
+                spec.status,
+                spec.system_account,
+                spec.tax_type,
+                updated=now,
+            )
+        return org
+
+
+@dataclass
+class User:
+    email: str
+    password: str
+    tenant_ids: list[str]
+    user_id: str = field(default_factory=new_id)
+
+
+@dataclass
+class Client:
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+
+
+@dataclass
+class Connection:
+    """One organisation an app may reach on a user's behalf (Xero's /connections row)."""
+
+    id: str
+    tenant_id: str
+    email: str
+    client_id: str
+    auth_event_id: str
+    created: datetime
+    updated: datetime
+
+
+@dataclass
+class Grant:
+    """One authorization event: a user allowed an app these scopes."""
+
+    grant_id: str
+    email: str
+    client_id: str
+    scopes: list[str]
+    created: datetime
+    revoked: bool = False
+
+
+@dataclass
+class RefreshToken:
+    token: str
+    grant_id: str
+    client_id: str
+    issued: datetime
+    first_used: datetime | None = None
+    # The token set the first use answered with: replayed during the grace period.
+    successor: dict[str, object] | None = None
+
+
+@dataclass
+class AuthCode:
+    code: str
+    grant_id: str
+    client_id: str
+    redirect_uri: str
+    code_challenge: str | None
+    expires: datetime
+    nonce: str | None = None
+
+
+@dataclass
+class JournalLine:
+    line_amount: Decimal
+    account_code: str
+    account_id: str
+    description: str = ""
+    tax_type: str = "NONE"
+    tracking: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass
+class ManualJournal:
+    journal_id: str
+    tenant_id: str
+    narration: str
+    date: date
+    status: str
+    line_amount_types: str
+    lines: list[JournalLine]
+    created: datetime
+    updated: datetime
+    show_on_cash_basis: bool = True
+    url: str | None = None
+    warnings: list[str] = field(default_factory=list)
