@@ -27,6 +27,7 @@ from bench.sdk_script import ScriptDay, SdkScript
 from glbridge.processes import free_port
 from glbridge.system import Ports, System
 from services.totals.domain import examples
+from services.totals.domain.journal import build_day
 from shared.db import drop_database, ensure_database
 
 RESULTS = Path(__file__).parent / "results"
@@ -134,7 +135,8 @@ async def run_sdk_peer(client: httpx.AsyncClient, system: System, stores: list[S
     sandbox = system.sandbox_url
     await client.put(f"{sandbox}/_control/faults", json={
         "latency_ms": {"min": latency_ms, "max": latency_ms}})
-    lines = [(line["account_code"], line["amount"]) for line in examples.example_journal_lines()]
+    built = build_day("sdk", examples.example_store_setup(), examples.example_totals())
+    lines = [(line.account_code, line.amount) for line in built.lines]
     scripts: dict[str, SdkScript] = {}
     plan: list[ScriptDay] = []
     for store, day in schedule(stores[: max(1, min(len(stores), days))], days):

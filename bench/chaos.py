@@ -80,10 +80,6 @@ class ChaosReport:
                     or self.unexpected_dead_letters)
 
 
-def _amended(totals: dict[str, Any]) -> dict[str, Any]:
-    return examples.scaled_day_totals(totals, "1.01")
-
-
 async def _close_all(client: httpx.AsyncClient, system: System, stores: list[Store],
                      plan: ChaosPlan, rng: random.Random, report: ChaosReport,
                      latest: dict[tuple[str, str], int]) -> None:
@@ -94,7 +90,8 @@ async def _close_all(client: httpx.AsyncClient, system: System, stores: list[Sto
         store = stores[k % len(stores)]
         jobs.append((store, FIRST_DAY + timedelta(days=k // len(stores)), totals))
     amended = rng.sample(range(plan.days), int(plan.days * plan.amended_share))
-    jobs += [(jobs[i][0], jobs[i][1], _amended(totals)) for i in amended]
+    amended_totals = examples.example_day_totals(scale=2)
+    jobs += [(jobs[i][0], jobs[i][1], amended_totals) for i in amended]
     report.amended = len(amended)
 
     async def close(store: Store, day: date, body: dict[str, Any]) -> None:

@@ -13,12 +13,14 @@ import typer
 from rich.console import Console
 
 from glbridge.ops import ops_app
+from glbridge.pos import pos_app
 from glbridge.system import Ports, System
 from shared.db import apply_migrations, ensure_database
 from shared.settings import ServiceSettings, XeroSettings
 
 app = typer.Typer(help="xero-gl-bridge: store totals to Xero, as events.", no_args_is_help=True)
 app.add_typer(ops_app, name="ops")
+app.add_typer(pos_app, name="pos")
 console = Console()
 
 SERVICE_SCHEMAS = ("auth", "totals", "posting")
@@ -157,6 +159,15 @@ def _healthy(url: str) -> bool:
         return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@app.command()
+def docs() -> None:
+    """Writes docs/asyncapi.json, the AsyncAPI document of every event, from the contracts."""
+    from shared.contracts.asyncapi import DOCUMENT, render_asyncapi
+
+    DOCUMENT.write_text(render_asyncapi())
+    console.print(f"wrote {DOCUMENT}")
 
 
 @app.command()

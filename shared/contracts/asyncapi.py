@@ -1,8 +1,11 @@
 """An AsyncAPI 3.0 document of the events, generated from the pydantic contracts."""
 
+import json
+from pathlib import Path
 from typing import Any
 
 from shared.contracts.events import SYSTEM_EVENTS, Event
+from shared.contracts.pos import POS_EVENTS
 from shared.contracts.registry import event_key
 from shared.messaging.topology import ALL_QUEUES
 
@@ -22,7 +25,12 @@ def _consumers(event_type: str) -> list[str]:
     return [queue.name for queue in ALL_QUEUES if event_type in queue.routing_keys]
 
 
-def build_asyncapi(models: tuple[type[Event], ...] = SYSTEM_EVENTS) -> dict[str, Any]:
+ALL_EVENTS = (*SYSTEM_EVENTS, *POS_EVENTS)
+# Committed, so the events can be read without running anything; a test keeps it current.
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
+
+
+def build_asyncapi(models: tuple[type[Event], ...] = ALL_EVENTS) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
@@ -67,3 +75,7 @@ def build_asyncapi(models: tuple[type[Event], ...] = SYSTEM_EVENTS) -> dict[str,
         "operations": operations,
         "components": {"schemas": schemas},
     }
+
+
+def render_asyncapi() -> str:
+    return json.dumps(build_asyncapi(), indent=2, sort_keys=True) + "\n"

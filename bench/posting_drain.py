@@ -1,0 +1,259 @@
+"""The posting service alone, driven on the broker: sandbox + auth + N posting processes.
+
+    .venv/bin/python -m bench.posting_drain one-org      # 1,000 days, one organisation,
+                                                          # Xero's real limits (target 4)
+    .venv/bin/python -m bench.posting_drain faults       # 500 days, 20 organisations,
+                                                          # 20% 500/503/timeouts + latency
+    .venv/bin/python -m bench.posting_drain many-orgs    # 5,000 days over 500 organisations
+    options: --days N --orgs N --posting N (processes) --latency-ms N
+
+Publishes `store-totals-closed` events itself (as totals would) and reads the outcomes
+from the results queue; prints the figures: days/s, drain time, Xero calls, 429s,
+and checks that every day is in the sandbox exactly once.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import tempfile
+import time
+import uuid
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from glbridge.connect import connect_store
+from glbridge.processes import ServiceProcess, free_port
+from shared.contracts.events import (
+    GlPostingFailed,
+    GlPostingSucceeded,
+    Journal,
+    JournalLine,
+    StoreTotalsClosed,
+    Trigger,
+    money,
+)
+from shared.contracts.registry import EventRegistry
+from shared.db import drop_database, ensure_database
+from shared.messaging.broker import Broker
+from shared.messaging.topology import TOTALS_RESULTS_QUEUE, topology
+
+TOKEN = "bench-service-token"
+LINES = (("Cash", "1210", "250.00"), ("Visa", "1230", "120.50"),
+         ("Rental", "4000", "-330.50"), ("Sales tax", "2210", "-40.00"))
+SCENARIOS = {
+    "one-org": {"days": 1000, "orgs": 1, "latency_ms": 0, "faults": False},
+    "faults": {"days": 500, "orgs": 20, "latency_ms": 50, "faults": True},
+    "many-orgs": {"days": 5000, "orgs": 500, "latency_ms": 0, "faults": False},
+}
+
+
+def event(store_id: str, connection_id: UUID, tenant_id: UUID, day: date) -> StoreTotalsClosed:
+    reference = f"glb:{store_id}:{day.isoformat()}:1"
+    return StoreTotalsClosed(
+        correlation_id=f"{store_id}:{day.isoformat()}", store_id=store_id, business_date=day,
+        revision=1, trigger=Trigger.END_OF_DAY, connection_id=connection_id,
+        tenant_id=tenant_id,
+        journal=Journal(
+            narration=f"Store {store_id} totals for {day.isoformat()} [{reference}]",
+            reference=reference, date=day,
+            lines=[JournalLine(category=c, account_code=a, amount=money(v))
+                   for c, a, v in LINES],
+        ),
+    )
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    spec = {**SCENARIOS[args.scenario]}
+    for key in ("days", "orgs", "latency_ms"):
+        if getattr(args, key) is not None:
+            spec[key] = getattr(args, key)
+    amqp = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    base = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+    run_id = uuid.uuid4().hex[:8]
+    database = f"{base}/glbridge_bench_{run_id}"
+    namespace = f"bench-{run_id}"
+    logs = Path(tempfile.mkdtemp(prefix="posting-bench-"))
+    await ensure_database(database)
+    sandbox_port, auth_port = free_port(), free_port()
+    sandbox_url, auth_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{auth_port}"
+    env = {
+        "DATABASE_URL": database, "AMQP_URL": amqp, "AMQP_NAMESPACE": namespace,
+        "SERVICE_TOKEN": TOKEN, "AUTH_URL": auth_url, "AUTH_PUBLIC_URL": auth_url,
+        "AUTH_PORT": str(auth_port), "SANDBOX_PORT": str(sandbox_port),
+        "SANDBOX_CONTROL_ENABLED": "true", "LOG_LEVEL": "WARNING",
+        "SANDBOX_REDIRECT_URIS": f"{auth_url}/v1/connect/callback",
+        "SANDBOX_FAULT_TIMEOUT_S": "3", "XERO_TIMEOUT_S": "2",
+        "POSTING_IN_FLIGHT_GRACE_S": "4", "POSTING_BACKOFF_BASE_S": "0.5",
+        "POSTING_BACKOFF_CAP_S": "5", "POSTING_MAX_ATTEMPTS": "30",
+        "XERO_AUTHORIZE_URL": f"{sandbox_url}/identity/connect/authorize",
+        "XERO_TOKEN_URL": f"{sandbox_url}/connect/token",
+        "XERO_REVOCATION_URL": f"{sandbox_url}/connect/revocation",
+        "XERO_CONNECTIONS_URL": f"{sandbox_url}/connections",
+        "XERO_API_URL": f"{sandbox_url}/api.xro/2.0",
+    }
+    processes = [ServiceProcess("services.xero_sandbox", sandbox_port, env, logs).start()]
+    processes.append(ServiceProcess("services.auth", auth_port, env, logs).start("/readyz"))
+    for _ in range(args.posting):
+        port = free_port()
+        processes.append(ServiceProcess("services.posting", port,
+                                        {**env, "POSTING_PORT": str(port)}, logs).start("/readyz"))
+    broker = Broker(amqp, topology(namespace))
+    await broker.connect()
+    try:
+        async with httpx.AsyncClient(timeout=60) as client:
+            figures = await _drive(client, broker, sandbox_url, auth_url, spec, run_id)
+            figures["posting_metrics"] = [
+                line for p in processes if p.module == "services.posting"
+                for line in (await client.get(f"{p.url}/metrics")).text.splitlines()
+                if line.startswith("glbridge_posting_") and ("_sum" in line or "_count" in line)
+            ]
+        figures["database"] = await _timeline(database)
+        figures["cpu_s"] = {f"{p.module.rsplit('.', 1)[-1]}-{p.port}": _cpu_s(p)
+                            for p in processes}
+        return figures
+    finally:
+        await broker.close()
+        for process in reversed(processes):
+            process.stop()
+        await drop_database(database)
+        print(f"logs: {logs}")
+
+
+async def _drive(client: httpx.AsyncClient, broker: Broker, sandbox: str, auth: str,
+                 spec: dict[str, Any], run_id: str) -> dict[str, Any]:
+    stores = await _stores(client, sandbox, auth, spec["orgs"], run_id)
+    days_per_store = spec["days"] // len(stores)
+    events = [event(s, c, t, date(2026, 11, 24) - timedelta(days=i))
+              for s, c, t in stores for i in range(days_per_store)]
+    faults: dict[str, Any] = {}
+    if spec["latency_ms"]:
+        faults["latency_ms"] = {"min": 0, "max": spec["latency_ms"]}
+    if spec["faults"]:
+        faults |= {"error_rate": 0.14, "timeout_rate": 0.03, "drop_rate": 0.03}
+    if faults:
+        (await client.put(f"{sandbox}/_control/faults", json=faults)).raise_for_status()
+    started = time.monotonic()
+    gate = asyncio.Semaphore(200)
+
+    async def publish(e: StoreTotalsClosed) -> None:
+        async with gate:
+            await broker.publish(e)
+
+    await asyncio.gather(*(publish(e) for e in events))
+    published = time.monotonic() - started
+    outcomes = await _outcomes(broker, len(events), wait_s=max(300.0, len(events) / 5))
+    elapsed = time.monotonic() - started
+    await client.delete(f"{sandbox}/_control/faults")
+    stats = (await client.get(f"{sandbox}/_control/stats")).json()
+    copies: Counter[str] = Counter()
+    for _, _, tenant in stores:
+        journals = (await client.get(f"{sandbox}/_control/journals",
+                                     params={"tenant_id": str(tenant)})).json()
+        copies.update(j["Narration"] for j in journals if j["Status"] == "POSTED")
+    kinds = Counter(type(o).__name__ for o in outcomes.values())
+    return {
+        "scenario": spec, "days": len(events), "outcomes": dict(kinds),
+        "missing": len(events) - len(outcomes),
+        "publish_s": round(published, 2), "elapsed_s": round(elapsed, 2),
+        "days_per_s": round(len(outcomes) / elapsed, 1),
+        "xero_api_requests": stats["api_requests"],
+        "rate_limited_429": sum(stats["rate_limited"].values()),
+        "max_concurrent": max(stats["max_concurrent"].values(), default=0),
+        "journals_in_xero": sum(copies.values()),
+        "days_posted_twice": sum(1 for n in copies.values() if n > 1),
+    }
+
+
+async def _stores(client: httpx.AsyncClient, sandbox: str, auth: str, orgs: int,
+                  run_id: str) -> list[tuple[str, UUID, UUID]]:
+    gate = asyncio.Semaphore(16)
+
+    async def one(index: int) -> tuple[str, UUID, UUID]:
+        async with gate:
+            email = f"bench-{run_id}-{index}@example.com"
+            org = (await client.post(f"{sandbox}/_control/organisations", json={
+                "name": f"Bench {index}", "template": "us-rental"})).json()
+            (await client.post(f"{sandbox}/_control/users", json={
+                "email": email, "password": "pw", "tenant_ids": [org["tenant_id"]]})
+             ).raise_for_status()
+            store_id = f"{run_id}-{index}"
+            async with httpx.AsyncClient(timeout=60) as browser:  # its own cookies
+                key = await connect_store(browser, auth, store_id, email, "pw")
+            verified = (await client.post(
+                f"{auth}/internal/v1/keys/verify", json={"api_key": key},
+                headers={"Authorization": f"Bearer {TOKEN}"})).json()
+            return store_id, UUID(verified["connection_id"]), UUID(verified["tenant_id"])
+
+    return list(await asyncio.gather(*(one(i) for i in range(orgs))))
+
+
+async def _outcomes(broker: Broker, expected: int, wait_s: float) -> dict[tuple[str, str], Any]:
+    channel = await broker.connection.channel()
+    await channel.set_qos(prefetch_count=500)
+    queue = await channel.get_queue(broker.topology.queue_name(TOTALS_RESULTS_QUEUE))
+    registry = EventRegistry()
+    seen: dict[tuple[str, str], Any] = {}
+    done = asyncio.Event()
+
+    async def on_message(message: Any) -> None:
+        parsed = registry.parse(message.body)
+        if isinstance(parsed, GlPostingSucceeded | GlPostingFailed):
+            seen[(parsed.store_id, parsed.business_date.isoformat())] = parsed
+        await message.ack()
+        if len(seen) >= expected:
+            done.set()
+
+    await queue.consume(on_message)
+    try:
+        await asyncio.wait_for(done.wait(), wait_s)
+    except TimeoutError:
+        pass
+    await channel.close()
+    return seen
+
+
+async def _timeline(database: str) -> dict[str, Any]:
+    """When the postings were recorded and settled, from the service's own rows."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database)
+    try:
+        row = await conn.fetchrow(
+            "SELECT extract(epoch FROM max(created_at) - min(created_at)) AS recorded_s,"
+            " extract(epoch FROM max(updated_at) - min(created_at)) AS settled_s,"
+            " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at"
+            " - created_at)) AS p50_s, percentile_cont(0.99) WITHIN GROUP (ORDER BY"
+            " extract(epoch FROM updated_at - created_at)) AS p99_s,"
+            " count(*) FILTER (WHERE attempts > 1) AS retried FROM posting.postings"
+        )
+        return {k: round(float(v), 2) for k, v in dict(row).items()}
+    finally:
+        await conn.close()
+
+
+def _cpu_s(process: ServiceProcess) -> float:
+    """User + system CPU seconds the process has used so far (Linux /proc)."""
+    if process.process is None:
+        return 0.0
+    fields = Path(f"/proc/{process.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    parser.add_argument("--days", type=int)
+    parser.add_argument("--orgs", type=int)
+    parser.add_argument("--latency-ms", type=int)
+    parser.add_argument("--posting", type=int, default=1)
+    print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))
+
+
+if __name__ == "__main__":
+    main()

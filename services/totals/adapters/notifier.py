@@ -1,0 +1,136 @@
+"""Wakes waiting POS requests when a day changes, in every replica.
+
+One LISTEN connection per process receives the NOTIFY each day-changing transaction
+sends at commit. Waiters (long-polls) and streams (SSE) register here in memory; a
+notification costs at most one read of the day, however many wait on it: no polling
+of the database per waiter.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import date
+
+import asyncpg
+
+from services.totals.adapters.repository import DAYS_CHANNEL, SETUPS_CHANNEL
+
+log = logging.getLogger(__name__)
+
+DayKey = tuple[str, date]
+
+
+class DayNotifier:
+    def __init__(self, dsn: str, on_setup_changed: Callable[[str], None] | None = None,
+                 reconnect_s: float = 1.0) -> None:
+        self.dsn = dsn
+        self.on_setup_changed = on_setup_changed
+        self.reconnect_s = reconnect_s
+        self._day_waiters: dict[DayKey, set[asyncio.Event]] = defaultdict(set)
+        self._store_streams: dict[str, set[asyncio.Queue[date]]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="day-notifier")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.connected.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.dsn)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
+                await conn.add_listener(DAYS_CHANNEL, self._on_day)
+                await conn.add_listener(SETUPS_CHANNEL, self._on_setup)
+                self.connected.set()
+                # Anything missed while disconnected: let every waiter re-read once.
+                self._wake_all()
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("day notifier reconnecting: %s", exc)
+            finally:
+                self.connected.clear()
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            await asyncio.sleep(self.reconnect_s)
+
+    def _on_day(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            store_id, day = json.loads(payload)
+            key = (str(store_id), date.fromisoformat(day))
+        except (ValueError, TypeError):
+            return
+        self.day_changed(key)
+
+    def _on_setup(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if self.on_setup_changed is not None:
+            self.on_setup_changed(payload)
+
+    def day_changed(self, key: DayKey) -> None:
+        for event in self._day_waiters.get(key, ()):
+            event.set()
+        for queue in self._store_streams.get(key[0], ()):
+            with contextlib.suppress(asyncio.QueueFull):  # a stalled stream loses no state:
+                queue.put_nowait(key[1])  # it reads the day's current status anyway
+
+    def _wake_all(self) -> None:
+        for events in self._day_waiters.values():
+            for event in events:
+                event.set()
+
+    @contextlib.contextmanager
+    def watch_day(self, key: DayKey) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        self._day_waiters[key].add(event)
+        try:
+            yield event
+        finally:
+            waiters = self._day_waiters.get(key)
+            if waiters is not None:
+                waiters.discard(event)
+                if not waiters:
+                    del self._day_waiters[key]
+
+    @contextlib.contextmanager
+    def watch_store(self, store_id: str) -> Iterator["asyncio.Queue[date]"]:
+        queue: asyncio.Queue[date] = asyncio.Queue(maxsize=10_000)
+        self._store_streams[store_id].add(queue)
+        try:
+            yield queue
+        finally:
+            streams = self._store_streams.get(store_id)
+            if streams is not None:
+                streams.discard(queue)
+                if not streams:
+                    del self._store_streams[store_id]
+
+
+async def wait_until(
+    notifier: DayNotifier, key: DayKey, read: Callable[[], Awaitable[object]],
+    settled: Callable[[object], bool], timeout_s: float,
+) -> object:
+    """Reads, and while not settled waits for a change of the day, up to the timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    with notifier.watch_day(key) as changed:
+        while True:
+            value = await read()
+            remaining = deadline - loop.time()
+            if settled(value) or remaining <= 0:
+                return value
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=remaining)
+            changed.clear()

@@ -1,0 +1,46 @@
+"""What the routers need from the running service, and the POS's key check."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Path, Request, status
+
+from services.totals.adapters.notifier import DayNotifier
+from services.totals.adapters.repository import SetupRecord, TotalsRepository
+from services.totals.handlers.days import NotAuthenticated, TotalsService, WrongStore
+from services.totals.settings import TotalsSettings
+
+STORE_ID = r"^[A-Za-z0-9_-]{1,20}$"
+StoreId = Annotated[str, Path(pattern=STORE_ID, description="The store number")]
+
+
+@dataclass
+class Wiring:
+    settings: TotalsSettings
+    repo: TotalsRepository
+    service: TotalsService
+    notifier: DayNotifier
+
+
+async def wiring(request: Request) -> Wiring:
+    # async: a plain def dependency would cost a thread-pool hop on every request
+    value: Wiring = request.app.state.wiring
+    return value
+
+
+async def store_setup(
+    store_id: StoreId,
+    wired: Annotated[Wiring, Depends(wiring)],
+    x_api_key: Annotated[str | None, Header(description="The store's 2RF: key")] = None,
+) -> SetupRecord:
+    try:
+        return await wired.service.authenticate(store_id, x_api_key)
+    except NotAuthenticated as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=str(exc),
+                            headers={"WWW-Authenticate": "X-Api-Key"}) from None
+    except WrongStore as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
+
+
+Wired = Annotated[Wiring, Depends(wiring)]
+StoreSetupDep = Annotated[SetupRecord, Depends(store_setup)]

@@ -1,0 +1,47 @@
+"""`PUT/GET /v1/stores/{store_id}/setup`: the Account Numbers setup."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, status
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+
+from services.totals.adapters.auth_client import AuthUnavailable
+from services.totals.api.deps import StoreId, StoreSetupDep, Wired, store_setup
+from services.totals.api.views import problems_body, setup_view
+from services.totals.domain.setup import StoreSetup
+from services.totals.handlers.days import SetupRefused
+
+router = APIRouter(prefix="/v1/stores/{store_id}", tags=["setup"])
+
+
+class SetupRequest(StoreSetup):
+    api_key: SecretStr | None = None
+
+
+@router.put("/setup", response_model=None)
+async def put_setup(
+    store_id: StoreId,
+    body: SetupRequest,
+    wired: Wired,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> dict[str, Any] | JSONResponse:
+    """Saves the setup. A new key in the body is verified with auth (and only its hash
+    kept); without one, the store's current key must come in `X-Api-Key`."""
+    if body.api_key is None:
+        await store_setup(store_id, wired, x_api_key)
+    setup = StoreSetup.model_validate(body.model_dump(exclude={"api_key"}))
+    try:
+        record = await wired.service.save_setup(store_id, setup, body.api_key)
+    except SetupRefused as exc:
+        return JSONResponse(problems_body(exc.problems, "setup-refused"), status_code=422)
+    except AuthUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            detail=f"the key cannot be checked now ({exc}); try again",
+                            headers={"Retry-After": "5"}) from None
+    return setup_view(record)
+
+
+@router.get("/setup")
+async def get_setup(setup: StoreSetupDep) -> dict[str, Any]:
+    return setup_view(setup)

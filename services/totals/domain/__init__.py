@@ -1,0 +1,1 @@
+"""Pure domain of totals: no I/O here."""

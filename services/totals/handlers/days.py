@@ -1,0 +1,209 @@
+"""The POS's commands (setup, close, reprint), shared by the HTTP API and the POS messages."""
+
+import hmac
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+from prometheus_client import Counter
+from pydantic import SecretStr, ValidationError
+
+from services.totals.adapters.auth_client import AuthClient
+from services.totals.adapters.repository import (
+    ACTIVE,
+    ConcurrentClose,
+    DayRecord,
+    KeyRecord,
+    MissingKey,
+    SetupRecord,
+    TotalsRepository,
+    key_hash,
+)
+from services.totals.domain.day import Decision
+from services.totals.domain.journal import (
+    BuiltDay,
+    Problem,
+    TotalsRefused,
+    build_day,
+    is_consolidated,
+)
+from services.totals.domain.setup import StoreSetup
+from services.totals.domain.totals import DayTotals
+from shared.contracts.events import Trigger
+
+log = logging.getLogger(__name__)
+
+CLOSES = Counter("glbridge_totals_closes_total",
+                 "Day closes by outcome (closed, amended, unchanged, refused).", ["outcome"])
+
+
+EMPTY_AMENDMENT = Problem(
+    ("body",), "empty-amendment",
+    "this day was already sent to Xero; an amendment with nothing to post cannot replace "
+    "its journal: void the journal in Xero instead",
+)
+
+
+class NotAuthenticated(Exception):
+    """No key, or a key no store has (401)."""
+
+
+class WrongStore(Exception):
+    """Another store's key (403)."""
+
+
+class DayNotFound(Exception):
+    pass
+
+
+class SetupRefused(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    decision: Decision
+    day: DayRecord
+
+
+@dataclass(frozen=True)
+class ReprintResult:
+    day: DayRecord
+    post: Decision | None
+
+
+def problems_from(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[Problem]:
+    return [
+        Problem((*prefix, *err["loc"]), "invalid", err["msg"])
+        for err in exc.errors(include_url=False)
+    ]
+
+
+class SetupCache:
+    """Setups read per request are cached briefly; a NOTIFY from any replica's change
+    evicts them at once (the TTL only bounds a missed notification)."""
+
+    def __init__(self, repo: TotalsRepository, ttl_s: float = 10.0) -> None:
+        self.repo = repo
+        self.ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, SetupRecord]] = {}
+
+    async def get(self, store_id: str) -> SetupRecord | None:
+        entry = self._entries.get(store_id)
+        now = time.monotonic()
+        if entry is not None and now - entry[0] < self.ttl_s:
+            return entry[1]
+        record = await self.repo.get_setup(store_id)
+        if record is not None:
+            self._entries[store_id] = (now, record)
+        return record
+
+    def evict(self, store_id: str) -> None:
+        self._entries.pop(store_id, None)
+
+
+class TotalsService:
+    def __init__(self, repo: TotalsRepository, auth: AuthClient) -> None:
+        self.repo = repo
+        self.auth = auth
+        self.setups = SetupCache(repo)
+
+    async def authenticate(self, store_id: str, api_key: str | None) -> SetupRecord:
+        """The store's setup, when `api_key` is its key: checked against the stored hash."""
+        if not api_key or not api_key.strip():
+            raise NotAuthenticated("the store's API key is required in the X-Api-Key header")
+        presented = key_hash(api_key)
+        record = await self.setups.get(store_id)
+        if record is not None and hmac.compare_digest(record.key.api_key_hash, presented):
+            return record
+        if await self.repo.store_for_key(presented) is not None:
+            raise WrongStore(f"this API key belongs to another store, not store {store_id}")
+        if record is None:
+            raise NotAuthenticated(f"store {store_id} has no setup yet: save its setup first")
+        raise NotAuthenticated("unknown API key: paste the store's current 2RF: key")
+
+    async def save_setup(
+        self, store_id: str, setup: StoreSetup, api_key: SecretStr | None
+    ) -> SetupRecord:
+        key = await self._verified_key(store_id, api_key) if api_key is not None else None
+        try:
+            record, released = await self.repo.save_setup(store_id, setup, key)
+        except MissingKey:
+            raise SetupRefused([Problem(("body", "api_key"), "missing",
+                                        "the first setup of a store needs its API key")]) from None
+        except asyncpg.UniqueViolationError:
+            raise SetupRefused([Problem(("body", "api_key"), "key-in-use",
+                                        "this key is already the key of another store's "
+                                        "setup: connect this store to get its own")]) from None
+        self.setups.evict(store_id)
+        if released:
+            log.info("new key for store %s: %d held day(s) sent", store_id, len(released))
+        return record
+
+    async def _verified_key(self, store_id: str, api_key: SecretStr) -> KeyRecord:
+        secret = api_key.get_secret_value().strip()
+        loc = ("body", "api_key")
+        if not secret.startswith("2RF:"):
+            raise SetupRefused([Problem(loc, "invalid",
+                                        "an API key starts with 2RF: (paste the whole line)")])
+        info = await self.auth.verify_key(secret)
+        if info is None:
+            raise SetupRefused([Problem(loc, "unknown-key",
+                                        "this key is unknown, retired or mistyped: connect to "
+                                        "Xero again and paste the new key")])
+        if info.store_id != store_id:
+            raise SetupRefused([Problem(loc, "wrong-store",
+                                        f"this key was issued for store {info.store_id}, "
+                                        f"not store {store_id}")])
+        return KeyRecord(key_hash(secret), info.connection_id, info.tenant_id, info.tenant_name,
+                         ACTIVE if info.status == "active" else info.status)
+
+    def build(self, setup: SetupRecord, totals: DayTotals) -> BuiltDay:
+        return build_day(setup.store_id, setup.setup, totals)
+
+    async def close(
+        self, setup: SetupRecord, business_date: date, totals: DayTotals,
+        trigger: Trigger = Trigger.END_OF_DAY,
+    ) -> CloseResult:
+        """Raises `TotalsRefused` naming every problem."""
+        try:
+            built = self.build(setup, totals)
+        except TotalsRefused:
+            CLOSES.labels("refused").inc()
+            raise
+        body = totals.model_dump(mode="json")
+        for _ in range(3):
+            try:
+                decision, day = await self.repo.close_day(setup, business_date, body, built,
+                                                          trigger)
+                CLOSES.labels(decision.outcome).inc()
+                if decision.outcome == "refused-empty-amendment":
+                    raise TotalsRefused([EMPTY_AMENDMENT])
+                return CloseResult(decision, day)
+            except ConcurrentClose:
+                continue  # the other close committed first: decide again against it
+        raise RuntimeError("could not close the day: concurrent closes kept racing")
+
+    async def reprint(
+        self, setup: SetupRecord, business_date: date, post_to_xero: bool
+    ) -> ReprintResult:
+        if post_to_xero and is_consolidated(setup.store_id):
+            raise TotalsRefused([Problem(("path", "store_id"), "consolidated-store",
+                                         "store 999 is a report, never a posting")])
+        day = await self.repo.get_day(setup.store_id, business_date)
+        if day is None:
+            raise DayNotFound(f"store {setup.store_id} has not closed {business_date}")
+        if not post_to_xero:
+            return ReprintResult(day, None)
+        built = self.build(setup, DayTotals.model_validate(day.totals))
+        result = await self.repo.post_day(setup, business_date, built)
+        if result is None:
+            raise DayNotFound(f"store {setup.store_id} has not closed {business_date}")
+        decision, _ = result
+        after = await self.repo.get_day(setup.store_id, business_date)
+        return ReprintResult(after or day, decision)
+

@@ -1,0 +1,33 @@
+"""Posting results and connection news: each day's status follows them."""
+
+import logging
+
+from services.totals.adapters.repository import ACTIVE, NEEDS_REAUTH, TotalsRepository
+from shared.contracts.events import (
+    Event,
+    GlPostingFailed,
+    GlPostingSucceeded,
+    XeroConnectionNeedsReauth,
+    XeroConnectionRestored,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ResultsHandler:
+    def __init__(self, repo: TotalsRepository) -> None:
+        self.repo = repo
+
+    async def __call__(self, event: Event) -> None:
+        if isinstance(event, GlPostingSucceeded | GlPostingFailed):
+            changed = await self.repo.apply_result(event)
+            log.info("%s for store %s %s rev %d: %s", event.event_type, event.store_id,
+                     event.business_date, event.revision, "recorded" if changed else "no change")
+        elif isinstance(event, XeroConnectionNeedsReauth):
+            held = await self.repo.mark_connection(event.connection_id, NEEDS_REAUTH)
+            log.info("connection %s needs a new key; %d day(s) wait", event.connection_id,
+                     len(held))
+        elif isinstance(event, XeroConnectionRestored):
+            released = await self.repo.mark_connection(event.connection_id, ACTIVE)
+            log.info("connection %s restored; %d held day(s) sent", event.connection_id,
+                     len(released))

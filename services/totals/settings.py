@@ -1,0 +1,19 @@
+"""The totals service's settings (environment variables, see `.env.example`)."""
+
+from pydantic import Field
+
+from shared.settings import ServiceSettings
+
+
+class TotalsSettings(ServiceSettings):
+    host: str = Field("127.0.0.1", alias="TOTALS_HOST")
+    port: int = Field(8002, alias="TOTALS_PORT")
+    auth_url: str = Field("http://127.0.0.1:8001", alias="AUTH_URL")
+    auth_timeout_s: float = Field(10.0, alias="TOTALS_AUTH_TIMEOUT_S")
+    # The longest a POS may block on `GET .../days/{date}?wait=`.
+    max_wait_s: float = Field(120.0, alias="TOTALS_MAX_WAIT_S")
+    # How long start-up waits for the broker before serving without it (closes then wait
+    # in the outbox and /readyz reports the broker missing until it connects).
+    broker_wait_s: float = Field(10.0, alias="TOTALS_BROKER_WAIT_S")
+    # Comment lines sent on an idle event stream, so proxies keep it open.
+    sse_keepalive_s: float = Field(15.0, alias="TOTALS_SSE_KEEPALIVE_S")

@@ -1,0 +1,80 @@
+"""Reading and sending events on the test's broker namespace."""
+
+import asyncio
+from datetime import date
+from uuid import uuid4
+
+import aio_pika
+
+from shared.contracts.events import Event, GlPostingFailed, GlPostingSucceeded, StoreTotalsClosed
+from shared.contracts.pos import POS_EVENTS
+from shared.contracts.registry import EventRegistry
+from shared.messaging.broker import Broker
+from shared.messaging.topology import POSTING_QUEUE
+
+REGISTRY = EventRegistry()
+for model in POS_EVENTS:
+    REGISTRY.register(model)
+
+DAY = date(2026, 11, 27)
+
+
+async def take(broker: Broker, queue_name: str, count: int, timeout: float = 15.0,
+               settle: float = 0.3) -> list[Event]:
+    """Takes `count` events from a queue, then anything more that arrives within `settle`."""
+    channel = await broker.connection.channel()
+    queue = await channel.get_queue(queue_name)
+    events: list[Event] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(events) < count and loop.time() < deadline:
+        message = await queue.get(fail=False)
+        if message is None:
+            await asyncio.sleep(0.05)
+            continue
+        events.append(REGISTRY.parse(message.body))
+        await message.ack()
+    await asyncio.sleep(settle)
+    while (message := await queue.get(fail=False)) is not None:
+        events.append(REGISTRY.parse(message.body))
+        await message.ack()
+    await channel.close()
+    return events
+
+
+async def closed_events(broker: Broker, count: int, settle: float = 0.3
+                        ) -> list[StoreTotalsClosed]:
+    name = broker.topology.queue_name(POSTING_QUEUE)
+    events = await take(broker, name, count, settle=settle)
+    assert all(isinstance(e, StoreTotalsClosed) for e in events)
+    return events  # type: ignore[return-value]
+
+
+async def probe_queue(broker: Broker, routing_key: str) -> str:
+    """A queue of the test's own bound to one event type (deleted with the connection)."""
+    channel = await broker.connection.channel()
+    queue = await channel.declare_queue(f"probe-{uuid4().hex[:8]}", exclusive=False,
+                                        auto_delete=False, durable=False)
+    exchange = await channel.get_exchange(broker.topology.events_exchange)
+    await queue.bind(exchange, routing_key=routing_key)
+    return queue.name
+
+
+def succeeded(closed: StoreTotalsClosed, already: bool = False) -> GlPostingSucceeded:
+    return GlPostingSucceeded(
+        correlation_id=closed.correlation_id, causation_id=str(closed.event_id),
+        store_id=closed.store_id, business_date=closed.business_date,
+        revision=closed.revision, tenant_id=closed.tenant_id, journal_id=uuid4(),
+        already_posted=already)
+
+
+def failed(closed: StoreTotalsClosed, errors: list, retryable: bool = False
+           ) -> GlPostingFailed:
+    return GlPostingFailed(
+        correlation_id=closed.correlation_id, causation_id=str(closed.event_id),
+        store_id=closed.store_id, business_date=closed.business_date,
+        revision=closed.revision, tenant_id=closed.tenant_id, errors=errors,
+        retryable=retryable)
+
+
+__all__ = ["DAY", "aio_pika", "closed_events", "failed", "probe_queue", "succeeded", "take"]

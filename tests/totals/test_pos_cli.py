@@ -1,0 +1,100 @@
+"""`glbridge pos` driven as a person would: answers typed at its prompts."""
+
+import asyncio
+import json
+
+import httpx
+from typer.testing import CliRunner
+
+from glbridge.connect import connect_store
+from glbridge.pos import pos_app
+from services.totals.domain.examples import example_day_totals
+from shared.contracts.events import ErrorKind, PostingError
+from tests.totals.support import closed_events, failed, succeeded
+
+runner = CliRunner()
+
+
+async def invoke(args: list[str], answers: str = "", **env: str):
+    # The CLI blocks on HTTP; totals runs on this event loop: run the CLI on a thread.
+    return await asyncio.to_thread(runner.invoke, pos_app, args, input=answers, env=env)
+
+
+async def test_setup_dialog_then_close_day(totals_with_auth, auth_url):
+    totals = totals_with_auth
+    async with httpx.AsyncClient(timeout=60) as browser:
+        key = await connect_store(browser, auth_url, "12")  # the person in the browser
+    result = await invoke(["setup", "--store", "12", "--no-auto-post"], f"y\n{key}\n",
+                          TOTALS_URL=totals.url, AUTH_PUBLIC_URL=auth_url)
+    assert result.exit_code == 0, result.output
+    assert "Open Xero's login page now?" in result.output
+    assert auth_url in result.output  # the address to open
+    assert "Paste the whole 2RF: key line" in result.output
+    assert "ready to post" in result.output
+    closed = await invoke(["close-day", "--store", "12", "--date", "2026-11-27", "--json"],
+                          TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
+    assert closed.exit_code == 0, closed.output
+    assert json.loads(closed.output)["day"]["status"] == "not-posted"
+
+
+async def test_close_day_prints_every_problem(totals, tmp_path):
+    key = await totals.add_store("12")
+    day_file = tmp_path / "day.json"
+    day_file.write_text(json.dumps({"revenue": [{"category": "fuel", "amount": "10"}]}))
+    result = await invoke(["close-day", "-s", "12", "-d", "2026-11-27", "--totals",
+                           str(day_file)], f"{key}\n", TOTALS_URL=totals.url)
+    assert result.exit_code == 1
+    assert "Refused (422)" in result.output
+    assert "do not balance" in result.output
+
+
+async def test_reprint_asks_to_post_and_shows_the_outcome(totals, broker):
+    key = await totals.add_store("12", auto_post=False)
+    await totals.client.post("/v1/stores/12/days/2026-11-27/close",
+                             json=example_day_totals(), headers={"X-Api-Key": key})
+
+    async def posting_answers() -> None:
+        [event] = await closed_events(broker, 1, settle=0)
+        await broker.publish(succeeded(event))
+
+    answering = asyncio.create_task(posting_answers())
+    result = await invoke(["reprint", "-s", "12", "-d", "2026-11-27"], "y\n",
+                          TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
+    await answering
+    assert result.exit_code == 0, result.output
+    assert "Post to Xero? [y/N]" in result.output
+    assert "2629.34" in result.output
+    assert "Posted to Xero" in result.output
+    again = await invoke(["reprint", "-s", "12", "-d", "2026-11-27", "--post"],
+                         TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
+    assert "Already posted" in again.output
+
+
+async def test_reprint_lists_the_errors_against_the_setup(totals, broker):
+    key = await totals.add_store("12", auto_post=False)
+    await totals.client.post("/v1/stores/12/days/2026-11-27/close", json=example_day_totals(),
+                             headers={"X-Api-Key": key})
+
+    async def posting_answers() -> None:
+        [event] = await closed_events(broker, 1, settle=0)
+        await broker.publish(failed(event, [PostingError(
+            kind=ErrorKind.SYSTEM_ACCOUNT, category="on-account", account_code="1100",
+            message="1100 is Xero's Accounts Receivable: use a clearing account such as 1300")]))
+
+    answering = asyncio.create_task(posting_answers())
+    result = await invoke(["reprint", "-s", "12", "-d", "2026-11-27"], "y\n",
+                          TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
+    await answering
+    assert result.exit_code == 2, result.output
+    assert "failed" in result.output
+    assert "on-account" in result.output and "1100" in result.output
+
+
+async def test_reprint_answering_no_posts_nothing(totals, broker):
+    key = await totals.add_store("12", auto_post=False)
+    await totals.client.post("/v1/stores/12/days/2026-11-27/close", json=example_day_totals(),
+                             headers={"X-Api-Key": key})
+    result = await invoke(["reprint", "-s", "12", "-d", "2026-11-27"], "\n",
+                          TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
+    assert result.exit_code == 0
+    assert await closed_events(broker, 0, settle=0.3) == []

@@ -1,0 +1,176 @@
+"""Posting results keep each day's status; reprint with and without "post to Xero";
+`?wait` and Server-Sent Events deliver outcomes."""
+
+import asyncio
+import json
+import uuid
+
+from services.totals.domain.examples import example_day_totals
+from shared.contracts.events import (
+    ErrorKind,
+    PostingError,
+    XeroConnectionNeedsReauth,
+    XeroConnectionRestored,
+)
+from tests.totals.support import closed_events, failed, succeeded
+
+DAY_URL = "/v1/stores/{store}/days/2026-11-27"
+
+
+async def close(totals, store: str, key: str, scale: int = 1) -> dict:
+    response = await totals.client.post(f"{DAY_URL.format(store=store)}/close",
+                                        json=example_day_totals(scale),
+                                        headers={"X-Api-Key": key})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def reprint(totals, store: str, key: str, post: bool | None = None):
+    body = None if post is None else {"post_to_xero": post}
+    return await totals.client.post(f"{DAY_URL.format(store=store)}/reprint", json=body,
+                                    headers={"X-Api-Key": key})
+
+
+async def test_wait_returns_when_posting_succeeds(totals, broker):
+    key = await totals.add_store("12")
+    await close(totals, "12", key)
+    [event] = await closed_events(broker, 1)
+    waiting = asyncio.create_task(totals.client.get(
+        DAY_URL.format(store="12"), params={"wait": 20}, headers={"X-Api-Key": key}))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    result = succeeded(event)
+    await broker.publish(result)
+    day = (await waiting).json()
+    assert day["status"] == "posted"
+    assert day["journal_id"] == str(result.journal_id)
+    assert "Posted to Xero" in day["message"]
+
+
+async def test_a_failure_lists_each_error_and_reprint_can_post_again(totals, broker):
+    key = await totals.add_store("12")
+    await close(totals, "12", key)
+    [event] = await closed_events(broker, 1)
+    error = PostingError(kind=ErrorKind.BANK_ACCOUNT, category="cash", account_code="090",
+                         message="090 is a bank account: use an undeposited funds account")
+    await broker.publish(failed(event, [error]))
+    day = (await totals.client.get(DAY_URL.format(store="12"), params={"wait": 10},
+                                   headers={"X-Api-Key": key})).json()
+    assert day["status"] == "failed"
+    assert day["errors"][0]["category"] == "cash"
+    assert day["errors"][0]["account_code"] == "090"
+    answer = await reprint(totals, "12", key, post=True)
+    assert answer.json()["post"]["outcome"] == "queued"
+    [again] = await closed_events(broker, 1)
+    assert (again.revision, again.trigger) == (1, "manual-reprint")
+
+
+async def test_reprint_of_a_posted_day_answers_already_posted(totals, broker):
+    key = await totals.add_store("12")
+    await close(totals, "12", key)
+    [event] = await closed_events(broker, 1)
+    result = succeeded(event)
+    await broker.publish(result)
+    await totals.client.get(DAY_URL.format(store="12"), params={"wait": 10},
+                            headers={"X-Api-Key": key})
+    answer = (await reprint(totals, "12", key, post=True)).json()
+    assert answer["post"]["outcome"] == "already-posted"
+    assert answer["post"]["journal_id"] == str(result.journal_id)
+    assert str(result.journal_id) in answer["post"]["message"]
+    assert answer["print"]["journal"]["total_debits"] == "2629.34"
+    assert await closed_events(broker, 0, settle=0.2) == []
+
+
+async def test_reprint_of_a_day_never_posted_and_of_a_day_never_closed(totals, broker):
+    key = await totals.add_store("12", auto_post=False)
+    assert (await reprint(totals, "12", key, post=True)).status_code == 404
+    await close(totals, "12", key)
+    printed = (await reprint(totals, "12", key)).json()
+    assert printed["post"] is None
+    assert printed["print"]["totals"]["ar_payments"] == "200.00"
+    answer = (await reprint(totals, "12", key, post=True)).json()
+    assert answer["post"]["outcome"] == "queued"
+    assert answer["day"]["status"] == "pending"
+    [event] = await closed_events(broker, 1)
+    assert event.trigger == "manual-reprint"
+
+
+async def test_results_of_an_older_revision_do_not_overwrite_the_current(totals, broker):
+    key = await totals.add_store("12")
+    await close(totals, "12", key)
+    await close(totals, "12", key, scale=2)
+    first, second = await closed_events(broker, 2)
+    await broker.publish(succeeded(first))
+    await broker.publish(failed(first, [PostingError(kind=ErrorKind.VALIDATION, message="x")]))
+    await broker.publish(succeeded(second))
+    day = (await totals.client.get(DAY_URL.format(store="12"), params={"wait": 10},
+                                   headers={"X-Api-Key": key})).json()
+    for _ in range(50):
+        if day["posted_revision"] == 2:
+            break
+        await asyncio.sleep(0.1)
+        day = (await totals.client.get(DAY_URL.format(store="12"),
+                                       headers={"X-Api-Key": key})).json()
+    assert (day["status"], day["revision"], day["posted_revision"]) == ("posted", 2, 2)
+
+
+async def test_needs_reauth_holds_days_until_the_connection_is_restored(totals, broker):
+    connection = uuid.uuid4()
+    key = await totals.add_store("12", connection_id=connection)
+    await close(totals, "12", key)
+    [event] = await closed_events(broker, 1)
+    lost = XeroConnectionNeedsReauth(correlation_id=str(connection), connection_id=connection,
+                                     store_ids=["12"], reason="invalid_grant")
+    await broker.publish(lost)
+    await broker.publish(failed(event, [PostingError(kind=ErrorKind.REAUTH_NEEDED,
+                                                     message="connect again")]))
+    day = (await totals.client.get(DAY_URL.format(store="12"), params={"wait": 10},
+                                   headers={"X-Api-Key": key})).json()
+    assert day["status"] == "waiting-for-new-key"
+    assert "new key" in day["message"]
+    for _ in range(100):  # the two events may be handled in either order
+        setup = (await totals.client.get("/v1/stores/12/setup", headers={"X-Api-Key": key}))
+        if setup.json()["api_key"]["status"] == "needs-reauth":
+            break
+        await asyncio.sleep(0.05)
+    assert setup.json()["api_key"]["status"] == "needs-reauth"
+    # a day closed meanwhile is held, not published
+    await totals.client.post("/v1/stores/12/days/2026-11-28/close", json=example_day_totals(),
+                             headers={"X-Api-Key": key})
+    assert await closed_events(broker, 0, settle=0.3) == []
+    await broker.publish(XeroConnectionRestored(correlation_id=str(connection),
+                                                connection_id=connection, store_ids=["12"]))
+    released = await closed_events(broker, 2)
+    assert sorted(str(e.business_date) for e in released) == ["2026-11-27", "2026-11-28"]
+
+
+async def test_server_sent_events_stream_each_outcome(totals, broker):
+    key = await totals.add_store("12")
+    received: list[dict] = []
+    connected = asyncio.Event()
+
+    async def listen() -> None:
+        async with totals.client.stream("GET", "/v1/stores/12/events",
+                                        headers={"X-Api-Key": key}) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            async for line in stream.aiter_lines():
+                if line == ": connected":
+                    connected.set()
+                if line.startswith("data: "):
+                    received.append(json.loads(line[6:]))
+                    if received[-1]["status"] == "posted":
+                        return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.wait_for(connected.wait(), 10)
+    await close(totals, "12", key)
+    [event] = await closed_events(broker, 1)
+    await broker.publish(succeeded(event))
+    await asyncio.wait_for(listener, 15)
+    assert [r["status"] for r in received] == ["pending", "posted"]
+
+
+async def test_events_stream_needs_the_stores_key(totals):
+    await totals.add_store("12")
+    response = await totals.client.get("/v1/stores/12/events")
+    assert response.status_code == 401
