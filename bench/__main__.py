@@ -31,7 +31,7 @@ from services.totals.domain.journal import build_day
 from shared.db import drop_database, ensure_database
 
 RESULTS = Path(__file__).parent / "results"
-console = Console()
+console = Console(width=160)
 
 
 @dataclass

@@ -106,9 +106,9 @@ async def close_days(
 
     async def close(store: Store, day: date) -> None:
         async with gate:
-            response = await client.post(
-                f"{totals_url}/v1/stores/{store.store_id}/days/{day.isoformat()}/close",
-                json=totals, headers={"X-Api-Key": store.api_key},
+            response = await _post_idempotent(
+                client, f"{totals_url}/v1/stores/{store.store_id}/days/{day.isoformat()}/close",
+                totals, {"X-Api-Key": store.api_key},
             )
         if response.status_code >= 400:
             run.refused.append(f"{response.status_code} {response.text[:200]}")
@@ -125,6 +125,19 @@ async def close_days(
                 await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(close(store, day)))
     await asyncio.gather(*tasks)
+
+
+async def _post_idempotent(client: httpx.AsyncClient, url: str, body: dict[str, object],
+                           headers: dict[str, str]) -> httpx.Response:
+    """A close is idempotent, so a POS may simply send it again after a network error (a
+    keep-alive connection the server closed as it was reused)."""
+    for attempt in range(3):
+        try:
+            return await client.post(url, json=body, headers=headers)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass

@@ -79,8 +79,19 @@ async def connect_store(
     )
     if setup.status_code != 200:
         raise ConnectFailed(f"setup answered {setup.status_code}: {setup.text}")
-    browser = HeadlessBrowser(client)
-    page = await browser.open(setup.json()["connect_url"])
+    # A browser of its own (its own cookies): connect flows may run side by side.
+    async with httpx.AsyncClient(timeout=client.timeout) as browser_client:
+        page = await _walk(HeadlessBrowser(browser_client), setup.json()["connect_url"],
+                           email, password, tenant_name)
+    key = read_page(page).key
+    if not key or not key.startswith("2RF:"):
+        raise ConnectFailed(f"no 2RF: key on {page.url} (HTTP {page.status}): {page.html[:800]}")
+    return key
+
+
+async def _walk(browser: HeadlessBrowser, connect_url: str, email: str, password: str,
+                tenant_name: str | None) -> Page:
+    page = await browser.open(connect_url)
     page = await browser.submit(page, "Log in", username=email, password=password)
     page = await browser.submit(page, "Allow access")
     # Xero's organisation picker, then perhaps ours: both are radios named tenant_id.
@@ -93,7 +104,4 @@ async def connect_store(
         else:
             tenant_fields = _choose(parser, tenant_name, page)
         page = await browser.submit(page, "Continue", **tenant_fields)
-    key = read_page(page).key
-    if not key or not key.startswith("2RF:"):
-        raise ConnectFailed(f"no 2RF: key on {page.url} (HTTP {page.status}): {page.html[:800]}")
-    return key
+    return page

@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -15,7 +16,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.topology import topology
 from shared.settings import ServiceSettings
 
-ops_app = typer.Typer(help="Operate the system: queues, dead letters, replays.")
+ops_app = typer.Typer(help="Operate the system: queues, dead letters, replays, failures.")
 dlq_app = typer.Typer(help="Dead-letter queues.")
 ops_app.add_typer(dlq_app, name="dlq")
 console = Console()
@@ -78,3 +79,39 @@ def dlq_replay(
         return await inspect.replay_dead_letters(broker, broker.topology.queue(queue), message_id)
 
     console.print(f"replayed {_with_broker(replay)} message(s) into {queue}")
+
+
+@ops_app.command("failures")
+def failures(
+    totals_url: str = typer.Option("http://127.0.0.1:8002", "--totals-url", envvar="TOTALS_URL",
+                                   help="Where totals (which serves the ops monitor) answers."),
+    token: str | None = typer.Option(None, "--token", envvar="OPS_TOKEN",
+                                     help="The ops token (default: SERVICE_TOKEN)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recent failed days by store, with their messages (from totals' ops monitor)."""
+    credential = token or ServiceSettings().service_token.get_secret_value()
+    try:
+        response = httpx.get(f"{totals_url.rstrip('/')}/ops/data", timeout=30,
+                             headers={"Authorization": f"Bearer {credential}"})
+    except httpx.HTTPError as exc:
+        console.print(f"[red]totals did not answer at {totals_url}: {exc}[/red]")
+        raise typer.Exit(1) from exc
+    if response.status_code != 200:
+        console.print(f"[red]totals refused ({response.status_code}): {response.text}[/red]")
+        raise typer.Exit(1)
+    days: list[dict[str, Any]] = response.json()["failed_days"]
+    if as_json:
+        print(json.dumps(days, indent=2))
+        return
+    table = Table(title=f"Failed days ({len(days)})")
+    for column in ("store", "day", "rev", "failed at", "message", "errors"):
+        table.add_column(column)
+    for day in days:
+        errors = "\n".join(
+            " ".join(str(part) for part in (e.get("category"), e.get("account_code") and
+                                            f"[{e['account_code']}]", e.get("message")) if part)
+            for e in day["errors"])
+        table.add_row(day["store_id"], day["business_date"], str(day["revision"]),
+                      day["failed_at"], day["message"], errors)
+    console.print(table)

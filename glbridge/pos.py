@@ -253,3 +253,211 @@ def _print_totals(printed: dict[str, Any]) -> None:
                       line["debit"] or "", line["credit"] or "")
     table.add_row("", "", "Totals", journal["total_debits"], journal["total_credits"])
     console.print(table)
+
+
+# --- backfill ------------------------------------------------------------------------
+
+DONE = ("posted", "already-posted", "nothing-to-post")
+
+
+class BackfillAborted(Exception):
+    """Nothing more can work (a wrong key, totals unreachable): stop, keep the progress."""
+
+
+def _dates(first: str, last: str) -> list[date]:
+    try:
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError as exc:
+        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
+    if end < start:
+        raise typer.BadParameter(f"--to {end} is before --from {start}")
+    return [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
+
+
+def _totals_by_day(path: Path) -> tuple[bool, dict[str, Any]]:
+    """FILE holds one day's totals (used for every day) or an object keyed by date:
+    (keyed by date?, the object)."""
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"--totals {path}: not a JSON file ({exc})") from None
+    if not isinstance(loaded, dict) or not loaded:
+        raise typer.BadParameter(f"--totals {path}: expected a JSON object")
+    try:
+        return True, {date.fromisoformat(k).isoformat(): v for k, v in loaded.items()}
+    except ValueError:
+        return False, loaded  # not keyed by date: the same totals every day
+
+
+def _state_file(totals_file: Path, store: str) -> Path:
+    return totals_file.with_name(f"{totals_file.name}.backfill-{store}.json")
+
+
+def _load_state(path: Path, store: str) -> dict[str, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    state = json.loads(path.read_text())
+    days: dict[str, dict[str, Any]] = state.get("days", {}) if state.get("store") == store else {}
+    return days
+
+
+def _save_state(path: Path, store: str, days: dict[str, dict[str, Any]]) -> None:
+    # Written whole and renamed: an interruption never leaves half a file.
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text(json.dumps({"store": store, "days": days}, indent=2, sort_keys=True))
+    scratch.replace(path)
+
+
+def _reasons(body: Any) -> str:
+    if not isinstance(body, dict):
+        return str(body)
+    if body.get("message"):
+        return str(body["message"])
+    return str(body.get("detail", body))
+
+
+def _outcome_of(day: dict[str, Any]) -> dict[str, Any]:
+    status = day.get("status")
+    if status == "posted":
+        return {"result": "posted", "journal_id": day.get("journal_id")}
+    if status == "nothing-to-post":
+        return {"result": "nothing-to-post"}
+    if status == "pending":
+        return {"result": "pending", "reason": "no answer from Xero yet (run again to check)"}
+    errors = "; ".join(str(e.get("message")) for e in day.get("errors") or [])
+    return {"result": "failed", "reason": errors or str(day.get("message") or status)}
+
+
+def _backfill_day(client: httpx.Client, store: str, day: str, totals: Any,
+                  headers: dict[str, str], wait: float, begun: bool) -> dict[str, Any]:
+    """One day: close, post if needed, wait for the outcome. `begun`: an interrupted run
+    already sent this day, so finding it posted is this backfill's doing."""
+    url = f"/v1/stores/{store}/days/{day}"
+    try:
+        closed = client.post(f"{url}/close", json=totals, headers=headers)
+        if closed.status_code in (401, 403):
+            raise BackfillAborted(f"totals refused the key ({closed.status_code}): "
+                                  f"{_reasons(closed.json())}")
+        if closed.status_code != 200:
+            return {"result": "failed", "reason": f"close refused ({closed.status_code}): "
+                    f"{_reasons(_json_or_text(closed))}"}
+        result = closed.json()
+        current = result["day"]
+        if result["outcome"] == "unchanged" and current["status"] == "posted":
+            return {"result": "posted" if begun else "already-posted",
+                    "journal_id": current.get("journal_id")}
+        if current["status"] in ("not-posted", "failed"):
+            # Automatic posting is off, or an earlier attempt failed: post it as a
+            # manager would (reprint with "post to Xero").
+            posted = client.post(f"{url}/reprint", json={"post_to_xero": True}, headers=headers)
+            if posted.status_code != 200:
+                return {"result": "failed", "reason": f"post refused ({posted.status_code}): "
+                        f"{_reasons(_json_or_text(posted))}"}
+            if posted.json()["post"]["outcome"] == "already-posted":
+                return {"result": "already-posted", "journal_id": current.get("journal_id")}
+        waited = client.get(url, params={"wait": wait}, headers=headers)
+        return _outcome_of(waited.json())
+    except httpx.HTTPError as exc:
+        raise BackfillAborted(f"totals did not answer: {exc}") from exc
+
+
+def _json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text
+
+
+def _summary(days: list[str], state: dict[str, dict[str, Any]], resumed: int,
+             as_json: bool) -> dict[str, Any]:
+    outcomes = {day: state.get(day, {"result": "not-done"}) for day in days}
+    counts: dict[str, int] = {}
+    for outcome in outcomes.values():
+        counts[outcome["result"]] = counts.get(outcome["result"], 0) + 1
+    failed = {d: o.get("reason") for d, o in outcomes.items() if o["result"] not in DONE}
+    summary = {"days": len(days), "resumed_skipped": resumed, "counts": counts,
+               "failed": failed}
+    if as_json:
+        print(json.dumps({**summary, "outcomes": outcomes}, indent=2))
+        return summary
+    table = Table(title=f"Backfill: {len(days)} day(s)")
+    table.add_column("outcome")
+    table.add_column("days", justify="right")
+    for label, key in (("posted", "posted"), ("already posted", "already-posted"),
+                       ("nothing to post", "nothing-to-post"), ("failed", "failed"),
+                       ("still pending", "pending"), ("no totals in the file", "no-totals"),
+                       ("interrupted", "in-progress"), ("not done", "not-done")):
+        if counts.get(key):
+            table.add_row(label, str(counts[key]))
+    console.print(table)
+    if resumed:
+        console.print(f"Resumed: {resumed} day(s) done by an earlier run were skipped.")
+    if failed:
+        reasons = Table(title="Not posted")
+        reasons.add_column("day")
+        reasons.add_column("outcome")
+        reasons.add_column("reason")
+        for day, reason in failed.items():
+            reasons.add_row(day, outcomes[day]["result"], str(reason or ""))
+        console.print(reasons)
+    return summary
+
+
+@pos_app.command()
+def backfill(
+    store: str = STORE,
+    first: str = typer.Option(..., "--from", help="First business date (YYYY-MM-DD)."),
+    last: str = typer.Option(..., "--to", help="Last business date (YYYY-MM-DD)."),
+    totals_file: Path = typer.Option(..., "--totals", exists=True, dir_okay=False,
+                                     help="JSON: one day's totals (every day), or an object "
+                                     "of totals keyed by date."),
+    wait: float = typer.Option(60, help="Seconds to wait for each day's outcome."),
+    restart: bool = typer.Option(False, help="Forget earlier progress and start over."),
+    api_key: str | None = API_KEY,
+    totals_url: str = TOTALS_URL,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Posts a range of past days, one after another, with progress; run it again after
+    an interruption and it carries on where it stopped (progress is kept in a file next
+    to --totals)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    days = [d.isoformat() for d in _dates(first, last)]
+    keyed, totals = _totals_by_day(totals_file)
+    state_path = _state_file(totals_file, store)
+    state = {} if restart else _load_state(state_path, store)
+    todo = [d for d in days if state.get(d, {}).get("result") not in DONE]
+    resumed = len(days) - len(todo)
+    headers = {"X-Api-Key": _key(api_key)}
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        console=Console(stderr=True))
+    aborted: str | None = None
+    try:
+        with progress, _client(totals_url) as client:
+            task = progress.add_task(f"store {store}", total=len(days), completed=resumed)
+            for day in todo:
+                progress.update(task, description=f"store {store} {day}")
+                if keyed and day not in totals:
+                    state[day] = {"result": "no-totals", "reason": f"{totals_file} has no {day}"}
+                else:
+                    begun = state.get(day, {}).get("result") == "in-progress"
+                    state[day] = {"result": "in-progress"}
+                    _save_state(state_path, store, state)
+                    state[day] = _backfill_day(client, store, day,
+                                               totals[day] if keyed else totals, headers, wait,
+                                               begun)
+                _save_state(state_path, store, state)
+                progress.advance(task)
+    except BackfillAborted as exc:
+        aborted = str(exc)
+    except KeyboardInterrupt:
+        _save_state(state_path, store, state)
+        console.print(f"[yellow]Interrupted. Progress is kept in {state_path}: run the same "
+                      "command again to carry on.[/yellow]")
+        raise typer.Exit(130) from None
+    summary = _summary(days, state, resumed, as_json)
+    if aborted:
+        console.print(f"[red]Stopped: {aborted}[/red]")
+        raise typer.Exit(1)
+    if summary["failed"]:
+        raise typer.Exit(2)

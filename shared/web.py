@@ -1,4 +1,5 @@
-"""What every service's HTTP side shares: the service credential, health and readiness."""
+"""What every service's HTTP side shares: the service credential, health and readiness,
+and a limit on request body sizes."""
 
 import hmac
 from collections.abc import Awaitable, Callable
@@ -6,6 +7,9 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter, Header, HTTPException, status
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.contracts.text import NUL_REFUSED, contains_nul
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -50,3 +54,137 @@ def health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
+
+
+# Our largest legitimate body (a day's totals, a setup) is a few kilobytes.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# How much of a refused body is read (and dropped) so the client can read the 413.
+DRAIN_FACTOR = 16
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while a body is read past the limit; FastAPI answers it as a 413."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            detail=f"the request body is larger than the {max_bytes} bytes this service accepts",
+        )
+
+
+class BodySizeLimit:
+    """ASGI middleware: a body over `max_bytes` is answered 413 before any handler sees it
+    (declared Content-Length), or as soon as the bytes read pass the limit (chunked), so
+    a huge request can neither exhaust memory nor be half-processed.
+
+    Wiring: `app.add_middleware(BodySizeLimit)` (or `max_bytes=...`) in `create_app`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._discard_rest(receive, 0)
+            await self._refuse(scope, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    if message.get("more_body", False):
+                        await self._discard_rest(receive, received)
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracked_send)
+        except BodyTooLarge:
+            # Raised where no exception handler answered it (outside a FastAPI route).
+            if started:
+                raise
+            await self._refuse(scope, send)
+
+    async def _discard_rest(self, receive: Receive, received: int) -> None:
+        """Reads the rest of the body without keeping it, so the client (which sends the
+        whole body before reading an answer) gets the 413 instead of a broken pipe; a
+        body past the drain limit is cut off with the connection."""
+        while received <= self.max_bytes * DRAIN_FACTOR:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            received += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        error = BodyTooLarge(self.max_bytes)
+        response = JSONResponse({"detail": error.detail}, status_code=error.status_code)
+        # Any unread rest of the body must not be taken for the next request.
+        response.headers["Connection"] = "close"
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+class RefuseNulCharacters:
+    """ASGI middleware: a request whose path, query or body holds a NUL character gets a
+    422 before any handler runs (PostgreSQL text cannot store one, and a handler that
+    tried would fail with a 500). Bodies are buffered: put `BodySizeLimit` outside it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower():
+            await _refuse_nul(scope, send, "path")
+            return
+        body, messages = b"", []
+        while True:
+            message = await receive()
+            messages.append(message)
+            body += message.get("body", b"")
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        if contains_nul(body):
+            await _refuse_nul(scope, send, "body")
+            return
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse_nul(scope: Scope, send: Send, where: str) -> None:
+    detail = [{"loc": [where], "msg": NUL_REFUSED, "type": "value_error"}]
+    await JSONResponse({"detail": detail}, status_code=422)(scope, _no_body, send)

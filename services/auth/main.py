@@ -21,7 +21,7 @@ from shared.messaging.topology import topology
 from shared.metrics import metrics_router
 from shared.outbox import OutboxRelay
 from shared.settings import XeroSettings
-from shared.web import health_router, service_credential
+from shared.web import BodySizeLimit, health_router, service_credential
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
             await pool.close()
 
     app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan)
+    app.add_middleware(BodySizeLimit)
 
     async def database_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")

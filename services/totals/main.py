@@ -13,8 +13,9 @@ from fastapi import FastAPI
 
 from services.totals.adapters.auth_client import AuthClient
 from services.totals.adapters.notifier import DayNotifier
+from services.totals.adapters.ops_reader import OpsReader
 from services.totals.adapters.repository import TotalsRepository
-from services.totals.api import days, events_doc, setup
+from services.totals.api import days, events_doc, ops, setup
 from services.totals.api.deps import Wiring
 from services.totals.handlers.days import TotalsService
 from services.totals.handlers.pos import PosHandler
@@ -28,7 +29,7 @@ from shared.messaging.consumer import Consumer
 from shared.messaging.topology import TOTALS_POS_QUEUE, TOTALS_RESULTS_QUEUE, topology
 from shared.metrics import OUTBOX_LAG_SECONDS, metrics_router
 from shared.outbox import OutboxRelay, oldest_unpublished
-from shared.web import health_router
+from shared.web import BodySizeLimit, RefuseNulCharacters, health_router
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ def create_app(settings: TotalsSettings) -> FastAPI:
             yield
 
     app = FastAPI(title="xero-gl-bridge totals", version="1.0.0", lifespan=lifespan)
+    # Outermost last: the size limit runs before the NUL check buffers a body.
+    app.add_middleware(RefuseNulCharacters)
+    app.add_middleware(BodySizeLimit)
 
     async def database_ready() -> None:
         wired: Wiring = app.state.wiring
@@ -61,6 +65,7 @@ def create_app(settings: TotalsSettings) -> FastAPI:
     app.include_router(setup.router)
     app.include_router(days.router)
     app.include_router(events_doc.router)
+    app.include_router(ops.router)
     return app
 
 
@@ -89,6 +94,9 @@ async def _start(
         await asyncio.wait_for(messaging_up.wait(), timeout=settings.broker_wait_s)
     _task(stack, _watch_outbox_lag(pool), "outbox-lag")
     app.state.wiring = Wiring(settings, repo, service, notifier)
+    app.state.ops = OpsReader(pool, settings.amqp_url, topology(settings.amqp_namespace),
+                              settings.rabbitmq_management_url, settings.publish_timeout_s)
+    stack.push_async_callback(app.state.ops.close)
 
 
 async def _messaging(

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shared.contracts.events import SYSTEM_EVENTS, Event
+from shared.contracts.text import NUL_REFUSED, contains_nul
 
 
 class UnreadableMessage(Exception):
@@ -37,6 +38,8 @@ class EventRegistry:
             raise UnreadableMessage(f"body is not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise UnreadableMessage("body is not a JSON object")
+        if contains_nul(body):
+            raise UnreadableMessage(NUL_REFUSED)
         event_type, version = data.get("event_type"), data.get("schema_version")
         if not isinstance(event_type, str) or not isinstance(version, int):
             raise UnreadableMessage("missing event_type or schema_version")

@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -19,6 +20,16 @@ class AttemptProblem(StrEnum):
 class AttemptView:
     used_at: datetime | None
     expires_at: datetime
+
+
+# Attempt ids, states and pick ids are `secrets.token_urlsafe` values; anything else
+# (a NUL byte, say, which PostgreSQL text refuses) cannot name one and is not looked up.
+_ISSUED_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+def could_be_issued(value: str) -> bool:
+    """Whether `value` has the shape of an id or state this service hands out."""
+    return _ISSUED_TOKEN.fullmatch(value) is not None
 
 
 def attempt_problem(attempt: AttemptView | None, now: datetime) -> AttemptProblem | None:

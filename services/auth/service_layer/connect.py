@@ -20,6 +20,7 @@ from services.auth.domain.connect import (
     AttemptView,
     Tenant,
     attempt_problem,
+    could_be_issued,
     just_authorised,
     unverified_claims,
 )
@@ -109,6 +110,8 @@ class ConnectFlow:
 
     async def start(self, attempt_id: str, browser: str) -> str:
         """The URL of Xero's authorize page for this attempt, bound to this browser."""
+        if not could_be_issued(attempt_id):
+            raise FlowError(AttemptProblem.UNKNOWN)
         async with self.pool.acquire() as conn:
             row = await repo.attempt_by_id(conn, attempt_id)
             problem = attempt_problem(_view(row), self.now())
@@ -157,6 +160,8 @@ class ConnectFlow:
         return PickNeeded(pick_id, attempt["store_id"], tenants)
 
     async def pick(self, pick_id: str, tenant_id: str | None, browser: str | None) -> Connected:
+        if not could_be_issued(pick_id):
+            raise FlowError(Failure.PICK_EXPIRED)
         async with self.pool.acquire() as conn:
             parked = await repo.parked_pick(conn, pick_id, self.now())
             if parked is None:
@@ -181,7 +186,7 @@ class ConnectFlow:
     # --- internals ---
 
     async def _consume(self, state: str | None, browser: str | None) -> asyncpg.Record:
-        if not state:
+        if state is None or not could_be_issued(state):
             raise FlowError(AttemptProblem.UNKNOWN)
         async with self.pool.acquire() as conn:
             row = await repo.attempt_by_state(conn, state)

@@ -1,0 +1,241 @@
+"""The ops monitor: a page (and its JSON twin) of queues, dead letters, failed days, held
+days and outbox lag, with two actions: replay dead letters, retry a failed day.
+
+Behind a credential: `OPS_TOKEN` (default: SERVICE_TOKEN), presented either as
+`Authorization: Bearer ...` (scripts) or through the login form, which sets an HttpOnly,
+SameSite=Strict cookie (browsers). Actions are POSTs; from the page they also carry a
+form token derived from the credential, so no other site can make a browser post them.
+"""
+
+import hashlib
+import hmac
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import jinja2
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.totals.adapters.ops_reader import BrokerUnavailable, OpsReader
+from services.totals.api.deps import STORE_ID, Wired
+from services.totals.api.views import post_view
+from services.totals.domain.journal import TotalsRefused
+from services.totals.handlers.days import DayNotFound
+
+router = APIRouter(prefix="/ops", tags=["ops"])
+
+COOKIE = "glbridge_ops"
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
+    autoescape=True,
+)
+
+
+# --- the credential -------------------------------------------------------------------
+
+
+def _token(wired: Wired) -> bytes:
+    secret = wired.settings.ops_token or wired.settings.service_token
+    return secret.get_secret_value().encode()
+
+
+def _derived(token: bytes, purpose: str) -> str:
+    # The cookie and the form token are MACs of the credential, never the credential:
+    # changing OPS_TOKEN signs everybody out.
+    return hmac.new(token, f"glbridge-ops:{purpose}".encode(), hashlib.sha256).hexdigest()
+
+
+def _authenticated(request: Request, wired: Wired) -> str | None:
+    """How the caller proved itself: `bearer`, `cookie`, or None."""
+    token = _token(wired)
+    scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), token):
+        return "bearer"
+    cookie = request.cookies.get(COOKIE, "")
+    if cookie and hmac.compare_digest(cookie, _derived(token, "session")):
+        return "cookie"
+    return None
+
+
+async def require_ops(request: Request, wired: Wired) -> str:
+    how = _authenticated(request, wired)
+    if how is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            detail="the ops credential is required (Authorization: Bearer "
+                            "<OPS_TOKEN>, or sign in at /ops/login)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return how
+
+
+OpsCaller = Annotated[str, Depends(require_ops)]
+
+
+def _check_form_token(how: str, csrf: str | None, wired: Wired) -> None:
+    if how == "cookie" and not hmac.compare_digest(csrf or "", _derived(_token(wired), "form")):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            detail="form token missing or wrong: reload /ops and try again")
+
+
+def _reader(request: Request) -> OpsReader:
+    reader: OpsReader = request.app.state.ops
+    return reader
+
+
+# --- sign in --------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+async def login_page(error: str | None = None) -> HTMLResponse:
+    return HTMLResponse(TEMPLATES.get_template("ops_login.html").render(error=error))
+
+
+@router.post("/login", include_in_schema=False)
+async def login(request: Request, wired: Wired,
+                token: Annotated[str, Form(max_length=500)] = "") -> Response:
+    if not hmac.compare_digest(token.strip().encode(), _token(wired)):
+        return HTMLResponse(TEMPLATES.get_template("ops_login.html").render(
+            error="That token is not the ops token."), status_code=401)
+    response = RedirectResponse("/ops", status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(COOKIE, _derived(_token(wired), "session"), httponly=True,
+                        samesite="strict", path="/ops",
+                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    return response
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout() -> Response:
+    response = RedirectResponse("/ops/login", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(COOKIE, path="/ops")
+    return response
+
+
+# --- the page and its JSON twin ---------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse, include_in_schema=False)
+async def page(request: Request, wired: Wired, notice: str | None = None,
+               error: str | None = None) -> Response:
+    if _authenticated(request, wired) is None:
+        return RedirectResponse("/ops/login", status_code=status.HTTP_303_SEE_OTHER)
+    data = await _reader(request).snapshot()
+    html = TEMPLATES.get_template("ops.html").render(
+        data=data, notice=notice, error=error, csrf=_derived(_token(wired), "form"),
+        refresh_s=wired.settings.ops_refresh_s)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/data")
+async def data(request: Request, caller: OpsCaller) -> dict[str, Any]:
+    """Everything the page shows, as JSON: queues (depth, consumers, rates), dead
+    letters, failed days, stores waiting for a new key, outbox lag per service."""
+    return await _reader(request).snapshot()
+
+
+# --- actions --------------------------------------------------------------------------
+
+
+class ReplayRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    queue: str = Field(description="Consumer queue, e.g. posting.store-totals-closed")
+    message_id: str | None = Field(None, description="Only this message; all when absent")
+
+
+class RetryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store_id: str = Field(pattern=STORE_ID)
+    business_date: date
+
+
+async def _replay(request: Request, body: ReplayRequest) -> dict[str, Any]:
+    try:
+        count = await _reader(request).replay(body.queue, body.message_id or None)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"no consumer queue named {body.queue!r}") from None
+    except BrokerUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            detail=f"the broker cannot be asked now: {exc}") from None
+    which = f"message {body.message_id}" if body.message_id else "all dead letters"
+    return {"queue": body.queue, "replayed": count,
+            "message": f"Replayed {count} message(s) ({which}) into {body.queue}."}
+
+
+async def _retry(wired: Wired, body: RetryRequest) -> dict[str, Any]:
+    setup = await wired.repo.get_setup(body.store_id)
+    if setup is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"store {body.store_id} has no setup")
+    try:
+        # The same path as the POS's reprint with "post to Xero".
+        result = await wired.service.reprint(setup, body.business_date, post_to_xero=True)
+    except DayNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from None
+    except TotalsRefused as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            detail="; ".join(p.message for p in exc.problems)) from None
+    post = post_view(result.post) if result.post else None
+    text = post["message"] if post else "nothing done"
+    return {"store_id": body.store_id, "business_date": body.business_date.isoformat(),
+            "post": post,
+            "message": f"Store {body.store_id}, {body.business_date}: {text}"}
+
+
+@router.post("/api/replay")
+async def replay_json(request: Request, body: ReplayRequest, caller: OpsCaller,
+                      wired: Wired) -> dict[str, Any]:
+    _check_form_token(caller, request.headers.get("x-ops-form-token"), wired)
+    return await _replay(request, body)
+
+
+@router.post("/api/retry")
+async def retry_json(request: Request, body: RetryRequest, caller: OpsCaller,
+                     wired: Wired) -> dict[str, Any]:
+    _check_form_token(caller, request.headers.get("x-ops-form-token"), wired)
+    return await _retry(wired, body)
+
+
+def _back(outcome: dict[str, Any] | None, failure: HTTPException | None) -> Response:
+    query = {"notice": outcome["message"]} if outcome else {"error": str(failure.detail)
+                                                             if failure else "failed"}
+    return RedirectResponse(f"/ops?{urlencode(query)}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/actions/replay", include_in_schema=False)
+async def replay_form(
+    request: Request, caller: OpsCaller, wired: Wired,
+    queue: Annotated[str, Form(max_length=200)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    message_id: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    _check_form_token(caller, csrf, wired)
+    try:
+        outcome = await _replay(request, ReplayRequest(queue=queue,
+                                                       message_id=message_id or None))
+    except HTTPException as exc:
+        return _back(None, exc)
+    return _back(outcome, None)
+
+
+@router.post("/actions/retry", include_in_schema=False)
+async def retry_form(
+    caller: OpsCaller, wired: Wired,
+    store_id: Annotated[str, Form(max_length=20)],
+    business_date: Annotated[str, Form(max_length=10)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    _check_form_token(caller, csrf, wired)
+    try:
+        body = RetryRequest.model_validate({"store_id": store_id,
+                                            "business_date": business_date})
+        outcome = await _retry(wired, body)
+    except HTTPException as exc:
+        return _back(None, exc)
+    except ValueError as exc:  # pydantic's ValidationError: a hand-edited form
+        return _back(None, HTTPException(422, detail=str(exc).splitlines()[0]))
+    return _back(outcome, None)
+
