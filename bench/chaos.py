@@ -110,7 +110,7 @@ async def _close_all(client: httpx.AsyncClient, system: System, stores: list[Sto
             else:
                 raise RuntimeError(f"could not close {store.store_id} {day}")
         response.raise_for_status()
-        revision = int(response.json().get("revision", 1))
+        revision = int(response.json()["day"]["revision"])
         key = (store.store_id, day.isoformat())
         latest[key] = max(latest.get(key, 0), revision)
 

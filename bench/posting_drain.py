@@ -6,6 +6,7 @@
                                                           # 20% 500/503/timeouts + latency
     .venv/bin/python -m bench.posting_drain many-orgs    # 5,000 days over 500 organisations
     options: --days N --orgs N --posting N (processes) --latency-ms N
+             --rate R (offer R days/s) --warm (one earlier day per store first)
 
 Publishes `store-totals-closed` events itself (as totals would) and reads the outcomes
 from the results queue; prints the figures: days/s, drain time, Xero calls, 429s,
@@ -70,7 +71,7 @@ def event(store_id: str, connection_id: UUID, tenant_id: UUID, day: date) -> Sto
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     spec = {**SCENARIOS[args.scenario]}
-    for key in ("days", "orgs", "latency_ms"):
+    for key in ("days", "orgs", "latency_ms", "rate", "warm"):
         if getattr(args, key) is not None:
             spec[key] = getattr(args, key)
     amqp = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
@@ -116,6 +117,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["database"] = await _timeline(database)
         figures["cpu_s"] = {f"{p.module.rsplit('.', 1)[-1]}-{p.port}": _cpu_s(p)
                             for p in processes}
+        figures["peak_rss_mb"] = {f"{p.module.rsplit('.', 1)[-1]}-{p.port}": _peak_rss_mb(p)
+                                  for p in processes}
         return figures
     finally:
         await broker.close()
@@ -133,21 +136,44 @@ async def _drive(client: httpx.AsyncClient, broker: Broker, sandbox: str, auth: 
               for s, c, t in stores for i in range(days_per_store)]
     faults: dict[str, Any] = {}
     if spec["latency_ms"]:
-        faults["latency_ms"] = {"min": 0, "max": spec["latency_ms"]}
+        low = 0 if spec["faults"] else spec["latency_ms"]  # a fixed latency unless faulty
+        faults["latency_ms"] = {"min": low, "max": spec["latency_ms"]}
     if spec["faults"]:
         faults |= {"error_rate": 0.14, "timeout_rate": 0.03, "drop_rate": 0.03}
     if faults:
         (await client.put(f"{sandbox}/_control/faults", json=faults)).raise_for_status()
+    if spec.get("warm"):
+        # One earlier day per store first: tokens and charts are cached, as on day two.
+        warm = [event(st, c, t, date(2020, 1, 1)) for st, c, t in stores]
+        collector = await _Collector.start(broker, len(warm))
+        await asyncio.gather(*(broker.publish(e) for e in warm))
+        await collector.wait(120.0)
+        await collector.stop()
+    collector = await _Collector.start(broker, len(events))
     started = time.monotonic()
+    sent: dict[tuple[str, str], float] = {}
     gate = asyncio.Semaphore(200)
 
     async def publish(e: StoreTotalsClosed) -> None:
         async with gate:
+            sent[(e.store_id, e.business_date.isoformat())] = time.monotonic()
             await broker.publish(e)
 
-    await asyncio.gather(*(publish(e) for e in events))
+    if spec.get("rate"):
+        tasks = []
+        for index, e in enumerate(events):
+            delay = started + index / spec["rate"] - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(publish(e)))
+        await asyncio.gather(*tasks)
+    else:
+        await asyncio.gather(*(publish(e) for e in events))
     published = time.monotonic() - started
-    outcomes = await _outcomes(broker, len(events), wait_s=max(300.0, len(events) / 5))
+    await collector.wait(max(300.0, len(events) / 5))
+    await collector.stop()
+    outcomes = collector.seen
+    latencies = sorted(collector.at[k] - sent[k] for k in collector.at if k in sent)
     elapsed = time.monotonic() - started
     await client.delete(f"{sandbox}/_control/faults")
     stats = (await client.get(f"{sandbox}/_control/stats")).json()
@@ -162,6 +188,9 @@ async def _drive(client: httpx.AsyncClient, broker: Broker, sandbox: str, auth: 
         "missing": len(events) - len(outcomes),
         "publish_s": round(published, 2), "elapsed_s": round(elapsed, 2),
         "days_per_s": round(len(outcomes) / elapsed, 1),
+        "latency_ms": {q: round(1000 * latencies[min(int(len(latencies) * f), len(latencies) - 1)])
+                       for q, f in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}
+        if latencies else {},
         "xero_api_requests": stats["api_requests"],
         "rate_limited_429": sum(stats["rate_limited"].values()),
         "max_concurrent": max(stats["max_concurrent"].values(), default=0),
@@ -175,6 +204,15 @@ async def _stores(client: httpx.AsyncClient, sandbox: str, auth: str, orgs: int,
     gate = asyncio.Semaphore(16)
 
     async def one(index: int) -> tuple[str, UUID, UUID]:
+        for attempt in range(3):  # a keep-alive connection the server just closed
+            try:
+                return await connect(index)
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def connect(index: int) -> tuple[str, UUID, UUID]:
         async with gate:
             email = f"bench-{run_id}-{index}@example.com"
             org = (await client.post(f"{sandbox}/_control/organisations", json={
@@ -193,29 +231,45 @@ async def _stores(client: httpx.AsyncClient, sandbox: str, auth: str, orgs: int,
     return list(await asyncio.gather(*(one(i) for i in range(orgs))))
 
 
-async def _outcomes(broker: Broker, expected: int, wait_s: float) -> dict[tuple[str, str], Any]:
-    channel = await broker.connection.channel()
-    await channel.set_qos(prefetch_count=500)
-    queue = await channel.get_queue(broker.topology.queue_name(TOTALS_RESULTS_QUEUE))
-    registry = EventRegistry()
-    seen: dict[tuple[str, str], Any] = {}
-    done = asyncio.Event()
+class _Collector:
+    """Outcome events from the results queue, with the time each arrived."""
 
-    async def on_message(message: Any) -> None:
-        parsed = registry.parse(message.body)
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.seen: dict[tuple[str, str], Any] = {}
+        self.at: dict[tuple[str, str], float] = {}
+        self.done = asyncio.Event()
+        self.registry = EventRegistry()
+        self.channel: Any = None
+
+    @classmethod
+    async def start(cls, broker: Broker, expected: int) -> "_Collector":
+        collector = cls(expected)
+        collector.channel = await broker.connection.channel()
+        await collector.channel.set_qos(prefetch_count=500)
+        queue = await collector.channel.get_queue(
+            broker.topology.queue_name(TOTALS_RESULTS_QUEUE))
+        await queue.consume(collector.on_message)
+        return collector
+
+    async def on_message(self, message: Any) -> None:
+        parsed = self.registry.parse(message.body)
         if isinstance(parsed, GlPostingSucceeded | GlPostingFailed):
-            seen[(parsed.store_id, parsed.business_date.isoformat())] = parsed
+            key = (parsed.store_id, parsed.business_date.isoformat())
+            self.seen[key] = parsed
+            self.at.setdefault(key, time.monotonic())
         await message.ack()
-        if len(seen) >= expected:
-            done.set()
+        if len(self.seen) >= self.expected:
+            self.done.set()
 
-    await queue.consume(on_message)
-    try:
-        await asyncio.wait_for(done.wait(), wait_s)
-    except TimeoutError:
-        pass
-    await channel.close()
-    return seen
+    async def wait(self, wait_s: float) -> None:
+        try:
+            await asyncio.wait_for(self.done.wait(), wait_s)
+        except TimeoutError:
+            pass
+
+    async def stop(self) -> None:
+        await self.channel.close()
 
 
 async def _timeline(database: str) -> dict[str, Any]:
@@ -245,6 +299,15 @@ def _cpu_s(process: ServiceProcess) -> float:
     return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
 
 
+def _peak_rss_mb(process: ServiceProcess) -> float:
+    if process.process is None:
+        return 0.0
+    for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
@@ -252,6 +315,9 @@ def main() -> None:
     parser.add_argument("--orgs", type=int)
     parser.add_argument("--latency-ms", type=int)
     parser.add_argument("--posting", type=int, default=1)
+    parser.add_argument("--rate", type=float, help="days offered per second (paced)")
+    parser.add_argument("--warm", action="store_true", default=None,
+                        help="post one earlier day per store first (tokens, charts cached)")
     print(json.dumps(asyncio.run(run(parser.parse_args())), indent=2))
 
 

@@ -80,7 +80,8 @@ async def connect_store(
     if setup.status_code != 200:
         raise ConnectFailed(f"setup answered {setup.status_code}: {setup.text}")
     # A browser of its own (its own cookies): connect flows may run side by side.
-    async with httpx.AsyncClient(timeout=client.timeout) as browser_client:
+    async with httpx.AsyncClient(timeout=client.timeout,
+                                 event_hooks=client.event_hooks) as browser_client:
         page = await _walk(HeadlessBrowser(browser_client), setup.json()["connect_url"],
                            email, password, tenant_name)
     key = read_page(page).key

@@ -47,13 +47,21 @@ async def drop_database(dsn: str) -> None:
 
 
 async def create_pool(
-    dsn: str, schema: str, min_size: int = 1, max_size: int = 10
+    dsn: str,
+    schema: str,
+    min_size: int = 1,
+    max_size: int = 10,
+    server_settings: dict[str, str] | None = None,
 ) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
-        server_settings={"search_path": schema, "application_name": f"glbridge-{schema}"},
+        server_settings={
+            "search_path": schema,
+            "application_name": f"glbridge-{schema}",
+            **(server_settings or {}),
+        },
     )
     assert pool is not None
     return pool

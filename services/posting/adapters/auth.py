@@ -1,0 +1,137 @@
+"""Access tokens from the auth service, cached per connection.
+
+A token is reused until `margin` before it expires, so the posting path asks auth at
+most about once per connection per token lifetime; concurrent askers for one connection
+share one request. After Xero answers 401, the rejected token is handed back so auth
+refreshes (once, for every caller).
+"""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import httpx
+from pydantic import SecretStr
+
+from services.posting.metrics import TOKEN_REQUESTS
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    expires_at: datetime
+    tenant_id: UUID | None
+
+
+class ReauthNeeded(Exception):
+    """The connection needs a new key: permanent for this posting."""
+
+
+class UnknownConnection(Exception):
+    """auth does not know the connection (removed): permanent for this posting."""
+
+
+class AuthUnavailable(Exception):
+    """auth (or Xero behind it) cannot give a token now: retry later."""
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+class AuthClient:
+    def __init__(
+        self, base_url: str, service_token: SecretStr, timeout_s: float, margin_s: float
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {service_token.get_secret_value()}"},
+        )
+        self.margin = timedelta(seconds=margin_s)
+        self._tokens: dict[UUID, AccessToken] = {}
+        self._use_until: dict[UUID, datetime] = {}
+        self._locks: dict[UUID, asyncio.Lock] = {}
+        self.requests = 0
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def token(self, connection_id: UUID) -> AccessToken:
+        cached = self._fresh(connection_id)
+        if cached is not None:
+            return cached
+        async with self._lock(connection_id):
+            cached = self._fresh(connection_id)
+            if cached is not None:
+                return cached
+            return await self._fetch(connection_id, rejected=None)
+
+    async def rejected(self, connection_id: UUID, token: str) -> AccessToken:
+        """Xero refused `token`: get another, unless a caller already did."""
+        async with self._lock(connection_id):
+            cached = self._tokens.get(connection_id)
+            if cached is not None and cached.value != token and self._fresh(connection_id):
+                return cached  # another caller already replaced the rejected token
+            self._tokens.pop(connection_id, None)
+            return await self._fetch(connection_id, rejected=token)
+
+    def forget(self, connection_id: UUID) -> None:
+        self._tokens.pop(connection_id, None)
+
+    def _lock(self, connection_id: UUID) -> asyncio.Lock:
+        return self._locks.setdefault(connection_id, asyncio.Lock())
+
+    def _fresh(self, connection_id: UUID) -> AccessToken | None:
+        token = self._tokens.get(connection_id)
+        if token is None or datetime.now(UTC) >= self._use_until.get(connection_id, _EPOCH):
+            return None
+        return token
+
+    async def _fetch(self, connection_id: UUID, rejected: str | None) -> AccessToken:
+        body = {"rejected_token": rejected} if rejected else None
+        self.requests += 1
+        try:
+            response = await self._http.post(
+                f"/internal/v1/connections/{connection_id}/access-token", json=body
+            )
+        except httpx.HTTPError as exc:
+            TOKEN_REQUESTS.labels("unavailable").inc()
+            raise AuthUnavailable(f"auth unreachable: {exc!r}") from exc
+        if response.status_code == 200:
+            data = response.json()
+            token = AccessToken(
+                value=data["access_token"],
+                expires_at=datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00")),
+                tenant_id=UUID(data["tenant_id"]) if data.get("tenant_id") else None,
+            )
+            self._tokens[connection_id] = token
+            self._use_until[connection_id] = use_until(token.expires_at, self.margin)
+            TOKEN_REQUESTS.labels("ok").inc()
+            return token
+        detail = _detail(response)
+        TOKEN_REQUESTS.labels(str(response.status_code)).inc()
+        if response.status_code == 409:
+            raise ReauthNeeded(detail)
+        if response.status_code == 404:
+            raise UnknownConnection(detail)
+        raise AuthUnavailable(f"auth answered {response.status_code}: {detail}")
+
+
+def use_until(expires_at: datetime, margin: timedelta) -> datetime:
+    """Until `margin` before expiry; a token with less life than that left is still
+    used for half of it, so a short-lived answer does not send every call back to auth."""
+    now = datetime.now(UTC)
+    if expires_at - margin > now:
+        return expires_at - margin
+    return now + (expires_at - now) / 2
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(data, dict):
+        return str(data.get("detail") or data.get("error") or data)[:300]
+    return str(data)[:300]

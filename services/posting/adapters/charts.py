@@ -1,0 +1,124 @@
+"""Each organisation's chart of accounts and lock dates, cached in memory and in
+PostgreSQL (shared by replicas), refreshed after a while with `If-Modified-Since`, and
+at once after an account error."""
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from services.posting.adapters.gateway import XeroGateway
+from services.posting.adapters.repository import Repository
+from services.posting.adapters.xero import RateInfo
+from services.posting.domain.chart import Chart, chart_from_xero
+
+
+@dataclass
+class _Entry:
+    chart: Chart
+    accounts_json: str
+    organisation_json: str
+    last_modified: str | None
+    fetched: float  # monotonic
+    stale: bool = False
+
+
+class ChartCache:
+    def __init__(self, repo: Repository, gateway: XeroGateway, ttl_s: float) -> None:
+        self.repo = repo
+        self.gateway = gateway
+        self.ttl_s = ttl_s
+        self._entries: dict[UUID, _Entry] = {}
+        self._locks: dict[UUID, asyncio.Lock] = {}
+
+    async def get(self, tenant_id: UUID, connection_id: UUID) -> Chart:
+        entry = self._entries.get(tenant_id)
+        if entry is not None and self._fresh(entry):
+            return entry.chart
+        async with self._locks.setdefault(tenant_id, asyncio.Lock()):
+            entry = self._entries.get(tenant_id)
+            if entry is not None and self._fresh(entry):
+                return entry.chart
+            entry = await self._from_database(tenant_id)
+            if entry is None or not self._fresh(entry):
+                entry = await self._refresh(tenant_id, connection_id, entry)
+            self._entries[tenant_id] = entry
+            return entry.chart
+
+    def age_s(self, tenant_id: UUID) -> float:
+        entry = self._entries.get(tenant_id)
+        return time.monotonic() - entry.fetched if entry else float("inf")
+
+    async def invalidate(self, tenant_id: UUID) -> None:
+        entry = self._entries.get(tenant_id)
+        if entry is not None:
+            entry.stale = True
+        await self.repo.mark_chart_stale(tenant_id)
+
+    def _fresh(self, entry: _Entry) -> bool:
+        return not entry.stale and time.monotonic() - entry.fetched < self.ttl_s
+
+    async def _from_database(self, tenant_id: UUID) -> _Entry | None:
+        row = await self.repo.load_chart(tenant_id)
+        if row is None:
+            return None
+        age = (datetime.now(UTC) - row["fetched_at"]).total_seconds()
+        return _Entry(
+            chart=_chart(row["accounts"], row["organisation"]),
+            accounts_json=row["accounts"],
+            organisation_json=row["organisation"],
+            last_modified=row["last_modified"],
+            fetched=time.monotonic() - max(age, 0.0),
+            stale=row["stale"],
+        )
+
+    async def _refresh(self, tenant_id: UUID, connection_id: UUID, old: _Entry | None) -> _Entry:
+        since = old.last_modified if old is not None else None
+        # The two reads go side by side: an organisation's first batch waits for both.
+        (accounts, last_modified), organisation = await asyncio.gather(
+            self.gateway.call(
+                "accounts", tenant_id, connection_id,
+                lambda token: _accounts(self.gateway, token, tenant_id, since),
+            ),
+            self.gateway.call(
+                "organisation", tenant_id, connection_id,
+                lambda token: self.gateway.xero.organisation(token, tenant_id),
+            ),
+        )
+        if old is not None and since is not None:
+            # With If-Modified-Since Xero sends only what changed (or 304): merge it.
+            accounts_json = json.dumps(merge_accounts(json.loads(old.accounts_json),
+                                                      accounts or []), default=str)
+        else:
+            accounts_json = json.dumps(accounts or [], default=str)
+        organisation_json = json.dumps(organisation, default=str)
+        await self.repo.save_chart(tenant_id, accounts_json, organisation_json, last_modified)
+        return _Entry(
+            _chart(accounts_json, organisation_json), accounts_json, organisation_json,
+            last_modified, time.monotonic(),
+        )
+
+
+async def _accounts(
+    gateway: XeroGateway, token: str, tenant_id: UUID, since: str | None
+) -> tuple[tuple[list[dict[str, Any]] | None, str | None], RateInfo]:
+    accounts, last_modified, rate = await gateway.xero.accounts(token, tenant_id, since)
+    return (accounts, last_modified), rate
+
+
+def merge_accounts(
+    old: list[dict[str, Any]], changed: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    def key(account: dict[str, Any]) -> str:
+        return str(account.get("AccountID") or account.get("Code"))
+
+    merged = {key(a): a for a in old}
+    merged.update({key(a): a for a in changed})
+    return list(merged.values())
+
+
+def _chart(accounts_json: str, organisation_json: str) -> Chart:
+    return chart_from_xero(json.loads(accounts_json), json.loads(organisation_json))

@@ -1,0 +1,107 @@
+"""Every call to Xero goes through here: within the budget all replicas share, with a
+token from auth, a 401 answered by asking auth for a new token once, and Xero's
+rate headers fed back into the budget."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+from uuid import UUID
+
+from services.posting.adapters.auth import AuthClient
+from services.posting.adapters.repository import Repository
+from services.posting.adapters.xero import (
+    RateInfo,
+    TokenRejected,
+    XeroClient,
+    XeroError,
+    XeroRateLimited,
+)
+from services.posting.domain import budget
+from services.posting.metrics import (
+    BUDGET_WAIT_SECONDS,
+    TOKEN_SECONDS,
+    XERO_429,
+    XERO_CALLS,
+    XERO_SECONDS,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Call = Callable[[str], Awaitable[tuple[T, RateInfo]]]
+
+
+class Throttled(Exception):
+    """The organisation's budget is spent for longer than is worth waiting in line."""
+
+    def __init__(self, wait_s: float) -> None:
+        super().__init__(f"Xero budget spent for {wait_s:.1f}s")
+        self.wait_s = wait_s
+
+
+class XeroGateway:
+    def __init__(
+        self,
+        repo: Repository,
+        xero: XeroClient,
+        auth: AuthClient,
+        limits: budget.Limits,
+        max_inline_wait_s: float = 3.0,
+    ) -> None:
+        self.repo = repo
+        self.xero = xero
+        self.auth = auth
+        self.limits = limits
+        self.max_inline_wait_s = max_inline_wait_s
+
+    async def call(
+        self, operation: str, tenant_id: UUID, connection_id: UUID, send: Call[T]
+    ) -> T:
+        with TOKEN_SECONDS.time():
+            token = await self.auth.token(connection_id)
+        for attempt in (1, 2):
+            with BUDGET_WAIT_SECONDS.time():
+                slot = await self._acquire(tenant_id)
+            try:
+                with XERO_SECONDS.labels(operation).time():
+                    result, rate = await send(token.value)
+            except TokenRejected as exc:
+                await self._release(tenant_id, slot, exc.rate)
+                XERO_CALLS.labels(operation, "401").inc()
+                if attempt == 2:
+                    raise
+                token = await self.auth.rejected(connection_id, token.value)
+                continue
+            except XeroError as exc:
+                await self._release(tenant_id, slot, exc.rate)
+                XERO_CALLS.labels(operation, type(exc).__name__).inc()
+                if isinstance(exc, XeroRateLimited):
+                    XERO_429.inc()
+                    log.warning("Xero rate limited tenant %s: %s", tenant_id, exc.rate)
+                raise
+            except BaseException:
+                await self._release(tenant_id, slot, RateInfo())
+                raise
+            await self._release(tenant_id, slot, rate)
+            XERO_CALLS.labels(operation, "ok").inc()
+            return result
+        raise AssertionError("unreachable")
+
+    async def _acquire(self, tenant_id: UUID) -> datetime:
+        while True:
+            wait, slot = await self.repo.acquire_call(tenant_id, self.limits)
+            if slot is not None:
+                return slot
+            if wait > self.max_inline_wait_s:
+                raise Throttled(wait)
+            await asyncio.sleep(wait)
+
+    async def _release(self, tenant_id: UUID, slot: datetime, rate: RateInfo) -> None:
+        block = budget.blocked_after_answer(
+            datetime.now(UTC), rate.retry_after_s, rate.min_remaining
+        )
+        try:
+            await self.repo.release_call(tenant_id, slot, block)
+        except Exception:  # the slot expires by itself; the outcome matters more
+            log.exception("could not release a Xero call slot of %s", tenant_id)

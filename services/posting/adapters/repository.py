@@ -1,0 +1,519 @@
+"""The posting service's PostgreSQL: postings, tenant leases, the shared rate budget,
+the chart cache and the outbox. Few round trips per posting: batches use arrays."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from services.posting.domain import budget
+from services.posting.domain.model import (
+    Posting,
+    State,
+    failed,
+    narration_of,
+    superseded_error,
+)
+from shared.contracts.events import (
+    Event,
+    GlPostingFailed,
+    GlPostingSucceeded,
+    StoreTotalsClosed,
+)
+
+
+class Recorded(StrEnum):
+    NEW = "new"
+    ALREADY_PENDING = "already-pending"
+    REPUBLISHED = "republished"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class DueTenant:
+    tenant_id: UUID
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A posting taken for a drain, with what its day's other revisions require."""
+
+    posting: Posting
+    newer_revision: int | None
+    to_void: tuple[UUID, ...]
+    waits_for_older: bool
+    age_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Outcome:
+    posting_id: int
+    state: State
+    event: GlPostingSucceeded | GlPostingFailed | None
+    journal_id: UUID | None = None
+    replaced_journal_id: UUID | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    posting_id: int
+    state: State
+    next_attempt_at: datetime
+    last_error: str
+    count_attempt: bool = True
+
+
+def _posting(row: asyncpg.Record) -> Posting:
+    return Posting(
+        id=row["id"],
+        store_id=row["store_id"],
+        business_date=row["business_date"],
+        revision=row["revision"],
+        tenant_id=row["tenant_id"],
+        connection_id=row["connection_id"],
+        event_id=row["event_id"],
+        correlation_id=row["correlation_id"],
+        journal=StoreTotalsClosed.model_validate_json(row["event"]).journal,
+        state=State(row["state"]),
+        attempts=row["attempts"],
+    )
+
+
+async def enqueue_events(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
+    """Outbox rows for several events in one statement (same table as `shared.outbox`)."""
+    if not events:
+        return
+    await conn.execute(
+        "INSERT INTO outbox (event_id, event_type, correlation_id, body)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])",
+        [e.event_id for e in events],
+        [e.event_type for e in events],  # type: ignore[attr-defined]
+        [e.correlation_id for e in events],
+        [e.model_dump_json() for e in events],
+    )
+    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+
+
+def _day_key(event: StoreTotalsClosed) -> str:
+    return f"{event.store_id}:{event.business_date.isoformat()}"
+
+
+class _Plan:
+    """What a batch of events does to the postings table, decided in memory."""
+
+    def __init__(self) -> None:
+        self.inserts: list[tuple[StoreTotalsClosed, State, Event | None]] = []
+        self.events: list[Event] = []
+        self.supersede: dict[int, list[int]] = {}
+
+    def decide(self, event: StoreTotalsClosed, day: list[dict[str, Any]]) -> Recorded:
+        same = next((r for r in day if r["revision"] == event.revision), None)
+        if same is not None:
+            if same["outcome"] is None:
+                return Recorded.ALREADY_PENDING
+            self.events.append(republished(same["outcome"], event))
+            return Recorded.REPUBLISHED
+        newest = max((r["revision"] for r in day), default=0)
+        if newest > event.revision:
+            outcome = failed(_unsaved(event), [superseded_error(newest)])
+            self._insert(event, State.SUPERSEDED, outcome, day)
+            return Recorded.SUPERSEDED
+        for older in day:
+            if older["state"] != State.PENDING:
+                continue
+            older["state"] = State.SUPERSEDED
+            if "index" in older:  # inserted by this very batch
+                self._supersede_new(older, event.revision)
+            else:
+                self.supersede.setdefault(event.revision, []).append(older["id"])
+        self._insert(event, State.PENDING, None, day)
+        return Recorded.NEW
+
+    def _insert(
+        self, event: StoreTotalsClosed, state: State, outcome: Event | None,
+        day: list[dict[str, Any]],
+    ) -> None:
+        self.inserts.append((event, state, outcome))
+        if outcome is not None:
+            self.events.append(outcome)
+        day.append({"id": None, "revision": event.revision, "state": state,
+                    "outcome": outcome.model_dump_json() if outcome else None,
+                    "index": len(self.inserts) - 1})
+
+    def _supersede_new(self, row: dict[str, Any], revision: int) -> None:
+        event = self.inserts[row["index"]][0]
+        outcome = failed(_unsaved(event), [superseded_error(revision)])
+        self.inserts[row["index"]] = (event, State.SUPERSEDED, outcome)
+        self.events.append(outcome)
+        row["outcome"] = outcome.model_dump_json()
+
+
+def _unsaved(event: StoreTotalsClosed) -> Posting:
+    return Posting(
+        0, event.store_id, event.business_date, event.revision, event.tenant_id,
+        event.connection_id, event.event_id, event.correlation_id, event.journal,
+        State.PENDING, 0,
+    )
+
+
+def _columns(
+    inserts: Sequence[tuple[StoreTotalsClosed, State, Event | None]],
+) -> list[list[Any]]:
+    events = [e for e, _, _ in inserts]
+    return [
+        [e.store_id for e in events],
+        [e.business_date for e in events],
+        [e.revision for e in events],
+        [e.tenant_id for e in events],
+        [e.connection_id for e in events],
+        [e.event_id for e in events],
+        [e.correlation_id for e in events],
+        [narration_of(e) for e in events],
+        [e.model_dump_json() for e in events],
+        [state.value for _, state, _ in inserts],
+        [o.model_dump_json() if o else None for _, _, o in inserts],
+    ]
+
+
+def republished(outcome_json: str, cause: StoreTotalsClosed) -> Event:
+    """The known outcome again, as a new event caused by the duplicate."""
+    data = json.loads(outcome_json)
+    data["event_id"] = str(uuid4())
+    data["occurred_at"] = datetime.now(UTC).isoformat()
+    data["causation_id"] = str(cause.event_id)
+    if data.get("event_type") == "gl-posting-succeeded":
+        data["already_posted"] = True
+        return GlPostingSucceeded.model_validate(data)
+    return GlPostingFailed.model_validate(data)
+
+
+class Repository:
+    """`pool` commits durably (postings, outcomes, the outbox). `relaxed` may skip waiting
+    for the WAL flush: leases, the rate budget and the chart cache are worth little after
+    a database crash, and their commits are the most frequent."""
+
+    def __init__(self, pool: asyncpg.Pool, relaxed: asyncpg.Pool | None = None) -> None:
+        self.pool = pool
+        self.relaxed = relaxed or pool
+
+    # --- the consumer: record a posting before anything else happens ---
+
+    async def record(self, event: StoreTotalsClosed) -> Recorded:
+        [recorded] = await self.record_many([event])
+        return recorded
+
+    async def record_many(self, events: Sequence[StoreTotalsClosed]) -> list[Recorded]:
+        """Records a batch of events in one transaction (a handful of statements).
+
+        Revisions of one day are decided one at a time across replicas (an advisory lock
+        per day, taken in a fixed order so two batches never deadlock)."""
+        keys = sorted({_day_key(e) for e in events})
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k"
+                " ORDER BY k",
+                keys,
+            )
+            rows = await conn.fetch(
+                "SELECT DISTINCT p.id, p.store_id, p.business_date, p.revision, p.state,"
+                " p.outcome FROM postings p"
+                " JOIN unnest($1::text[], $2::date[]) AS d(store_id, day)"
+                " ON p.store_id = d.store_id AND p.business_date = d.day",
+                [e.store_id for e in events],
+                [e.business_date for e in events],
+            )
+            days: dict[str, list[dict[str, Any]]] = {}
+            for row in rows:
+                key = f"{row['store_id']}:{row['business_date'].isoformat()}"
+                days.setdefault(key, []).append(dict(row))
+            plan = _Plan()
+            results = [plan.decide(e, days.setdefault(_day_key(e), [])) for e in events]
+            await self._apply(conn, plan)
+            return results
+
+    async def _apply(self, conn: asyncpg.Connection, plan: "_Plan") -> None:
+        if plan.inserts:
+            await conn.execute(
+                "INSERT INTO postings (store_id, business_date, revision, tenant_id,"
+                " connection_id, event_id, correlation_id, narration, event, state, outcome)"
+                " SELECT * FROM unnest($1::text[], $2::date[], $3::int[], $4::uuid[],"
+                " $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[],"
+                " $11::text[])",
+                *_columns(plan.inserts),
+            )
+        for revision, ids in plan.supersede.items():
+            await self._supersede(conn, ids, revision)
+        await enqueue_events(conn, plan.events)
+
+    async def _supersede(self, conn: asyncpg.Connection, ids: list[int], revision: int) -> None:
+        rows = await conn.fetch(
+            "SELECT id, store_id, business_date, revision, tenant_id, connection_id, event_id,"
+            " correlation_id, event, state, attempts FROM postings WHERE id = ANY($1::bigint[])",
+            ids,
+        )
+        outcomes = [
+            Outcome(r["id"], State.SUPERSEDED, failed(_posting(r), [superseded_error(revision)]))
+            for r in rows
+        ]
+        await self._write_outcomes(conn, outcomes)
+
+    # --- the scheduler: which organisations have work, and one drainer each ---
+
+    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> list[UUID]:
+        rows = await self.relaxed.fetch(
+            """
+            WITH due AS (
+                SELECT DISTINCT tenant_id FROM postings
+                WHERE state IN ('pending', 'in_flight') AND next_attempt_at <= now()
+            ), free AS (
+                SELECT due.tenant_id FROM due
+                LEFT JOIN tenant_leases l ON l.tenant_id = due.tenant_id
+                WHERE l.tenant_id IS NULL OR l.until < now()
+                LIMIT $2
+            )
+            INSERT INTO tenant_leases (tenant_id, owner, until)
+            SELECT tenant_id, $1, now() + make_interval(secs => $3) FROM free
+            ON CONFLICT (tenant_id) DO UPDATE SET owner = excluded.owner, until = excluded.until
+                WHERE tenant_leases.until < now()
+            RETURNING tenant_id
+            """,
+            owner,
+            limit,
+            lease_s,
+        )
+        return [r["tenant_id"] for r in rows]
+
+    async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool:
+        status: str = await self.relaxed.execute(
+            "UPDATE tenant_leases SET until = now() + make_interval(secs => $3)"
+            " WHERE tenant_id = $1 AND owner = $2",
+            tenant_id,
+            owner,
+            lease_s,
+        )
+        return status.endswith(" 1")
+
+    async def release_lease(self, tenant_id: UUID, owner: str) -> None:
+        await self.relaxed.execute(
+            "DELETE FROM tenant_leases WHERE tenant_id = $1 AND owner = $2", tenant_id, owner
+        )
+
+    # --- the drainer ---
+
+    async def claim_batch(self, tenant_id: UUID, limit: int) -> list[Claimed]:
+        rows = await self.pool.fetch(
+            """
+            SELECT p.id, p.store_id, p.business_date, p.revision, p.tenant_id, p.connection_id,
+              p.event_id, p.correlation_id, p.event, p.state, p.attempts,
+              extract(epoch FROM now() - p.created_at)::float8 AS age_s,
+              (SELECT max(n.revision) FROM postings n WHERE n.store_id = p.store_id
+                 AND n.business_date = p.business_date AND n.revision > p.revision) AS newer,
+              (SELECT array_agg(o.journal_id) FROM postings o WHERE o.store_id = p.store_id
+                 AND o.business_date = p.business_date AND o.revision < p.revision
+                 AND o.journal_id IS NOT NULL AND o.voided_at IS NULL) AS to_void,
+              EXISTS (SELECT 1 FROM postings o WHERE o.store_id = p.store_id
+                 AND o.business_date = p.business_date AND o.revision < p.revision
+                 AND o.state = 'in_flight') AS waits
+            FROM postings p
+            WHERE p.tenant_id = $1 AND p.state IN ('pending', 'in_flight')
+              AND p.next_attempt_at <= now()
+            ORDER BY p.id LIMIT $2
+            """,
+            tenant_id,
+            limit,
+        )
+        return [
+            Claimed(_posting(r), r["newer"], tuple(r["to_void"] or ()), r["waits"], r["age_s"])
+            for r in rows
+        ]
+
+    async def mark_in_flight(self, ids: Sequence[int], grace_s: float) -> None:
+        """Committed before the call: after a crash these are looked up in Xero first, once
+        `grace_s` has passed (a request Xero may still be working on is not raced)."""
+        await self.pool.execute(
+            "UPDATE postings SET state = 'in_flight', attempts = attempts + 1, sent_at = now(),"
+            " next_attempt_at = now() + make_interval(secs => $2), updated_at = now()"
+            " WHERE id = ANY($1::bigint[])",
+            list(ids),
+            grace_s,
+        )
+
+    async def event_body(self, posting_id: int) -> str:
+        body: str = await self.pool.fetchval("SELECT event FROM postings WHERE id = $1", posting_id)
+        return body
+
+    async def mark_voided(self, journal_id: UUID) -> None:
+        await self.pool.execute(
+            "UPDATE postings SET voided_at = now(), updated_at = now() WHERE journal_id = $1",
+            journal_id,
+        )
+
+    async def settle(self, outcomes: Sequence[Outcome]) -> None:
+        """Outcomes and their events in one transaction."""
+        if not outcomes:
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._write_outcomes(conn, outcomes)
+
+    async def _write_outcomes(self, conn: asyncpg.Connection, outcomes: Sequence[Outcome]) -> None:
+        await conn.execute(
+            """
+            UPDATE postings p SET state = u.state, journal_id = COALESCE(u.journal_id,
+                p.journal_id), replaced_journal_id = u.replaced, outcome = u.outcome,
+                last_error = u.last_error, updated_at = now()
+            FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
+                $6::text[]) AS u(id, state, journal_id, replaced, outcome, last_error)
+            WHERE p.id = u.id
+            """,
+            [o.posting_id for o in outcomes],
+            [o.state.value for o in outcomes],
+            [o.journal_id for o in outcomes],
+            [o.replaced_journal_id for o in outcomes],
+            [o.event.model_dump_json() if o.event else None for o in outcomes],
+            [o.last_error for o in outcomes],
+        )
+        await enqueue_events(conn, [o.event for o in outcomes if o.event is not None])
+
+    async def reschedule(self, items: Sequence[Reschedule]) -> None:
+        if not items:
+            return
+        await self.pool.execute(
+            """
+            UPDATE postings p SET state = u.state, next_attempt_at = u.next_at,
+                last_error = u.last_error, updated_at = now(),
+                attempts = p.attempts + CASE WHEN u.count_attempt AND u.state = 'pending'
+                    THEN 1 ELSE 0 END
+            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::bool[])
+                AS u(id, state, next_at, last_error, count_attempt)
+            WHERE p.id = u.id
+            """,
+            [i.posting_id for i in items],
+            [i.state.value for i in items],
+            [i.next_attempt_at for i in items],
+            [i.last_error[:2000] for i in items],
+            [i.count_attempt for i in items],
+        )
+
+    # --- Xero's limits, shared by every replica ---
+
+    async def acquire_call(self, tenant_id: UUID, limits: budget.Limits) -> tuple[float, Any]:
+        """(0, slot) when a call may start now, else (seconds to wait, None).
+
+        The organisation's row is locked only for its own decision; the app-wide minute
+        is one atomic statement, so no lock is shared by every organisation's calls."""
+        async with self.relaxed.acquire() as conn:
+            async with conn.transaction():
+                # The upsert both creates and locks the organisation's row.
+                row = await conn.fetchrow(
+                    "INSERT INTO rate_budget (tenant_id) VALUES ($1) ON CONFLICT (tenant_id)"
+                    " DO UPDATE SET tenant_id = excluded.tenant_id"
+                    " RETURNING calls, in_flight, blocked_until, clock_timestamp() AS now",
+                    tenant_id,
+                )
+                now: datetime = row["now"]
+                decision = budget.decide(
+                    now, row["calls"], row["in_flight"], row["blocked_until"], limits
+                )
+                if not decision.granted:
+                    return decision.wait_s, None
+                await conn.execute(
+                    "UPDATE rate_budget SET calls = $2, in_flight = $3 WHERE tenant_id = $1",
+                    tenant_id,
+                    list(decision.calls),
+                    list(decision.in_flight),
+                )
+            counted = await conn.fetchval(
+                "UPDATE app_budget SET"
+                " calls = CASE WHEN window_start < date_trunc('minute', $2::timestamptz)"
+                "   THEN 1 ELSE calls + 1 END,"
+                " window_start = GREATEST(window_start, date_trunc('minute', $2::timestamptz))"
+                " WHERE id = 1 AND (window_start < date_trunc('minute', $2::timestamptz)"
+                "   OR calls < $1) RETURNING calls",
+                limits.app_per_minute,
+                now,
+            )
+            slot = decision.in_flight[-1]
+            if counted is None:
+                # The whole app's minute is spent (10,000 calls): give the slot back.
+                await conn.execute(
+                    "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
+                    " calls = array_remove(calls, $3) WHERE tenant_id = $1",
+                    tenant_id, slot, now,
+                )
+                return budget.app_wait_s(now), None
+            return 0.0, slot
+
+    async def release_call(self, tenant_id: UUID, slot: datetime, block_until: datetime | None)\
+            -> None:
+        await self.relaxed.execute(
+            "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
+            " blocked_until = GREATEST(blocked_until, $3) WHERE tenant_id = $1",
+            tenant_id,
+            slot,
+            block_until,
+        )
+
+    # --- the chart of accounts, shared by the replicas ---
+
+    async def load_chart(self, tenant_id: UUID) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await self.relaxed.fetchrow(
+            "SELECT accounts, organisation, last_modified, fetched_at, stale FROM charts"
+            " WHERE tenant_id = $1",
+            tenant_id,
+        )
+        return row
+
+    async def save_chart(
+        self, tenant_id: UUID, accounts: str, organisation: str, last_modified: str | None
+    ) -> None:
+        await self.relaxed.execute(
+            "INSERT INTO charts (tenant_id, accounts, organisation, last_modified, fetched_at)"
+            " VALUES ($1, $2, $3, $4, now()) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " accounts = excluded.accounts, organisation = excluded.organisation,"
+            " last_modified = excluded.last_modified, fetched_at = now(), stale = false",
+            tenant_id,
+            accounts,
+            organisation,
+            last_modified,
+        )
+
+    async def mark_chart_stale(self, tenant_id: UUID) -> None:
+        await self.relaxed.execute("UPDATE charts SET stale = true WHERE tenant_id = $1", tenant_id)
+
+    # --- status ---
+
+    async def status(self, store_id: str, business_date: Any) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "SELECT revision, state, attempts, journal_id, voided_at, last_error, outcome,"
+            " updated_at FROM postings WHERE store_id = $1 AND business_date = $2"
+            " ORDER BY revision",
+            store_id,
+            business_date,
+        )
+        return [
+            {
+                "revision": r["revision"],
+                "state": r["state"],
+                "attempts": r["attempts"],
+                "journal_id": str(r["journal_id"]) if r["journal_id"] else None,
+                "voided": r["voided_at"] is not None,
+                "last_error": r["last_error"],
+                "outcome": json.loads(r["outcome"]) if r["outcome"] else None,
+                "updated_at": r["updated_at"].isoformat(),
+            }
+            for r in rows
+        ]
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.pool.fetch("SELECT state, count(*) AS n FROM postings GROUP BY state")
+        return {r["state"]: r["n"] for r in rows}
+
+
+def after(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)

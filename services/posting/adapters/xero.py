@@ -1,0 +1,272 @@
+"""Xero's Accounting API over httpx: manual journals, accounts, organisation.
+
+Every answer is classified here, so callers see typed outcomes: a 401 (token
+rejected), a 403 (the organisation is gone or access was revoked), a 429 with its
+`Retry-After`, and transient failures marked with whether Xero may have acted on them.
+"""
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from services.posting.domain.outcome import JournalResult, result_from_xero
+
+
+@dataclass(frozen=True)
+class RateInfo:
+    min_remaining: int | None = None
+    day_remaining: int | None = None
+    app_remaining: int | None = None
+    retry_after_s: float | None = None
+    problem: str | None = None
+
+
+def rate_info(headers: Mapping[str, str]) -> RateInfo:
+    def number(name: str) -> int | None:
+        value = headers.get(name)
+        try:
+            return int(value) if value is not None else None
+        except ValueError:
+            return None
+
+    retry = headers.get("Retry-After")
+    try:
+        retry_s = float(retry) if retry is not None else None
+    except ValueError:
+        retry_s = None
+    return RateInfo(
+        number("X-MinLimit-Remaining"),
+        number("X-DayLimit-Remaining"),
+        number("X-AppMinLimit-Remaining"),
+        retry_s,
+        headers.get("X-Rate-Limit-Problem"),
+    )
+
+
+class XeroError(Exception):
+    def __init__(self, message: str, rate: RateInfo | None = None) -> None:
+        super().__init__(message)
+        self.rate = rate or RateInfo()
+
+
+class TokenRejected(XeroError):
+    """401: the access token is expired or revoked: ask auth for a new one."""
+
+
+class XeroForbidden(XeroError):
+    """403: the organisation is disconnected (or gone): permanent for the caller."""
+
+
+class XeroRateLimited(XeroError):
+    """429: a limit was breached; `rate.retry_after_s` says when to come back."""
+
+
+class XeroUnavailable(XeroError):
+    """5xx, timeouts, dropped connections. `maybe_processed`: Xero may have acted;
+    `answered`: Xero finished with the request (so it is not still working on it)."""
+
+    def __init__(
+        self, message: str, maybe_processed: bool, rate: RateInfo | None = None,
+        answered: bool = False,
+    ) -> None:
+        super().__init__(message, rate)
+        self.maybe_processed = maybe_processed
+        self.answered = answered
+
+
+class XeroRefused(XeroError):
+    """400 for the whole request: `results` carries any per-journal detail."""
+
+    def __init__(self, message: str, results: list[JournalResult], rate: RateInfo) -> None:
+        super().__init__(message, rate)
+        self.results = results
+
+
+@dataclass(frozen=True)
+class Answer:
+    body: Any
+    rate: RateInfo
+    headers: Mapping[str, str]
+    status: int
+
+
+_MARK = "\u0000dec:"
+_MARKED = re.compile(r'"\\u0000dec:([-0-9.]+)"')
+
+
+def dumps(payload: Any) -> str:
+    """JSON with `Decimal` written as an exact number (never through float)."""
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return f"{_MARK}{value}"
+        raise TypeError(f"cannot encode {type(value).__name__}")
+
+    return _MARKED.sub(r"\1", json.dumps(payload, default=mark))
+
+
+class XeroClient:
+    def __init__(self, api_url: str, timeout_s: float, max_connections: int = 200) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def put_journals(
+        self,
+        token: str,
+        tenant_id: UUID,
+        journals: Sequence[Mapping[str, Any]],
+        idempotency_key: str,
+    ) -> tuple[list[JournalResult], RateInfo]:
+        """Creates journals; each one's outcome is read on its own (`summarizeErrors=false`)."""
+        answer = await self._send(
+            "PUT",
+            "/ManualJournals",
+            token,
+            tenant_id,
+            params={"summarizeErrors": "false"},
+            content=dumps({"ManualJournals": list(journals)}),
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return _journals(answer.body), answer.rate
+
+    async def find_journals(
+        self, token: str, tenant_id: UUID, where: str
+    ) -> tuple[list[JournalResult], RateInfo]:
+        answer = await self._send(
+            "GET", "/ManualJournals", token, tenant_id, params={"where": where}
+        )
+        return _journals(answer.body), answer.rate
+
+    async def get_journal(
+        self, token: str, tenant_id: UUID, journal_id: UUID
+    ) -> tuple[JournalResult | None, RateInfo]:
+        answer = await self._send("GET", f"/ManualJournals/{journal_id}", token, tenant_id)
+        found = _journals(answer.body)
+        return (found[0] if found else None), answer.rate
+
+    async def void_journal(
+        self, token: str, tenant_id: UUID, journal_id: UUID, idempotency_key: str,
+        status: str = "VOIDED",
+    ) -> tuple[JournalResult | None, RateInfo]:
+        """Voids a posted journal (or, with `status="DELETED"`, deletes a draft)."""
+        answer = await self._send(
+            "POST",
+            f"/ManualJournals/{journal_id}",
+            token,
+            tenant_id,
+            content=dumps({"ManualJournals": [{"ManualJournalID": str(journal_id),
+                                               "Status": status}]}),
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        found = _journals(answer.body)
+        return (found[0] if found else None), answer.rate
+
+    async def accounts(
+        self, token: str, tenant_id: UUID, if_modified_since: str | None
+    ) -> tuple[list[dict[str, Any]] | None, str | None, RateInfo]:
+        """The chart of accounts, or None when unchanged since `if_modified_since`."""
+        headers = {"If-Modified-Since": if_modified_since} if if_modified_since else {}
+        answer = await self._send("GET", "/Accounts", token, tenant_id, headers=headers)
+        if answer.status == 304:
+            return None, if_modified_since, answer.rate
+        accounts = list(answer.body.get("Accounts") or [])
+        return accounts, answer.headers.get("Date"), answer.rate
+
+    async def organisation(self, token: str, tenant_id: UUID) -> tuple[dict[str, Any], RateInfo]:
+        answer = await self._send("GET", "/Organisation", token, tenant_id)
+        organisations = answer.body.get("Organisations") or [{}]
+        return dict(organisations[0]), answer.rate
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        token: str,
+        tenant_id: UUID,
+        params: Mapping[str, str] | None = None,
+        content: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Answer:
+        request_headers = {
+            "Authorization": f"Bearer {token}",
+            "xero-tenant-id": str(tenant_id),
+            "Accept": "application/json",
+            **(headers or {}),
+        }
+        if content is not None:
+            request_headers["Content-Type"] = "application/json"
+        try:
+            response = await self._http.request(
+                method, self.api_url + path, params=params, content=content,
+                headers=request_headers,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Never reached Xero: safe to send again.
+            raise XeroUnavailable(f"cannot connect to Xero: {exc!r}", False) from exc
+        except httpx.TransportError as exc:
+            raise XeroUnavailable(f"no answer from Xero: {exc!r}", method != "GET") from exc
+        return _classify(response, method)
+
+
+def _classify(response: httpx.Response, method: str) -> Answer:
+    rate = rate_info(response.headers)
+    status = response.status_code
+    if status == 304:
+        return Answer({}, rate, response.headers, status)
+    if status == 401:
+        raise TokenRejected(_detail(response), rate)
+    if status == 403:
+        raise XeroForbidden(_detail(response), rate)
+    if status == 429:
+        raise XeroRateLimited(f"rate limited ({rate.problem or 'unknown'})", rate)
+    if status >= 500:
+        raise XeroUnavailable(f"Xero answered {status}: {_detail(response)}", method != "GET",
+                              rate, answered=True)
+    body = _json(response)
+    if status == 400:
+        elements = body.get("Elements") if isinstance(body, dict) else None
+        results = [result_from_xero(e) for e in elements or [] if isinstance(e, dict)]
+        message = body.get("Message") if isinstance(body, dict) else None
+        raise XeroRefused(str(message or _detail(response)), results, rate)
+    if status == 404:
+        return Answer({}, rate, response.headers, status)
+    if status >= 300:
+        raise XeroUnavailable(f"unexpected answer {status}: {_detail(response)}", False, rate,
+                              answered=True)
+    return Answer(body, rate, response.headers, status)
+
+
+def _journals(body: Any) -> list[JournalResult]:
+    if not isinstance(body, dict):
+        return []
+    return [result_from_xero(j) for j in body.get("ManualJournals") or [] if isinstance(j, dict)]
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        return {}
+
+
+def _detail(response: httpx.Response) -> str:
+    body = _json(response)
+    if isinstance(body, dict):
+        for key in ("Detail", "detail", "Message", "Title", "error"):
+            if body.get(key):
+                return str(body[key])[:500]
+    return response.text[:500]

@@ -1,0 +1,450 @@
+"""Draining one organisation: its pending postings go to Xero in batches of up to 50.
+
+The order for each batch, so that every day reaches Xero at most once:
+1. postings left in flight (a crash, a timeout) are looked up in Xero by narration;
+2. the rest are checked against the chart of accounts and lock dates;
+3. an earlier revision's journal is voided before its replacement is posted;
+4. the batch is marked in flight and committed, then sent (`summarizeErrors=false`);
+5. outcomes and their events are committed together (the outbox publishes them).
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import aio_pika
+from aio_pika.abc import DeliveryMode
+
+from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
+from services.posting.adapters.charts import ChartCache
+from services.posting.adapters.gateway import Throttled, XeroGateway
+from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
+from services.posting.adapters.xero import (
+    TokenRejected,
+    XeroForbidden,
+    XeroRateLimited,
+    XeroRefused,
+    XeroUnavailable,
+)
+from services.posting.domain.batching import chunks, group_by
+from services.posting.domain.chart import Chart, check_journal
+from services.posting.domain.model import (
+    Posting,
+    State,
+    failed,
+    give_up_error,
+    journal_payload,
+    succeeded,
+    superseded_error,
+)
+from services.posting.domain.outcome import JournalResult, is_account_error, judge
+from services.posting.domain.reference import idempotency_key, narration_filter
+from services.posting.domain.retry import backoff_s
+from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, POSTINGS
+from shared.contracts.events import ErrorKind, PostingError
+from shared.messaging.broker import DEAD_REASON_HEADER, Broker
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DrainPolicy:
+    batch_size: int = 50
+    max_attempts: int = 8
+    # A day still not in Xero this long after it arrived fails (retryable) instead.
+    max_age_s: float = 86_400.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 300.0
+    # Narrations looked up in one GET (joined with OR).
+    lookup_chunk: int = 10
+    # A chart younger than this is not fetched again after a pre-check error.
+    chart_recheck_s: float = 5.0
+    # A request that got no answer may still be worked on by Xero: it is looked up only
+    # after this long (longer than Xero could take), never raced.
+    in_flight_grace_s: float = 60.0
+
+
+@dataclass
+class _Round:
+    """What one batch decided: outcomes to commit, postings to try again later."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    later: list[Reschedule] = field(default_factory=list)
+    given_up: list[tuple[Posting, str]] = field(default_factory=list)
+    # Marked in flight (and their attempt counted) in this round.
+    sent: set[int] = field(default_factory=set)
+
+    def settle(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+        POSTINGS.labels(outcome.state.value).inc()
+
+
+class Drainer:
+    def __init__(
+        self,
+        repo: Repository,
+        gateway: XeroGateway,
+        charts: ChartCache,
+        policy: DrainPolicy,
+        broker: Broker | None = None,
+    ) -> None:
+        self.repo = repo
+        self.gateway = gateway
+        self.charts = charts
+        self.policy = policy
+        self.broker = broker
+
+    async def drain_once(self, tenant_id: UUID) -> int:
+        """One batch of the organisation; returns how many postings it took."""
+        claimed = await self.repo.claim_batch(tenant_id, self.policy.batch_size)
+        if not claimed:
+            return 0
+        with BATCH_SECONDS.time():
+            await self._batch(tenant_id, claimed)
+        return len(claimed)
+
+    async def _batch(self, tenant_id: UUID, claimed: list[Claimed]) -> None:
+        for connection_id, items in group_by(claimed, lambda c: c.posting.connection_id).items():
+            work = _Round()
+            try:
+                await self._process(tenant_id, connection_id, items, work)
+            except Exception as exc:
+                # A bug or our own outage: back off instead of spinning on the same rows.
+                log.exception("drain of tenant %s failed", tenant_id)
+                self._retry(items, work, exc)
+            finally:
+                await self.repo.settle(work.outcomes)
+                await self.repo.reschedule(work.later)
+                await self._dead_letter(work.given_up)
+
+    async def _process(
+        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], work: _Round
+    ) -> None:
+        open_items = list(items)
+        try:
+            open_items = await self._resolve_in_flight(tenant_id, connection_id, open_items, work)
+            open_items = self._supersede_or_wait(open_items, work)
+            open_items = self._give_up_exhausted(open_items, work)
+            if not open_items:
+                return
+            chart = await self.charts.get(tenant_id, connection_id)
+            open_items = await self._check(tenant_id, connection_id, open_items, chart, work)
+            replaced = await self._void_earlier(tenant_id, connection_id, open_items, work)
+            open_items = [c for c in open_items if c.posting.id not in _ids(work)]
+            await self._post(tenant_id, connection_id, open_items, replaced, work)
+        except (ReauthNeeded, UnknownConnection) as exc:
+            self._fail_all(open_items, work, _reauth_error(exc))
+        except XeroForbidden as exc:
+            self._fail_all(open_items, work, _disconnected_error(str(exc)))
+        except XeroRefused as exc:
+            if exc.results:
+                raise
+            # The whole request refused (400) with no per-journal detail: sending the same
+            # request again cannot help.
+            self._fail_all(open_items, work, PostingError(
+                kind=ErrorKind.VALIDATION,
+                message="Xero refused the day's journal; check the day's totals and Account"
+                " Numbers setup, then post again.",
+                xero_message=str(exc),
+            ))
+        except Throttled as exc:
+            self._later(open_items, work, exc.wait_s, "Xero budget spent", count=False)
+        except XeroRateLimited as exc:
+            wait = exc.rate.retry_after_s or 60.0
+            self._later(open_items, work, wait, f"Xero answered 429: {exc}")
+        except (XeroUnavailable, AuthUnavailable, TokenRejected) as exc:
+            self._retry(open_items, work, exc)
+
+    # --- 1. what an earlier attempt may already have done ---
+
+    async def _resolve_in_flight(
+        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], work: _Round
+    ) -> list[Claimed]:
+        unknown = [c for c in items if c.posting.state == State.IN_FLIGHT]
+        if not unknown:
+            return items
+        found: dict[str, JournalResult] = {}
+        for group in chunks(unknown, self.policy.lookup_chunk):
+            where = " OR ".join(narration_filter(c.posting.narration) for c in group)
+            results = await self.gateway.call(
+                "find", tenant_id, connection_id,
+                lambda token, where=where: self.gateway.xero.find_journals(  # type: ignore[misc]
+                    token, tenant_id, where
+                ),
+            )
+            found.update({r.narration: r for r in results if r.journal_id is not None})
+        remaining = []
+        for claimed in items:
+            hit = found.get(claimed.posting.narration)
+            if claimed.posting.state == State.IN_FLIGHT and hit is not None:
+                assert hit.journal_id is not None
+                log.info("posting %s was already in Xero as %s", claimed.posting.id,
+                         hit.journal_id)
+                work.settle(Outcome(
+                    claimed.posting.id, State.POSTED,
+                    succeeded(claimed.posting, hit.journal_id, already_posted=True),
+                    journal_id=hit.journal_id,
+                ))
+            else:
+                remaining.append(claimed)
+        return remaining
+
+    # --- 2. revisions of the same day, and attempts spent ---
+
+    def _supersede_or_wait(self, items: list[Claimed], work: _Round) -> list[Claimed]:
+        remaining = []
+        for claimed in items:
+            if claimed.newer_revision is not None:
+                work.settle(Outcome(
+                    claimed.posting.id, State.SUPERSEDED,
+                    failed(claimed.posting, [superseded_error(claimed.newer_revision)]),
+                ))
+            elif claimed.waits_for_older:
+                # An earlier revision's outcome is unknown: it is resolved first.
+                work.later.append(Reschedule(
+                    claimed.posting.id, State.PENDING, _after(1.0),
+                    "waiting for the earlier revision's outcome", count_attempt=False,
+                ))
+            else:
+                remaining.append(claimed)
+        return remaining
+
+    def _give_up_exhausted(self, items: list[Claimed], work: _Round) -> list[Claimed]:
+        remaining = []
+        for claimed in items:
+            too_old = claimed.age_s > self.policy.max_age_s and claimed.posting.attempts > 0
+            if claimed.posting.attempts >= self.policy.max_attempts or too_old:
+                reason = f"{claimed.posting.attempts} attempts failed" + (
+                    f" over {claimed.age_s / 3600:.1f} hours" if too_old else "")
+                error = give_up_error(claimed.posting.attempts, reason,
+                                      ErrorKind.XERO_UNAVAILABLE)
+                work.settle(Outcome(claimed.posting.id, State.FAILED,
+                                    failed(claimed.posting, [error]), last_error=reason))
+                work.given_up.append((claimed.posting, reason))
+            else:
+                remaining.append(claimed)
+        return remaining
+
+    # --- 3. the chart of accounts and lock dates ---
+
+    async def _check(
+        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], chart: Chart,
+        work: _Round,
+    ) -> list[Claimed]:
+        problems = {c.posting.id: check_journal(c.posting.journal, chart) for c in items}
+        if any(problems.values()) and self.charts.age_s(tenant_id) > self.policy.chart_recheck_s:
+            # The manager may just have fixed the chart in Xero: look again before refusing.
+            await self.charts.invalidate(tenant_id)
+            chart = await self.charts.get(tenant_id, connection_id)
+            problems = {c.posting.id: check_journal(c.posting.journal, chart) for c in items}
+        remaining = []
+        for claimed in items:
+            errors = problems[claimed.posting.id]
+            if errors:
+                work.settle(Outcome(claimed.posting.id, State.FAILED,
+                                    failed(claimed.posting, errors),
+                                    last_error=errors[0].message))
+            else:
+                remaining.append(claimed)
+        return remaining
+
+    # --- 4. an amended day: void the earlier revision's journal first ---
+
+    async def _void_earlier(
+        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], work: _Round
+    ) -> dict[int, UUID]:
+        replaced: dict[int, UUID] = {}
+        for claimed in items:
+            for journal_id in claimed.to_void:
+                problem = await self._void(tenant_id, connection_id, journal_id)
+                if problem is not None:
+                    work.settle(Outcome(claimed.posting.id, State.FAILED,
+                                        failed(claimed.posting, [problem]),
+                                        last_error=problem.message))
+                    break
+                replaced[claimed.posting.id] = journal_id
+        return replaced
+
+    async def _void(
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID
+    ) -> PostingError | None:
+        """Voids the earlier journal (deletes it if it is a draft); done if it already is."""
+        result = await self._set_status(tenant_id, connection_id, journal_id, "VOIDED")
+        if result is None or result.errors:
+            current = await self.gateway.call(
+                "get", tenant_id, connection_id,
+                lambda token: self.gateway.xero.get_journal(token, tenant_id, journal_id),
+            )
+            status = current.journal_status if current is not None else "DELETED"
+            if status == "DRAFT":
+                result = await self._set_status(tenant_id, connection_id, journal_id, "DELETED")
+                status = "DELETED" if result is not None and not result.errors else status
+            if status not in ("VOIDED", "DELETED"):
+                message = "; ".join(result.errors) if result else "no answer"
+                return PostingError(
+                    kind=ErrorKind.VALIDATION,
+                    message=(
+                        "The earlier revision of this day is in Xero and could not be voided,"
+                        " so the new one was not posted. Void the earlier journal in Xero by"
+                        " hand (or ask your accountant to unlock its period), then post again."
+                    ),
+                    xero_message=message,
+                )
+        await self.repo.mark_voided(journal_id)
+        return None
+
+    async def _set_status(
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID, status: str
+    ) -> JournalResult | None:
+        key = idempotency_key([], f"{status}:{journal_id}")
+        try:
+            return await self.gateway.call(
+                "void", tenant_id, connection_id,
+                lambda token: self.gateway.xero.void_journal(
+                    token, tenant_id, journal_id, key, status
+                ),
+            )
+        except XeroRefused as exc:
+            # Already voided (a crash after the void), a draft, or a locked period.
+            return exc.results[0] if exc.results else JournalResult(
+                "", journal_id, "ERROR", (str(exc),))
+
+    # --- 5. the batch itself ---
+
+    async def _post(
+        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed],
+        replaced: dict[int, UUID], work: _Round,
+    ) -> None:
+        if not items:
+            return
+        postings = [c.posting for c in items]
+        await self.repo.mark_in_flight([p.id for p in postings], self.policy.in_flight_grace_s)
+        work.sent.update(p.id for p in postings)
+        # The same batch sent again gets Xero's first answer back (while Xero remembers).
+        key = idempotency_key([p.id for p in postings], "put")
+        payloads = [journal_payload(p.journal, p.narration) for p in postings]
+        BATCH_SIZE.observe(len(payloads))
+        try:
+            results = await self.gateway.call(
+                "put", tenant_id, connection_id,
+                lambda token: self.gateway.xero.put_journals(token, tenant_id, payloads, key),
+            )
+        except XeroRefused as exc:
+            if not exc.results:
+                raise
+            results = exc.results  # a 400 that still says what each journal got
+        by_narration = {r.narration: r for r in results}
+        account_trouble = False
+        for posting in postings:
+            result = by_narration.get(posting.narration)
+            if result is None:
+                # Not in the answer: the outcome is unknown, so it stays in flight.
+                work.later.append(Reschedule(posting.id, State.IN_FLIGHT, _after(1.0),
+                                             "missing from Xero's answer", count_attempt=False))
+                continue
+            errors = judge(result, posting.journal.lines)
+            if errors:
+                account_trouble |= any(is_account_error(e) for e in errors)
+                work.settle(Outcome(posting.id, State.FAILED, failed(posting, errors),
+                                    journal_id=result.journal_id, last_error=errors[0].message))
+            else:
+                assert result.journal_id is not None
+                work.settle(Outcome(
+                    posting.id, State.POSTED,
+                    succeeded(posting, result.journal_id, replaced=replaced.get(posting.id)),
+                    journal_id=result.journal_id, replaced_journal_id=replaced.get(posting.id),
+                ))
+        if account_trouble:
+            await self.charts.invalidate(tenant_id)
+
+    # --- failures of the whole batch ---
+
+    def _fail_all(self, items: Sequence[Claimed], work: _Round, error: PostingError) -> None:
+        done = _ids(work)
+        for claimed in items:
+            if claimed.posting.id not in done:
+                work.settle(Outcome(claimed.posting.id, State.FAILED,
+                                    failed(claimed.posting, [error]), last_error=error.message))
+
+    def _later(
+        self, items: Sequence[Claimed], work: _Round, wait_s: float, reason: str,
+        count: bool = True,
+    ) -> None:
+        done = _ids(work)
+        for claimed in items:
+            if claimed.posting.id not in done:
+                # Known not to have reached Xero (a 429 or our own budget): no lookup needed,
+                # unless an earlier attempt left it in flight.
+                work.later.append(Reschedule(claimed.posting.id, claimed.posting.state,
+                                             _after(wait_s), reason, count_attempt=count))
+
+    def _retry(self, items: Sequence[Claimed], work: _Round, exc: Exception) -> None:
+        maybe = isinstance(exc, XeroUnavailable) and exc.maybe_processed
+        done = _ids(work)
+        for claimed in items:
+            if claimed.posting.id in done:
+                continue
+            attempt = claimed.posting.attempts + 1
+            delay = backoff_s(attempt, self.policy.backoff_base_s, self.policy.backoff_cap_s)
+            if maybe and not getattr(exc, "answered", False):
+                delay = max(delay, self.policy.in_flight_grace_s)
+            # Marked in flight before the call: stays so (looked up next time) when Xero may
+            # have acted; otherwise it goes back to pending.
+            state = State.IN_FLIGHT if (maybe or claimed.posting.state == State.IN_FLIGHT) \
+                else State.PENDING
+            if isinstance(exc, XeroUnavailable) and not exc.maybe_processed \
+                    and claimed.posting.state != State.IN_FLIGHT:
+                state = State.PENDING
+            work.later.append(Reschedule(claimed.posting.id, state, _after(delay),
+                                         f"{type(exc).__name__}: {exc}",
+                                         count_attempt=claimed.posting.id not in work.sent))
+
+    async def _dead_letter(self, given_up: list[tuple[Posting, str]]) -> None:
+        if self.broker is None or not given_up:
+            return
+        from shared.messaging.topology import POSTING_QUEUE
+
+        queue_name = self.broker.topology.queue_name(POSTING_QUEUE)
+        for posting, reason in given_up:
+            try:
+                body = await self.repo.event_body(posting.id)
+                await self.broker.dead_letter(queue_name, aio_pika.Message(
+                    body.encode(), content_type="application/json",
+                    delivery_mode=DeliveryMode.PERSISTENT, message_id=str(posting.event_id),
+                    type="store-totals-closed", correlation_id=posting.correlation_id,
+                    headers={DEAD_REASON_HEADER: f"gave up: {reason}"[:2000]},
+                ))
+            except Exception:
+                log.exception("could not dead-letter posting %s", posting.id)
+
+
+def _ids(work: _Round) -> set[int]:
+    return {o.posting_id for o in work.outcomes}
+
+
+def _after(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def _reauth_error(exc: Exception) -> PostingError:
+    return PostingError(
+        kind=ErrorKind.REAUTH_NEEDED,
+        message=(
+            "The store's Xero connection needs a new key: open Account Numbers setup, click"
+            " the API Key box and connect to Xero again, then post the day again."
+        ),
+        xero_message=str(exc) or None,
+    )
+
+
+def _disconnected_error(detail: str) -> PostingError:
+    return PostingError(
+        kind=ErrorKind.DISCONNECTED,
+        message=(
+            "Xero refused access to the organisation (disconnected, or the organisation is"
+            " gone): connect the store to Xero again from Account Numbers setup."
+        ),
+        xero_message=detail or None,
+    )

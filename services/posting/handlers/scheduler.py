@@ -1,0 +1,92 @@
+"""Which organisations to drain, each by one worker at a time across every replica.
+
+A lease row in PostgreSQL makes a worker the only drainer of an organisation; the
+worker drains batch after batch while postings are due, renewing its lease, then lets
+go. Many organisations drain side by side, so a slow one never holds up the others.
+"""
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from uuid import UUID
+
+from services.posting.adapters.repository import Repository
+from services.posting.handlers.drain import Drainer
+from services.posting.metrics import DRAINS_ACTIVE
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        repo: Repository,
+        drainer: Drainer,
+        max_tenants: int,
+        lease_s: float,
+        poll_s: float,
+    ) -> None:
+        self.repo = repo
+        self.drainer = drainer
+        self.max_tenants = max_tenants
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.owner = f"posting-{uuid.uuid4().hex[:12]}"
+        self._wake = asyncio.Event()
+        self._active: dict[UUID, asyncio.Task[None]] = {}
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                try:
+                    await self._claim()
+                except Exception:
+                    log.exception("scheduler could not claim organisations")
+                    await asyncio.sleep(1.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
+                self._wake.clear()
+        finally:
+            for task in list(self._active.values()):
+                task.cancel()
+            await asyncio.gather(*self._active.values(), return_exceptions=True)
+
+    async def _claim(self) -> None:
+        free = self.max_tenants - len(self._active)
+        if free <= 0:
+            return
+        for tenant_id in await self.repo.claim_tenants(self.owner, free, self.lease_s):
+            if tenant_id in self._active:
+                continue  # our lease lapsed and was taken again: the drain still runs
+            task = asyncio.create_task(self._drain(tenant_id))
+            self._active[tenant_id] = task
+
+    async def _drain(self, tenant_id: UUID) -> None:
+        DRAINS_ACTIVE.inc()
+        renewer = asyncio.create_task(self._renew(tenant_id))
+        try:
+            # A short batch means the organisation is drained for now; what arrives later
+            # is due and found by the next claim.
+            while await self.drainer.drain_once(tenant_id) >= self.drainer.policy.batch_size:
+                pass
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("draining %s stopped", tenant_id)
+        finally:
+            renewer.cancel()
+            self._active.pop(tenant_id, None)
+            DRAINS_ACTIVE.dec()
+            with contextlib.suppress(Exception):
+                await self.repo.release_lease(tenant_id, self.owner)
+            self._wake.set()  # a slot is free: look for more work
+
+    async def _renew(self, tenant_id: UUID) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            with contextlib.suppress(Exception):
+                await self.repo.renew_lease(tenant_id, self.owner, self.lease_s)

@@ -1,0 +1,146 @@
+"""Wiring: settings → pool, broker, auth and Xero clients → consumer, drain, outbox → app."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.posting.adapters.auth import AuthClient
+from services.posting.adapters.charts import ChartCache
+from services.posting.adapters.gateway import XeroGateway
+from services.posting.adapters.repository import Repository
+from services.posting.adapters.xero import XeroClient
+from services.posting.api.routes import status_router
+from services.posting.domain.budget import Limits
+from services.posting.handlers.drain import Drainer, DrainPolicy
+from services.posting.handlers.scheduler import Scheduler
+from services.posting.handlers.store_totals_closed import (
+    BatchRecorder,
+    StoreTotalsClosedHandler,
+)
+from services.posting.settings import PostingSettings
+from shared.contracts.events import StoreTotalsClosed
+from shared.contracts.registry import EventRegistry
+from shared.db import apply_migrations, create_pool, ensure_database
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import Consumer
+from shared.messaging.topology import POSTING_QUEUE, topology
+from shared.metrics import metrics_router
+from shared.outbox import OutboxRelay
+from shared.web import BodySizeLimit, RefuseNulCharacters, health_router, service_credential
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "posting"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def limits_of(settings: PostingSettings) -> Limits:
+    return Limits(
+        per_minute=settings.per_minute,
+        concurrent=settings.concurrent,
+        app_per_minute=settings.app_per_minute,
+        window=timedelta(seconds=60 + settings.window_margin_s),
+        slot_ttl=timedelta(seconds=settings.xero.timeout_s + 10),
+    )
+
+
+def policy_of(settings: PostingSettings) -> DrainPolicy:
+    return DrainPolicy(
+        batch_size=settings.batch_size,
+        max_attempts=settings.max_attempts,
+        max_age_s=settings.max_age_s,
+        backoff_base_s=settings.backoff_base_s,
+        backoff_cap_s=settings.backoff_cap_s,
+        lookup_chunk=settings.lookup_chunk,
+        in_flight_grace_s=settings.in_flight_grace_s,
+    )
+
+
+def create_app(settings: PostingSettings | None = None) -> FastAPI:
+    settings = settings or PostingSettings()
+    broker = Broker(
+        settings.amqp_url, topology(settings.amqp_namespace), settings.publish_timeout_s
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await ensure_database(settings.database_url)
+        await apply_migrations(settings.database_url, SCHEMA, MIGRATIONS)
+        pool = await create_pool(
+            settings.database_url, SCHEMA, settings.db_pool_min, settings.db_pool_max
+        )
+        relaxed = await create_pool(
+            settings.database_url, SCHEMA, 1, settings.db_pool_relaxed_max,
+            server_settings={"synchronous_commit": "off"},
+        )
+        await broker.connect()
+        repo = Repository(pool, relaxed)
+        # One connection per organisation being drained (each drains one call at a time,
+        # two while its chart is read): a bigger pool only costs httpx bookkeeping.
+        xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s,
+                          max_connections=settings.max_tenants * 2)
+        auth = AuthClient(
+            settings.auth_url, settings.service_token, settings.auth_timeout_s,
+            settings.token_margin_s,
+        )
+        gateway = XeroGateway(repo, xero, auth, limits_of(settings))
+        charts = ChartCache(repo, gateway, settings.chart_ttl_s)
+        drainer = Drainer(repo, gateway, charts, policy_of(settings), broker)
+        scheduler = Scheduler(
+            repo, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
+        )
+        # The consumer's writes have their own connections: they never queue behind the
+        # drains for the pool, so deliveries are acked promptly.
+        record_pool = await create_pool(settings.database_url, SCHEMA, 1, 2)
+        recorder = BatchRecorder(Repository(record_pool))
+        recorder.start()
+        consumer = Consumer(
+            broker, POSTING_QUEUE, EventRegistry((StoreTotalsClosed,)),
+            StoreTotalsClosedHandler(recorder, scheduler.wake), prefetch=settings.prefetch,
+        )
+        app.state.pool, app.state.repo, app.state.auth = pool, repo, auth
+        tasks = [
+            asyncio.create_task(
+                OutboxRelay(pool, broker, settings.database_url, SCHEMA).run(), name="outbox"
+            ),
+            asyncio.create_task(scheduler.run(), name="scheduler"),
+        ]
+        await consumer.start()
+        try:
+            yield
+        finally:
+            await consumer.stop()
+            await recorder.stop()
+            await record_pool.close()
+            await relaxed.close()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await xero.close()
+            await auth.close()
+            await broker.close()
+            await pool.close()
+
+    app = FastAPI(title="xero-gl-bridge posting", lifespan=lifespan)
+    # Outermost last: the size limit runs before the NUL check buffers a body.
+    app.add_middleware(RefuseNulCharacters)
+    app.add_middleware(BodySizeLimit)
+
+    async def database() -> None:
+        await app.state.pool.fetchval("SELECT 1")
+
+    async def broker_ready() -> None:
+        if not broker.is_connected:
+            raise RuntimeError("broker not connected")
+
+    app.include_router(health_router({"database": database, "broker": broker_ready}))
+    app.include_router(metrics_router())
+    app.include_router(status_router(service_credential(settings.service_token)))
+    return app

@@ -1,0 +1,101 @@
+"""`glbridge pos backfill` against the whole system: a range of past days posted with a
+summary, interrupted part-way (Ctrl-C) and resumed without posting anything twice."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from glbridge.connect import connect_store
+from glbridge.pos import pos_app
+from glbridge.system import System
+from services.totals.domain.examples import example_day_totals, example_setup
+
+runner = CliRunner()
+FIRST = date(2026, 11, 1)
+DAYS = [(FIRST + timedelta(days=n)).isoformat() for n in range(6)]
+UNBALANCED = DAYS[3]
+
+
+def totals_file(tmp_path: Path) -> Path:
+    by_day = {day: example_day_totals(n + 1) for n, day in enumerate(DAYS)}
+    by_day[UNBALANCED]["over_short"] = "-99.00"  # no longer balances: totals refuses it
+    path = tmp_path / "november.json"
+    path.write_text(json.dumps(by_day))
+    return path
+
+
+def interrupted_run(args: list[str], env: dict[str, str], progress: Path,
+                    after_days: int) -> subprocess.CompletedProcess[str]:
+    """Runs the CLI as its own process and presses Ctrl-C once `after_days` are done."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from glbridge.cli import main; main()", *args],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if progress.exists():
+            days = json.loads(progress.read_text())["days"]
+            if sum(1 for d in days.values() if d["result"] != "in-progress") >= after_days:
+                break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+async def test_backfill_interrupted_then_resumed(system: System, tmp_path: Path) -> None:
+    async with httpx.AsyncClient(timeout=60) as client:
+        key = await connect_store(client, system.auth_url, "71")
+        store = f"{system.totals_url}/v1/stores/71"
+        assert (await client.put(f"{store}/setup", json=example_setup(key))).status_code == 200
+        headers = {"X-Api-Key": key}
+        # The first day was posted before the backfill (the POS closed it at the time).
+        await client.post(f"{store}/days/{DAYS[0]}/close", json=example_day_totals(1),
+                          headers=headers)
+        assert (await client.get(f"{store}/days/{DAYS[0]}", params={"wait": 30},
+                                 headers=headers)).json()["status"] == "posted"
+        # Xero answers slowly, so Ctrl-C surely lands before the range is done.
+        await client.put(f"{system.sandbox_url}/_control/faults",
+                         json={"latency_ms": {"min": 300, "max": 300}})
+
+        path = totals_file(tmp_path)
+        args = ["pos", "backfill", "--store", "71", "--from", DAYS[0], "--to", DAYS[-1],
+                "--totals", str(path)]
+        env = {"TOTALS_URL": system.totals_url, "GLBRIDGE_POS_API_KEY": key}
+        progress = tmp_path / "november.json.backfill-71.json"
+        first = await asyncio.to_thread(interrupted_run, args, env, progress, 2)
+        assert first.returncode == 130, (first.stdout, first.stderr)
+        assert "run the same command again" in first.stdout
+        done_before = json.loads(progress.read_text())["days"]
+        assert 2 <= len(done_before) < len(DAYS)
+
+        await client.delete(f"{system.sandbox_url}/_control/faults")
+        resumed = await asyncio.to_thread(runner.invoke, pos_app, [*args[1:], "--json"],
+                                          env=env)
+        table = await asyncio.to_thread(runner.invoke, pos_app, args[1:], env=env)
+        journals = (await client.get(f"{system.sandbox_url}/_control/journals")).json()
+
+    assert resumed.exit_code == 2, resumed.output  # one day could not be posted
+    summary = json.loads(resumed.stdout)  # the progress bar went to stderr
+    finished = sum(1 for d in done_before.values() if d["result"] in ("posted",
+                                                                       "already-posted"))
+    assert summary["resumed_skipped"] == finished
+    assert summary["counts"] == {"already-posted": 1, "posted": 4, "failed": 1}
+    assert list(summary["failed"]) == [UNBALANCED]
+    assert "balance" in summary["failed"][UNBALANCED]
+    # Nothing was posted twice: one journal per posted day.
+    narrations = Counter(j["Narration"].split("[glb:71:")[1][:10] for j in journals)
+    assert narrations == Counter({d: 1 for d in DAYS if d != UNBALANCED})
+    # Run again: everything done is skipped; the summary table names the failure.
+    assert table.exit_code == 2
+    assert f"{len(DAYS) - 1} day(s) done by an earlier run were skipped" in table.output
+    assert UNBALANCED in table.output and "already posted" in table.output

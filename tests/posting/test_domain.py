@@ -1,0 +1,187 @@
+"""The posting rules, pure: chart check, Xero's answers, budget arithmetic, references."""
+
+import json
+import random
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from uuid import uuid4
+
+from services.posting.adapters.xero import dumps
+from services.posting.domain import budget
+from services.posting.domain.chart import Account, Chart, chart_from_xero, check_journal
+from services.posting.domain.outcome import judge, result_from_xero
+from services.posting.domain.reference import idempotency_key, narration_filter
+from services.posting.domain.retry import backoff_s
+from shared.contracts.events import ErrorKind, Journal, JournalLine, money
+
+DAY = date(2026, 11, 24)
+
+CHART = Chart(
+    accounts={
+        a.code: a
+        for a in [
+            Account("090", "Business Bank Account", "BANK"),
+            Account("1100", "Accounts Receivable", "CURRENT", system_account="DEBTORS"),
+            Account("1210", "Undeposited Cash", "CURRENT"),
+            Account("1220", "Undeposited Checks", "CURRENT"),
+            Account("1230", "Card Clearing Visa/MasterCard/Discover", "CURRENT"),
+            Account("1300", "POS Charges on Account", "CURRENT"),
+            Account("2210", "Sales Tax Payable", "CURRLIAB"),
+            Account("4000", "Rental Revenue", "REVENUE"),
+            Account("4095", "Old Rental Revenue", "REVENUE", status="ARCHIVED"),
+        ]
+    },
+    period_lock_date=date(2026, 10, 31),
+    organisation_name="Demo Rentals (US)",
+)
+
+
+def journal(*lines: tuple[str, str, str], day: date = DAY, tax: str | None = None) -> Journal:
+    return Journal(
+        narration="Store 1 totals [glb:1:2026-11-24:1]",
+        reference="glb:1:2026-11-24:1",
+        date=day,
+        lines=[
+            JournalLine(category=cat, account_code=code, amount=money(amount), tax_type=tax)
+            for cat, code, amount in lines
+        ],
+    )
+
+
+def test_a_good_journal_has_no_problems():
+    assert check_journal(journal(("Cash", "1210", "100"), ("Rental", "4000", "-100")), CHART) == []
+
+
+def test_every_problem_is_reported_at_once_with_category_and_code():
+    bad = journal(
+        ("Cash", "090", "50"),
+        ("AR Charges", "1100", "10"),
+        ("Rental", "4001", "-40"),
+        ("Old rental", "4095", "-10"),
+        ("Sales tax", "2210", "-5"),
+        day=date(2026, 10, 1),
+    )
+    errors = check_journal(bad, CHART)
+    kinds = [e.kind for e in errors]
+    assert kinds == [
+        ErrorKind.BANK_ACCOUNT,
+        ErrorKind.SYSTEM_ACCOUNT,
+        ErrorKind.UNKNOWN_ACCOUNT,
+        ErrorKind.ARCHIVED_ACCOUNT,
+        ErrorKind.UNBALANCED,
+        ErrorKind.LOCKED_PERIOD,
+    ]
+    bank, system, unknown, archived, unbalanced, locked = errors
+    assert (bank.category, bank.account_code) == ("Cash", "090")
+    assert "1210" in bank.message and "Undeposited Cash" in bank.message
+    assert (system.category, system.account_code) == ("AR Charges", "1100")
+    assert "clearing account" in system.message and "1300" in system.message
+    assert unknown.account_code == "4001" and "4000" in unknown.message
+    assert "archived" in archived.message
+    assert "60.00" in unbalanced.message and "55.00" in unbalanced.message
+    assert "2026-10-31" in locked.message
+    assert not any(e.retryable for e in errors)
+
+
+def test_checks_are_suggested_a_checks_clearing_account():
+    errors = check_journal(journal(("Check", "090", "1"), ("Rental", "4000", "-1")), CHART)
+    assert "1220" in errors[0].message
+
+
+def test_chart_from_xero_json_reads_lock_dates_in_xero_form():
+    chart = chart_from_xero(
+        [{"Code": "4000", "Name": "Rental Revenue", "Type": "REVENUE", "Status": "ACTIVE"},
+         {"Name": "no code"}],
+        {"Name": "Org", "PeriodLockDate": "/Date(1761868800000+0000)/"},
+    )
+    assert list(chart.accounts) == ["4000"]
+    assert chart.lock_date == date(2025, 10, 31)
+
+
+def lines():
+    return journal(("Cash", "1210", "100"), ("Rental", "476", "-100")).lines
+
+
+def test_a_dropped_line_warning_is_a_failure():
+    result = result_from_xero({
+        "Narration": "n", "ManualJournalID": str(uuid4()), "StatusAttributeString": "WARNING",
+        "Warnings": [{"Message": "Account code '476' has been removed as it does not match a"
+                                 " recognised account."}],
+    })
+    [error] = judge(result, lines())
+    assert error.kind == ErrorKind.LINE_DROPPED
+    assert (error.category, error.account_code) == ("Rental", "476")
+    assert error.xero_message and "476" in error.xero_message
+
+
+def test_xero_validation_errors_name_the_entry():
+    result = result_from_xero({
+        "Narration": "n", "ManualJournalID": "00000000-0000-0000-0000-000000000000",
+        "StatusAttributeString": "ERROR",
+        "ValidationErrors": [
+            {"Message": "The TaxType code 'TAX001' cannot be used with account code '1210'."},
+            {"Message": "The total debits (100.00) must equal total credits (-10.00)"},
+            {"Message": "Account code '476' is not a valid code for this document"},
+        ],
+    })
+    assert result.journal_id is None
+    tax, unbalanced, unknown = judge(result, lines())
+    assert tax.kind == ErrorKind.TAX_TYPE and tax.category == "Cash"
+    assert unbalanced.kind == ErrorKind.UNBALANCED
+    assert unknown.kind == ErrorKind.UNKNOWN_ACCOUNT and unknown.category == "Rental"
+
+
+def test_an_ok_journal_is_a_success():
+    result = result_from_xero({"Narration": "n", "ManualJournalID": str(uuid4()),
+                               "StatusAttributeString": "OK"})
+    assert judge(result, lines()) == []
+
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+LIMITS = budget.Limits(per_minute=3, concurrent=2, window=timedelta(seconds=62))
+
+
+def test_the_sliding_minute_waits_for_the_oldest_call():
+    calls = [NOW - timedelta(seconds=s) for s in (50, 30, 10)]
+    decision = budget.decide(NOW, calls, [], None, LIMITS)
+    assert not decision.granted and decision.wait_s == 12.0
+    later = NOW + timedelta(seconds=13)
+    assert budget.decide(later, calls, [], None, LIMITS).granted
+
+
+def test_calls_in_flight_are_capped_and_expire():
+    held = [NOW + timedelta(seconds=5), NOW + timedelta(seconds=5)]
+    assert not budget.decide(NOW, [], held, None, LIMITS).granted
+    assert budget.decide(NOW + timedelta(seconds=6), [], held, None, LIMITS).granted
+
+
+def test_retry_after_blocks():
+    until = NOW + timedelta(seconds=30)
+    assert budget.decide(NOW, [], [], until, LIMITS).wait_s == 30
+    assert budget.blocked_after_answer(NOW, 7, None) == NOW + timedelta(seconds=7)
+    assert budget.blocked_after_answer(NOW, None, 5) is None
+
+
+def test_the_app_minute_waits_for_the_next_minute():
+    assert budget.app_wait_s(NOW + timedelta(seconds=5)) == 55
+
+
+def test_backoff_grows_with_jitter_and_is_capped():
+    rng = random.Random(1)
+    delays = [backoff_s(a, 1.0, 30.0, rng) for a in range(1, 10)]
+    assert 0.5 <= delays[0] <= 1.0 and 15 <= delays[-1] <= 30
+
+
+def test_narration_filter_escapes_quotes():
+    assert narration_filter('a "b" c') == 'Narration=="a \\"b\\" c"'
+
+
+def test_idempotency_key_is_stable_and_short():
+    assert idempotency_key([3, 1, 2], "put") == idempotency_key([1, 2, 3], "put")
+    assert 0 < len(idempotency_key(range(50), "put")) <= 128
+
+
+def test_decimals_are_written_as_exact_numbers():
+    text = dumps({"LineAmount": Decimal("12345678901234.56"), "Other": "x"})
+    assert json.loads(text, parse_float=Decimal)["LineAmount"] == Decimal("12345678901234.56")
+    assert '"LineAmount": 12345678901234.56' in text

@@ -1,0 +1,57 @@
+"""Three posting processes share one organisation's Xero limits: no 429, never more than
+Xero's concurrency, and the minute budget counts every replica's calls."""
+
+from collections import Counter
+from datetime import timedelta
+
+import asyncpg
+
+from shared.contracts.events import GlPostingSucceeded
+from tests.posting.conftest import DAY, PostingRig, day_event
+
+
+async def test_three_processes_drain_one_organisation_within_its_limits(rig: PostingRig):
+    store = await rig.connect("1")
+    for _ in range(3):
+        rig.start_posting()
+    days = [DAY - timedelta(days=i) for i in range(300)]
+    await rig.publish(*(day_event(store, day) for day in days))
+    outcomes = await rig.outcomes(len(days), timeout=90)
+    assert len(outcomes) == len(days)
+    assert all(isinstance(o, GlPostingSucceeded) for o in outcomes)
+    stats = await rig.stats()
+    tenant = str(store.tenant_id)
+    assert stats["rate_limited"].get(tenant, 0) == 0
+    assert stats["max_concurrent"].get(tenant, 0) <= 5
+    # 300 days in batches of 50, plus the chart: a handful of calls, not 300.
+    assert stats["requests"][tenant] <= 12
+    narrations = Counter(j["Narration"] for j in await rig.journals(tenant))
+    assert len(narrations) == len(days) and set(narrations.values()) == {1}
+
+
+async def test_the_minute_budget_is_shared_by_the_replicas(rig: PostingRig):
+    """A tight minute (10 calls): batches of one, three processes. Within the first
+    minute the sandbox sees at most 10 calls and no 429; the rest wait in the database."""
+    store = await rig.connect("2")
+    (await rig.sandbox.client.put("/_control/limits", json={
+        "concurrent": 5, "per_minute": 10, "per_day": 5000, "app_per_minute": 10000,
+    })).raise_for_status()
+    for _ in range(3):
+        rig.start_posting(POSTING_XERO_PER_MINUTE="10", POSTING_BATCH_SIZE="1")
+    days = [DAY - timedelta(days=i) for i in range(20)]
+    await rig.publish(*(day_event(store, day) for day in days))
+    outcomes = await rig.outcomes(8, timeout=30, settle=3.0)
+    stats = await rig.stats()
+    tenant = str(store.tenant_id)
+    assert stats["rate_limited"].get(tenant, 0) == 0
+    assert stats["requests"][tenant] <= 10
+    assert 1 <= len(outcomes) <= 8  # the chart took two of the ten calls
+    conn = await asyncpg.connect(rig.database_url)
+    try:
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM posting.postings WHERE state = 'pending'"
+            " AND next_attempt_at > now()"
+        )
+    finally:
+        await conn.close()
+    assert waiting == len(days) - len(outcomes)

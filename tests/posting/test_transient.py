@@ -1,0 +1,65 @@
+"""Transient trouble: an expired token is replaced once, Xero outages are retried with
+backoff from the database, and after the configured attempts the day fails as
+retryable with its event dead-lettered (the reason attached)."""
+
+import asyncio
+from datetime import timedelta
+
+from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded
+from shared.messaging.broker import DEAD_REASON_HEADER
+from shared.messaging.topology import POSTING_QUEUE
+from tests.posting.conftest import DAY, PostingRig, day_event
+
+
+async def test_a_token_xero_calls_expired_is_replaced_and_the_day_posts(rig: PostingRig):
+    store = await rig.connect("11")
+    rig.start_posting()
+    await rig.publish(day_event(store))
+    [first] = await rig.outcomes(1)
+    assert isinstance(first, GlPostingSucceeded)
+    before = (await rig.stats())["token_requests"]
+
+    # Xero's clock moves past the token's 30 minutes; posting's cache does not know.
+    (await rig.sandbox.client.post("/_control/clock/advance", json={"seconds": 1900})
+     ).raise_for_status()
+    await rig.publish(day_event(store, DAY + timedelta(days=1)))
+    [second] = await rig.outcomes(1)
+    assert isinstance(second, GlPostingSucceeded), second
+    assert (await rig.stats())["token_requests"] == before + 1  # one refresh, by auth
+    assert len(await rig.journals(store.tenant_id)) == 2
+
+
+async def test_an_outage_is_retried_until_xero_answers(rig: PostingRig):
+    store = await rig.connect("12")
+    rig.start_posting()
+    await rig.faults(error_rate=1.0)
+    await rig.publish(day_event(store))
+    await asyncio.sleep(1.5)  # a few attempts fail
+    await rig.faults()
+    [outcome] = await rig.outcomes(1, timeout=30)
+    assert isinstance(outcome, GlPostingSucceeded), outcome
+    assert len(await rig.journals(store.tenant_id)) == 1
+
+
+async def test_after_the_last_attempt_the_day_fails_retryable_and_is_dead_lettered(
+    rig: PostingRig,
+):
+    store = await rig.connect("13")
+    rig.start_posting(POSTING_MAX_ATTEMPTS="2")
+    await rig.faults(error_rate=1.0)
+    event = day_event(store)
+    await rig.publish(event)
+    [outcome] = await rig.outcomes(1, timeout=30)
+    assert isinstance(outcome, GlPostingFailed), outcome
+    assert outcome.retryable
+    [error] = outcome.errors
+    assert error.kind == ErrorKind.XERO_UNAVAILABLE and error.retryable
+
+    channel = await rig.broker.connection.channel()
+    dead = await channel.get_queue(rig.broker.topology.dead_letter_queue_name(POSTING_QUEUE))
+    message = await dead.get(fail=False)
+    assert message is not None
+    assert message.message_id == str(event.event_id)
+    assert "gave up" in str((message.headers or {})[DEAD_REASON_HEADER])
+    await message.ack()
+    await channel.close()
