@@ -12,7 +12,7 @@ EVENTS_PUBLISHED = Counter(
     "glbridge_events_published_total", "Events confirmed by the broker, by type.", ["event_type"]
 )
 OUTBOX_LAG_SECONDS = Gauge(
-    "glbridge_outbox_lag_seconds", "Age of the oldest event waiting in the outbox."
+    "glbridge_outbox_lag_seconds", "Age of the oldest event waiting in the outbox.", ["schema"]
 )
 
 

@@ -10,13 +10,13 @@ again on restart: consumers treat events idempotently by their ids and business 
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 
 import asyncpg
 
 from shared.contracts.events import Event
 from shared.messaging.broker import Broker, PublishFailed
-from shared.metrics import EVENTS_PUBLISHED
+from shared.metrics import EVENTS_PUBLISHED, OUTBOX_LAG_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ class OutboxRelay:
         self.pool = pool
         self.broker = broker
         self.dsn = dsn
+        self.schema = schema
         self.channel = f"{schema}_outbox"
         self.batch_size = batch_size
         self.idle_poll_s = idle_poll_s
@@ -77,6 +78,7 @@ class OutboxRelay:
     async def run(self) -> None:
         """Publishes until cancelled; wakes on NOTIFY, or polls when notifications fail."""
         listener = await self._listen()
+        lag_reporter = asyncio.create_task(self._report_lag(), name=f"{self.schema}-outbox-lag")
         try:
             while True:
                 try:
@@ -88,6 +90,7 @@ class OutboxRelay:
                 if sent < self.batch_size:
                     await self._idle()
         finally:
+            lag_reporter.cancel()
             if listener is not None:
                 with contextlib.suppress(Exception):
                     await listener.close()
@@ -123,6 +126,14 @@ class OutboxRelay:
             correlation_id=row["correlation_id"],
         )
         EVENTS_PUBLISHED.labels(row["event_type"]).inc()
+
+    async def _report_lag(self, interval_s: float = 5.0) -> None:
+        while True:
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                oldest = await oldest_unpublished(self.pool)
+                lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+                OUTBOX_LAG_SECONDS.labels(self.schema).set(lag)
+            await asyncio.sleep(interval_s)
 
     async def _idle(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -4,11 +4,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI
 
 from services.totals.adapters.auth_client import AuthClient
@@ -27,8 +25,8 @@ from shared.db import apply_migrations, create_pool, ensure_database
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import TOTALS_POS_QUEUE, TOTALS_RESULTS_QUEUE, topology
-from shared.metrics import OUTBOX_LAG_SECONDS, metrics_router
-from shared.outbox import OutboxRelay, oldest_unpublished
+from shared.metrics import metrics_router
+from shared.outbox import OutboxRelay
 from shared.web import BodySizeLimit, RefuseNulCharacters, health_router
 
 log = logging.getLogger(__name__)
@@ -92,7 +90,6 @@ async def _start(
     # in the outbox) and /readyz says the broker is missing until it connects.
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(messaging_up.wait(), timeout=settings.broker_wait_s)
-    _task(stack, _watch_outbox_lag(pool), "outbox-lag")
     app.state.wiring = Wiring(settings, repo, service, notifier)
     app.state.ops = OpsReader(pool, settings.amqp_url, topology(settings.amqp_namespace),
                               settings.rabbitmq_management_url, settings.publish_timeout_s)
@@ -152,11 +149,3 @@ def _task(
 
     stack.push_async_callback(cancel)
 
-
-async def _watch_outbox_lag(pool: asyncpg.Pool) -> None:
-    while True:
-        with contextlib.suppress(Exception):
-            oldest = await oldest_unpublished(pool)
-            lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
-            OUTBOX_LAG_SECONDS.set(lag)
-        await asyncio.sleep(5)
