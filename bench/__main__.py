@@ -84,7 +84,7 @@ async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scen
     watch.start()
     try:
         plan = list(schedule(stores, scenario.days))
-        await close_days(client, system.totals_url, plan, run, scenario.offered_per_s)
+        await close_days(system.totals_url, plan, run, scenario.offered_per_s)
         timeout = max(120.0, scenario.days / 5)
         try:
             await asyncio.wait_for(run.all_done.wait(), timeout)

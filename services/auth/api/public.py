@@ -3,7 +3,7 @@
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Depends, Form, Query, Request
+from fastapi import APIRouter, Body, Cookie, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,7 +38,16 @@ class SetupResponse(BaseModel):
 
 @router.post("/v1/setup", response_model=SetupResponse)
 async def setup(
-    body: SetupRequest, flow: Annotated[ConnectFlow, Depends(deps.flow)]
+    body: Annotated[SetupRequest, Body(openapi_examples={
+        "new": {"summary": "an empty API Key box", "value": {"store_id": "12", "api_key": ""}},
+        "oauth1": {"summary": "an OAuth 1.0a token the POS stored",
+                   "value": {"store_id": "12",
+                             "api_key": "oauth_token=ABCDEFGHIJ0123456789KLMNOPQRST"
+                                        "&oauth_token_secret=abcdefghijklmnopqrstuvwxyz0123"}},
+        "oauth2-renew": {"summary": "an existing key, to connect again",
+                         "value": {"store_id": "12", "api_key": "2RF:<connection>.<secret>"}},
+    })],
+    flow: Annotated[ConnectFlow, Depends(deps.flow)]
 ) -> SetupResponse | JSONResponse:
     try:
         classification, url = await flow.setup(body.store_id, body.api_key)

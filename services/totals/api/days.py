@@ -17,6 +17,7 @@ from services.totals.adapters.repository import DayRecord
 from services.totals.api.deps import StoreId, StoreSetupDep, Wired
 from services.totals.api.views import day_view, post_view, printable, problems_body
 from services.totals.domain.day import SETTLED
+from services.totals.domain.examples import example_day_totals
 from services.totals.domain.journal import TotalsRefused
 from services.totals.domain.totals import DayTotals
 from services.totals.handlers.days import DayNotFound
@@ -37,8 +38,12 @@ def _refused(exc: TotalsRefused) -> JSONResponse:
 @router.post(
     "/days/{business_date}/close",
     response_model=None,
-    openapi_extra={"requestBody": {"required": True, "content": {
-        "application/json": {"schema": DayTotals.model_json_schema()}}}},
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": DayTotals.model_json_schema(),
+        "examples": {"a rental store's day": {
+            "summary": "revenue, tax, tenders, deposits and over/short that balance",
+            "value": example_day_totals()}},
+    }}}},
 )
 async def close_day(
     store_id: StoreId, business_date: date, setup: StoreSetupDep, wired: Wired,

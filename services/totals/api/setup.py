@@ -2,13 +2,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, status
+from fastapi import APIRouter, Body, Header, HTTPException, status
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from services.totals.adapters.auth_client import AuthUnavailable
 from services.totals.api.deps import StoreId, StoreSetupDep, Wired, store_setup
 from services.totals.api.views import problems_body, setup_view
+from services.totals.domain.examples import example_setup
 from services.totals.domain.setup import StoreSetup
 from services.totals.handlers.days import SetupRefused
 
@@ -22,7 +23,10 @@ class SetupRequest(StoreSetup):
 @router.put("/setup", response_model=None)
 async def put_setup(
     store_id: StoreId,
-    body: SetupRequest,
+    body: Annotated[SetupRequest, Body(openapi_examples={"the sandbox's US rental chart": {
+        "summary": "every category mapped, automatic posting on, POSTED journals",
+        "value": example_setup("2RF:<connection id>.<secret from the connect page>"),
+    }})],
     wired: Wired,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any] | JSONResponse:
