@@ -15,6 +15,10 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import RateLimitException
 
 
+TOKEN_FIELDS = ("access_token", "refresh_token", "expires_in", "token_type", "scope",
+                "id_token")
+
+
 @dataclass(frozen=True)
 class ScriptResult:
     days: int
@@ -41,7 +45,8 @@ class SdkScript:
         # The only difference from real use: where Xero is.
         oauth2.refresh_token_url = f"{sandbox_url}/connect/token"
         self.api_client = ApiClient(Configuration(oauth2_token=oauth2), pool_threads=1)
-        self._token = dict(token_set)
+        # What Xero's token endpoint answers; the sandbox's grant adds the tenants.
+        self._token = {key: token_set[key] for key in TOKEN_FIELDS if key in token_set}
         self._token.setdefault("expires_at", time.time() + float(token_set["expires_in"]))
         self.api_client.oauth2_token_getter(lambda: self._token)
         self.api_client.oauth2_token_saver(self._save)
