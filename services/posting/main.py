@@ -12,6 +12,8 @@ from fastapi import FastAPI
 from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.charts import ChartCache
 from services.posting.adapters.gateway import XeroGateway
+from services.posting.adapters.http import http_session
+from services.posting.adapters.pools import create_pool
 from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import XeroClient
 from services.posting.api.routes import status_router
@@ -25,7 +27,7 @@ from services.posting.handlers.store_totals_closed import (
 from services.posting.settings import PostingSettings
 from shared.contracts.events import StoreTotalsClosed
 from shared.contracts.registry import EventRegistry
-from shared.db import apply_migrations, create_pool, ensure_database
+from shared.db import apply_migrations, ensure_database
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import POSTING_QUEUE, topology
@@ -81,12 +83,12 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
         await broker.connect()
         repo = Repository(pool, relaxed)
         # One connection per organisation being drained (each drains one call at a time,
-        # two while its chart is read): a bigger pool only costs httpx bookkeeping.
-        xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s,
-                          max_connections=settings.max_tenants * 2)
+        # two while its chart is read), and a few for auth.
+        http = http_session(max_connections=settings.max_tenants * 2 + 8)
+        xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s, http)
         auth = AuthClient(
             settings.auth_url, settings.service_token, settings.auth_timeout_s,
-            settings.token_margin_s,
+            settings.token_margin_s, http,
         )
         gateway = XeroGateway(repo, xero, auth, limits_of(settings))
         charts = ChartCache(repo, gateway, settings.chart_ttl_s)
@@ -104,9 +106,12 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
             StoreTotalsClosedHandler(recorder, scheduler.wake), prefetch=settings.prefetch,
         )
         app.state.pool, app.state.repo, app.state.auth = pool, repo, auth
+        # The relay too: outcomes must not wait for a connection behind the drains.
+        relay_pool = await create_pool(settings.database_url, SCHEMA, 1, 2)
         tasks = [
             asyncio.create_task(
-                OutboxRelay(pool, broker, settings.database_url, SCHEMA).run(), name="outbox"
+                OutboxRelay(relay_pool, broker, settings.database_url, SCHEMA).run(),
+                name="outbox",
             ),
             asyncio.create_task(scheduler.run(), name="scheduler"),
         ]
@@ -116,15 +121,15 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
         finally:
             await consumer.stop()
             await recorder.stop()
-            await record_pool.close()
-            await relaxed.close()
             for task in tasks:
                 task.cancel()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            await xero.close()
-            await auth.close()
+            await record_pool.close()
+            await relay_pool.close()
+            await relaxed.close()
+            await http.close()
             await broker.close()
             await pool.close()
 

@@ -7,13 +7,16 @@ refreshes (once, for every caller).
 """
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
-import httpx
+import aiohttp
 from pydantic import SecretStr
 
+from services.posting.adapters.http import timeout
 from services.posting.metrics import TOKEN_REQUESTS
 
 
@@ -41,21 +44,18 @@ _EPOCH = datetime.fromtimestamp(0, UTC)
 
 class AuthClient:
     def __init__(
-        self, base_url: str, service_token: SecretStr, timeout_s: float, margin_s: float
+        self, base_url: str, service_token: SecretStr, timeout_s: float, margin_s: float,
+        session: aiohttp.ClientSession,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=timeout_s,
-            headers={"Authorization": f"Bearer {service_token.get_secret_value()}"},
-        )
+        self._http = session
+        self._base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {service_token.get_secret_value()}"}
+        self._timeout = timeout(timeout_s)
         self.margin = timedelta(seconds=margin_s)
         self._tokens: dict[UUID, AccessToken] = {}
         self._use_until: dict[UUID, datetime] = {}
         self._locks: dict[UUID, asyncio.Lock] = {}
         self.requests = 0
-
-    async def close(self) -> None:
-        await self._http.aclose()
 
     async def token(self, connection_id: UUID) -> AccessToken:
         cached = self._fresh(connection_id)
@@ -92,14 +92,16 @@ class AuthClient:
         body = {"rejected_token": rejected} if rejected else None
         self.requests += 1
         try:
-            response = await self._http.post(
-                f"/internal/v1/connections/{connection_id}/access-token", json=body
-            )
-        except httpx.HTTPError as exc:
+            async with self._http.post(
+                f"{self._base_url}/internal/v1/connections/{connection_id}/access-token",
+                json=body, headers=self._headers, timeout=self._timeout,
+            ) as answer:
+                status, content = answer.status, await answer.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
             TOKEN_REQUESTS.labels("unavailable").inc()
             raise AuthUnavailable(f"auth unreachable: {exc!r}") from exc
-        if response.status_code == 200:
-            data = response.json()
+        if status == 200:
+            data = json.loads(content)
             token = AccessToken(
                 value=data["access_token"],
                 expires_at=datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00")),
@@ -109,13 +111,13 @@ class AuthClient:
             self._use_until[connection_id] = use_until(token.expires_at, self.margin)
             TOKEN_REQUESTS.labels("ok").inc()
             return token
-        detail = _detail(response)
-        TOKEN_REQUESTS.labels(str(response.status_code)).inc()
-        if response.status_code == 409:
+        detail = _detail(content)
+        TOKEN_REQUESTS.labels(str(status)).inc()
+        if status == 409:
             raise ReauthNeeded(detail)
-        if response.status_code == 404:
+        if status == 404:
             raise UnknownConnection(detail)
-        raise AuthUnavailable(f"auth answered {response.status_code}: {detail}")
+        raise AuthUnavailable(f"auth answered {status}: {detail}")
 
 
 def use_until(expires_at: datetime, margin: timedelta) -> datetime:
@@ -127,11 +129,11 @@ def use_until(expires_at: datetime, margin: timedelta) -> datetime:
     return now + (expires_at - now) / 2
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(content: bytes) -> str:
     try:
-        data = response.json()
+        data: Any = json.loads(content)
     except ValueError:
-        return response.text[:300]
+        return content.decode("utf-8", "replace")[:300]
     if isinstance(data, dict):
         return str(data.get("detail") or data.get("error") or data)[:300]
     return str(data)[:300]

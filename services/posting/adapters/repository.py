@@ -26,6 +26,31 @@ from shared.contracts.events import (
     StoreTotalsClosed,
 )
 
+# How often a budget decision is read again after another call changed the row first.
+_BUDGET_RACES = 5
+_BUDGET_READ = (
+    "SELECT calls, in_flight, blocked_until, clock_timestamp() AS now FROM rate_budget"
+    " WHERE tenant_id = $1"
+)
+# Written only if the row is still as read ($4-$6); the app's minute is counted only then.
+_BUDGET_TAKE = """
+WITH taken AS (
+    UPDATE rate_budget SET calls = $2, in_flight = $3
+    WHERE tenant_id = $1 AND calls = $4 AND in_flight = $5
+      AND blocked_until IS NOT DISTINCT FROM $6
+    RETURNING 1
+), counted AS (
+    UPDATE app_budget SET
+      calls = CASE WHEN window_start < date_trunc('minute', $7::timestamptz)
+        THEN 1 ELSE calls + 1 END,
+      window_start = GREATEST(window_start, date_trunc('minute', $7::timestamptz))
+    WHERE id = 1 AND EXISTS (SELECT 1 FROM taken)
+      AND (window_start < date_trunc('minute', $7::timestamptz) OR calls < $8)
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM taken) AS taken, EXISTS (SELECT 1 FROM counted) AS counted
+"""
+
 
 class Recorded(StrEnum):
     NEW = "new"
@@ -355,30 +380,48 @@ class Repository:
         )
 
     async def settle(self, outcomes: Sequence[Outcome]) -> None:
-        """Outcomes and their events in one transaction."""
+        """Outcomes and their events in one transaction. An explicit one, though it holds a
+        single statement: a process killed before COMMIT leaves nothing behind, even when
+        its statement was waiting for a lock (an implicit one would commit without us)."""
         if not outcomes:
             return
         async with self.pool.acquire() as conn, conn.transaction():
             await self._write_outcomes(conn, outcomes)
 
     async def _write_outcomes(self, conn: asyncpg.Connection, outcomes: Sequence[Outcome]) -> None:
+        """The postings' outcomes, their events in the outbox and the relay's wake-up, in
+        one round trip; each event is serialised once, for both tables."""
+        bodies = [o.event.model_dump_json() if o.event else None for o in outcomes]
+        events = [(o.event, body) for o, body in zip(outcomes, bodies, strict=True)
+                  if o.event is not None]
         await conn.execute(
             """
-            UPDATE postings p SET state = u.state, journal_id = COALESCE(u.journal_id,
-                p.journal_id), replaced_journal_id = u.replaced, outcome = u.outcome,
-                last_error = u.last_error, updated_at = now()
-            FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
-                $6::text[]) AS u(id, state, journal_id, replaced, outcome, last_error)
-            WHERE p.id = u.id
+            WITH settled AS (
+                UPDATE postings p SET state = u.state, journal_id = COALESCE(u.journal_id,
+                    p.journal_id), replaced_journal_id = u.replaced, outcome = u.outcome,
+                    last_error = u.last_error, updated_at = now()
+                FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
+                    $6::text[]) AS u(id, state, journal_id, replaced, outcome, last_error)
+                WHERE p.id = u.id
+            ), queued AS (
+                INSERT INTO outbox (event_id, event_type, correlation_id, body)
+                SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::text[])
+                RETURNING 1
+            )
+            SELECT pg_notify(current_schema() || '_outbox', '')
+            WHERE EXISTS (SELECT 1 FROM queued)
             """,
             [o.posting_id for o in outcomes],
             [o.state.value for o in outcomes],
             [o.journal_id for o in outcomes],
             [o.replaced_journal_id for o in outcomes],
-            [o.event.model_dump_json() if o.event else None for o in outcomes],
+            bodies,
             [o.last_error for o in outcomes],
+            [e.event_id for e, _ in events],
+            [e.event_type for e, _ in events],
+            [e.correlation_id for e, _ in events],
+            [body for _, body in events],
         )
-        await enqueue_events(conn, [o.event for o in outcomes if o.event is not None])
 
     async def reschedule(self, items: Sequence[Reschedule]) -> None:
         if not items:
@@ -405,49 +448,42 @@ class Repository:
     async def acquire_call(self, tenant_id: UUID, limits: budget.Limits) -> tuple[float, Any]:
         """(0, slot) when a call may start now, else (seconds to wait, None).
 
-        The organisation's row is locked only for its own decision; the app-wide minute
-        is one atomic statement, so no lock is shared by every organisation's calls."""
-        async with self.relaxed.acquire() as conn:
-            async with conn.transaction():
-                # The upsert both creates and locks the organisation's row.
-                row = await conn.fetchrow(
-                    "INSERT INTO rate_budget (tenant_id) VALUES ($1) ON CONFLICT (tenant_id)"
-                    " DO UPDATE SET tenant_id = excluded.tenant_id"
-                    " RETURNING calls, in_flight, blocked_until, clock_timestamp() AS now",
+        Two statements and no transaction: the organisation's row is read, decided on,
+        and written back only if nobody (in any replica) changed it meanwhile (else it is
+        read again). The app-wide minute is counted in the same statement as the write,
+        and only when the write happened, so no lock is shared by every organisation."""
+        for _ in range(_BUDGET_RACES):
+            row = await self.relaxed.fetchrow(_BUDGET_READ, tenant_id)
+            if row is None:
+                await self.relaxed.execute(
+                    "INSERT INTO rate_budget (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING",
                     tenant_id,
                 )
-                now: datetime = row["now"]
-                decision = budget.decide(
-                    now, row["calls"], row["in_flight"], row["blocked_until"], limits
-                )
-                if not decision.granted:
-                    return decision.wait_s, None
-                await conn.execute(
-                    "UPDATE rate_budget SET calls = $2, in_flight = $3 WHERE tenant_id = $1",
-                    tenant_id,
-                    list(decision.calls),
-                    list(decision.in_flight),
-                )
-            counted = await conn.fetchval(
-                "UPDATE app_budget SET"
-                " calls = CASE WHEN window_start < date_trunc('minute', $2::timestamptz)"
-                "   THEN 1 ELSE calls + 1 END,"
-                " window_start = GREATEST(window_start, date_trunc('minute', $2::timestamptz))"
-                " WHERE id = 1 AND (window_start < date_trunc('minute', $2::timestamptz)"
-                "   OR calls < $1) RETURNING calls",
-                limits.app_per_minute,
-                now,
+                continue
+            now: datetime = row["now"]
+            decision = budget.decide(
+                now, row["calls"], row["in_flight"], row["blocked_until"], limits
             )
+            if not decision.granted:
+                return decision.wait_s, None
+            taken = await self.relaxed.fetchrow(
+                _BUDGET_TAKE, tenant_id, list(decision.calls), list(decision.in_flight),
+                row["calls"], row["in_flight"], row["blocked_until"], now,
+                limits.app_per_minute,
+            )
+            if not taken["taken"]:
+                continue  # another call of the organisation got there first: read again
             slot = decision.in_flight[-1]
-            if counted is None:
+            if not taken["counted"]:
                 # The whole app's minute is spent (10,000 calls): give the slot back.
-                await conn.execute(
+                await self.relaxed.execute(
                     "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
                     " calls = array_remove(calls, $3) WHERE tenant_id = $1",
                     tenant_id, slot, now,
                 )
                 return budget.app_wait_s(now), None
             return 0.0, slot
+        return 0.01, None  # busy: the gateway asks again in a moment
 
     async def release_call(self, tenant_id: UUID, slot: datetime, block_until: datetime | None)\
             -> None:

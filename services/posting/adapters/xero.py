@@ -1,4 +1,4 @@
-"""Xero's Accounting API over httpx: manual journals, accounts, organisation.
+"""Xero's Accounting API over aiohttp: manual journals, accounts, organisation.
 
 Every answer is classified here, so callers see typed outcomes: a 401 (token
 rejected), a 403 (the organisation is gone or access was revoked), a 429 with its
@@ -11,10 +11,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, urlencode
 from uuid import UUID
 
-import httpx
+import aiohttp
+from yarl import URL
 
+from services.posting.adapters.http import timeout
 from services.posting.domain.outcome import JournalResult, result_from_xero
 
 
@@ -112,17 +115,10 @@ def dumps(payload: Any) -> str:
 
 
 class XeroClient:
-    def __init__(self, api_url: str, timeout_s: float, max_connections: int = 200) -> None:
+    def __init__(self, api_url: str, timeout_s: float, session: aiohttp.ClientSession) -> None:
         self.api_url = api_url.rstrip("/")
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-        )
-
-    async def close(self) -> None:
-        await self._http.aclose()
+        self._http = session
+        self._timeout = timeout(timeout_s)
 
     async def put_journals(
         self,
@@ -209,20 +205,35 @@ class XeroClient:
         }
         if content is not None:
             request_headers["Content-Type"] = "application/json"
+        url = self.api_url + path
+        if params:
+            url += "?" + urlencode(params, quote_via=quote)
         try:
-            response = await self._http.request(
-                method, self.api_url + path, params=params, content=content,
-                headers=request_headers,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            # Never reached Xero: safe to send again.
+            async with self._http.request(
+                method, URL(url, encoded=True), data=content.encode() if content else None,
+                headers=request_headers, timeout=self._timeout,
+            ) as response:
+                body = await response.read()
+                return _classify(_Response(response.status, response.headers, body), method)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Never reached Xero (or no connection was free): safe to send again.
             raise XeroUnavailable(f"cannot connect to Xero: {exc!r}", False) from exc
-        except httpx.TransportError as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise XeroUnavailable(f"no answer from Xero: {exc!r}", method != "GET") from exc
-        return _classify(response, method)
 
 
-def _classify(response: httpx.Response, method: str) -> Answer:
+@dataclass(frozen=True)
+class _Response:
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+
+def _classify(response: _Response, method: str) -> Answer:
     rate = rate_info(response.headers)
     status = response.status_code
     if status == 304:
@@ -256,14 +267,14 @@ def _journals(body: Any) -> list[JournalResult]:
     return [result_from_xero(j) for j in body.get("ManualJournals") or [] if isinstance(j, dict)]
 
 
-def _json(response: httpx.Response) -> Any:
+def _json(response: _Response) -> Any:
     try:
         return json.loads(response.content, parse_float=Decimal)
     except ValueError:
         return {}
 
 
-def _detail(response: httpx.Response) -> str:
+def _detail(response: _Response) -> str:
     body = _json(response)
     if isinstance(body, dict):
         for key in ("Detail", "detail", "Message", "Title", "error"):
