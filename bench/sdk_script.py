@@ -14,7 +14,6 @@ from xero_python.api_client.configuration import Configuration
 from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import RateLimitException
 
-
 TOKEN_FIELDS = ("access_token", "refresh_token", "expires_in", "token_type", "scope",
                 "id_token")
 
