@@ -273,8 +273,9 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
         return asdict(results[name].scenario) if name in results else {}
     def fig(name: str, attr: str) -> Any:
         return round(getattr(results[name], attr), 2) if name in results else None
-    peak = max((p["peak_rss_mb"] for f in results.values() for p in f.processes.values()),
-               default=None)
+    # The target is about the services; the sandbox (Xero's stand-in) keeps every journal.
+    peak = max((p["peak_rss_mb"] for f in results.values()
+                for name, p in f.processes.items() if name != "xero-sandbox"), default=None)
     latest = {
         "quick": args.quick,
         "days_per_s": {"value": fig("throughput", "days_per_s"), "conditions": cond("throughput")},

@@ -133,7 +133,8 @@ async def _kill_loop(system: System, plan: ChaosPlan, rng: random.Random, report
         await asyncio.sleep(rng.uniform(0.2, 1.5))
         process.spawn()
         kills += 1
-        if infra and kills == plan.kills // 2:
+        # The broker a third of the way through the kills, the database two thirds.
+        if infra and kills in (plan.kills // 3, 2 * plan.kills // 3):
             what = infra.pop(0)
             report.kills.append(f"{time.strftime('%H:%M:%S')} restart {what}")
             await asyncio.to_thread(_restart_infra, what)
