@@ -1,5 +1,6 @@
 """A business day closed through the totals API becomes one balanced journal in Xero."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -37,3 +38,16 @@ async def test_a_closed_day_becomes_one_balanced_journal(system: System) -> None
     amounts = [Decimal(str(line["LineAmount"])) for line in journal["JournalLines"]]
     assert sum(amounts) == 0
     assert sum(a for a in amounts if a > 0) > 0
+    # One grep follows the day from close to outcome through both services' JSON logs.
+    day_id = f"12:{BUSINESS_DATE.isoformat()}"
+    assert {"totals", "posting"} <= _services_logging(system, day_id)
+
+
+def _services_logging(system: System, correlation: str) -> set[str]:
+    found = set()
+    assert system.log_dir is not None
+    for path in system.log_dir.glob("*.log"):
+        for line in path.read_text().splitlines():
+            if line.startswith("{") and json.loads(line).get("correlation_id") == correlation:
+                found.add(json.loads(line).get("service"))
+    return found

@@ -43,7 +43,8 @@ from services.posting.domain.outcome import JournalResult, is_account_error, jud
 from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.retry import backoff_s
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, POSTINGS
-from shared.contracts.events import ErrorKind, PostingError
+from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
+from shared.logging import correlation_id
 from shared.messaging.broker import DEAD_REASON_HEADER, Broker
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,19 @@ class _Round:
     def settle(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
         POSTINGS.labels(outcome.state.value).inc()
+        if outcome.event is not None:
+            _log_outcome(outcome, outcome.event)
+
+
+def _log_outcome(outcome: Outcome, event: GlPostingSucceeded | GlPostingFailed) -> None:
+    # A batch holds many days: each day's line carries its own correlation id, so one
+    # grep follows a day from close to outcome across the services.
+    token = correlation_id.set(event.correlation_id)
+    try:
+        log.info("%s %s rev %d: %s", event.event_type, event.business_date, event.revision,
+                 outcome.journal_id or outcome.last_error or outcome.state.value)
+    finally:
+        correlation_id.reset(token)
 
 
 class Drainer:
