@@ -13,7 +13,6 @@ from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.charts import ChartCache
 from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.http import http_session
-from services.posting.adapters.pools import create_pool
 from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import XeroClient
 from services.posting.api.routes import status_router
@@ -27,7 +26,7 @@ from services.posting.handlers.store_totals_closed import (
 from services.posting.settings import PostingSettings
 from shared.contracts.events import StoreTotalsClosed
 from shared.contracts.registry import EventRegistry
-from shared.db import apply_migrations, ensure_database
+from shared.db import NoResetConnection, apply_migrations, create_pool, ensure_database
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import POSTING_QUEUE, topology
@@ -73,12 +72,14 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await ensure_database(settings.database_url)
         await apply_migrations(settings.database_url, SCHEMA, MIGRATIONS)
+        # Posting leaves no session state on pooled connections: no reset round trips.
         pool = await create_pool(
-            settings.database_url, SCHEMA, settings.db_pool_min, settings.db_pool_max
+            settings.database_url, SCHEMA, settings.db_pool_min, settings.db_pool_max,
+            connection_class=NoResetConnection,
         )
         relaxed = await create_pool(
             settings.database_url, SCHEMA, 1, settings.db_pool_relaxed_max,
-            server_settings={"synchronous_commit": "off"},
+            server_settings={"synchronous_commit": "off"}, connection_class=NoResetConnection,
         )
         await broker.connect()
         repo = Repository(pool, relaxed)
@@ -98,7 +99,8 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
         )
         # The consumer's writes have their own connections: they never queue behind the
         # drains for the pool, so deliveries are acked promptly.
-        record_pool = await create_pool(settings.database_url, SCHEMA, 1, 2)
+        record_pool = await create_pool(settings.database_url, SCHEMA, 1, 2,
+                                        connection_class=NoResetConnection)
         recorder = BatchRecorder(Repository(record_pool))
         recorder.start()
         consumer = Consumer(
@@ -107,7 +109,8 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
         )
         app.state.pool, app.state.repo, app.state.auth = pool, repo, auth
         # The relay too: outcomes must not wait for a connection behind the drains.
-        relay_pool = await create_pool(settings.database_url, SCHEMA, 1, 2)
+        relay_pool = await create_pool(settings.database_url, SCHEMA, 1, 2,
+                                       connection_class=NoResetConnection)
         tasks = [
             asyncio.create_task(
                 OutboxRelay(relay_pool, broker, settings.database_url, SCHEMA).run(),
