@@ -124,8 +124,7 @@ def _figures(scenario: Scenario, run: Run, before: dict[str, Any], after: dict[s
         token_refreshes_per_connection=_delta(after, before, "token_refreshes") / len(stores),
         processes={name: {"cpu_s": round(s.cpu_s, 2), "peak_rss_mb": round(s.peak_rss_mb, 1)}
                    for name, s in samples.items()},
-        series={"completed_at_s": completions,
-                "latency_ms": [lat for lat in latencies]},
+        series={"completed_at_s": completions, "latency_ms": latencies},
     )
 
 

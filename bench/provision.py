@@ -3,6 +3,7 @@ the sandbox's control API for what Xero's own sign-up would make, and the connec
 for each store."""
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import httpx
@@ -64,8 +65,8 @@ async def _provision(
     return made
 
 
-async def _ok(request: object) -> dict[str, object]:
-    response: httpx.Response = await request  # type: ignore[misc]
+async def _ok(request: Awaitable[httpx.Response]) -> dict[str, object]:
+    response = await request
     response.raise_for_status()
     body: dict[str, object] = response.json()
     return body

@@ -4,6 +4,7 @@ Everything goes through the public interfaces a POS and its manager use: auth's 
 dialog and connect pages, then the totals API. Nothing reaches into a database.
 """
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -53,8 +54,8 @@ async def run_demo(
     )
 
 
-async def _expect(request: Any, what: str) -> dict[str, Any]:
-    response: httpx.Response = await request
+async def _expect(request: Awaitable[httpx.Response], what: str) -> dict[str, Any]:
+    response = await request
     if response.status_code >= 400:
         raise DemoFailed(f"{what} failed ({response.status_code}): {response.text}")
     body: dict[str, Any] = response.json()

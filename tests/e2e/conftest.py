@@ -1,1 +1,0 @@
-"""End-to-end tests use the `system` fixture of tests/conftest.py."""
