@@ -15,7 +15,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy shared services glbridge
+	$(BIN)/mypy shared services glbridge bench
 
 demo: setup
 	$(BIN)/glbridge demo

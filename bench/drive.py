@@ -36,11 +36,20 @@ class Run:
             if len(self.outcomes) >= self.expected:
                 self.all_done.set()
 
-    def latencies_ms(self) -> list[float]:
+    def latencies_ms(self, after_first_day: bool = False) -> list[float]:
+        first = FIRST_DAY.isoformat()
         return [
             (done - self.accepted[key]) * 1000
-            for key, (done, _) in self.outcomes.items() if key in self.accepted
+            for key, (done, _) in self.outcomes.items()
+            if key in self.accepted and not (after_first_day and key[1] == first)
         ]
+
+    def latency_over_run(self) -> list[tuple[float, float]]:
+        """(seconds into the run when the close was accepted, close-to-outcome ms)."""
+        return sorted(
+            (self.accepted[key] - self.started, (done - self.accepted[key]) * 1000)
+            for key, (done, _) in self.outcomes.items() if key in self.accepted
+        )
 
     def elapsed_s(self) -> float:
         last = max((done for done, _ in self.outcomes.values()), default=self.started)
@@ -158,6 +167,7 @@ class ProcessWatch:
         self.interval_s = interval_s
         self.samples = {name: ProcessSample() for name in pids}
         self._cpu_start = {name: self._cpu(p) for name, p in self.processes.items()}
+        self._infra_start = {name: _cpu_by_name(name) for name in INFRA_PROCESSES}
         self._task: asyncio.Task[None] | None = None
         self._t0 = time.perf_counter()
 
@@ -194,4 +204,20 @@ class ProcessWatch:
                 self.samples[name].cpu_s = self._cpu(process) - self._cpu_start[name]
             except psutil.Error:
                 pass
+        for name, cpu_start in self._infra_start.items():
+            self.samples[name] = ProcessSample(cpu_s=_cpu_by_name(name) - cpu_start)
         return self.samples
+
+
+# The broker and the database share the two cores with the services: their CPU over a run
+# is shown beside them (processes that exit during the run are not counted).
+INFRA_PROCESSES = ("postgres", "beam.smp")
+
+
+def _cpu_by_name(name: str) -> float:
+    total = 0.0
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] == name and process.info["cpu_times"] is not None:
+            times = process.info["cpu_times"]
+            total += times.user + times.system
+    return total

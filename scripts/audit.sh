@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Known vulnerabilities in what the virtualenv has installed: the project's dependencies,
-# dev ones included (pip-audit; advisories from PyPI's JSON API, or OSV with
-# `-s osv`). Exits non-zero when an installed version has a published advisory, and also
-# (--strict) when a package could not be audited at all: an audit that checked nothing
-# must not pass. Extra arguments go to pip-audit (`-s osv`, `--format json`, ...).
+# Known vulnerabilities in the locked dependencies (requirements.lock, dev ones included).
+#
+# pip-audit first: advisories for each exact release from PyPI's JSON API (or OSV with
+# `-s osv`); --strict fails when a package could not be audited at all, so an audit that
+# checked nothing never passes. Where PyPI's per-release pages and OSV cannot be reached
+# (this workplace's mirror), scripts/audit_pypi.py runs instead: it audits exactly every
+# locked package that is its project's newest release, and fails naming the others.
+# Extra arguments go to pip-audit (`-s osv`, `--format json`, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 if [ ! -x "$VENV/bin/pip-audit" ]; then
-  echo "audit: $VENV/bin/pip-audit missing; run: $VENV/bin/pip install -e '.[dev]'" >&2
+  echo "audit: $VENV/bin/pip-audit missing; run: bash scripts/setup.sh" >&2
   exit 2
 fi
-# --skip-editable: this project itself is installed editable and is not on PyPI.
-exec "$VENV/bin/pip-audit" --local --skip-editable --strict --progress-spinner off "$@"
+if curl -sf -o /dev/null --max-time 10 https://pypi.org/pypi/pip/24.0/json; then
+  exec "$VENV/bin/pip-audit" -r requirements.lock --no-deps --strict --progress-spinner off "$@"
+fi
+echo "audit: PyPI's per-release pages do not answer here; auditing from project pages" >&2
+exec "$VENV/bin/python" scripts/audit_pypi.py requirements.lock

@@ -4,9 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$python" -m venv .venv
-if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] \
+    || [ requirements.lock -nt .venv/.installed ]; then
   .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  # The locked versions (requirements.lock), which scripts/audit.sh audits.
+  .venv/bin/pip install -q -c requirements.lock -e '.[dev]'
   touch .venv/.installed
 fi
 bash scripts/infra.sh

@@ -20,8 +20,8 @@ from services.posting.domain.budget import Limits
 from services.posting.handlers.drain import Drainer, DrainPolicy
 from services.posting.handlers.scheduler import Scheduler
 from services.posting.handlers.store_totals_closed import (
-    BatchRecorder,
     StoreTotalsClosedHandler,
+    batch_recorder,
 )
 from services.posting.settings import PostingSettings
 from shared.contracts.events import StoreTotalsClosed
@@ -101,7 +101,7 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
         # drains for the pool, so deliveries are acked promptly.
         record_pool = await create_pool(settings.database_url, SCHEMA, 1, 2,
                                         connection_class=NoResetConnection)
-        recorder = BatchRecorder(Repository(record_pool))
+        recorder = batch_recorder(Repository(record_pool))
         recorder.start()
         consumer = Consumer(
             broker, POSTING_QUEUE, EventRegistry((StoreTotalsClosed,)),
@@ -129,6 +129,7 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            await repo.stop()
             await record_pool.close()
             await relay_pool.close()
             await relaxed.close()

@@ -21,7 +21,7 @@ from services.totals.handlers.results import ResultsHandler
 from services.totals.settings import TotalsSettings
 from shared.contracts.pos import POS_REQUESTS
 from shared.contracts.registry import EventRegistry
-from shared.db import apply_migrations, create_pool, ensure_database
+from shared.db import NoResetConnection, apply_migrations, create_pool, ensure_database
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import TOTALS_POS_QUEUE, TOTALS_RESULTS_QUEUE, topology
@@ -73,8 +73,10 @@ async def _start(
 ) -> None:
     await ensure_database(settings.database_url)
     await apply_migrations(settings.database_url, SCHEMA, MIGRATIONS)
+    # Totals leaves no session state on pooled connections (its LISTEN has a connection
+    # of its own): no reset round trip per use, one per request and per outcome before.
     pool = await create_pool(settings.database_url, SCHEMA, settings.db_pool_min,
-                             settings.db_pool_max)
+                             settings.db_pool_max, connection_class=NoResetConnection)
     stack.push_async_callback(pool.close)
     repo = TotalsRepository(pool)
     auth = AuthClient(settings.auth_url, settings.service_token, settings.auth_timeout_s)
@@ -114,8 +116,10 @@ async def _messaging(
                 await broker.close()
             await asyncio.sleep(2)
     state["broker"] = broker
+    results = ResultsHandler(repo)
+    results.start()
     consumers = [
-        Consumer(broker, TOTALS_RESULTS_QUEUE, EventRegistry(), ResultsHandler(repo),
+        Consumer(broker, TOTALS_RESULTS_QUEUE, EventRegistry(), results,
                  prefetch=settings.prefetch),
         Consumer(broker, TOTALS_POS_QUEUE, EventRegistry(POS_REQUESTS),
                  PosHandler(service, repo), prefetch=settings.prefetch),
@@ -134,6 +138,7 @@ async def _messaging(
         for consumer in consumers:
             with contextlib.suppress(Exception):
                 await consumer.stop()
+        await results.stop()
         await broker.close()
 
 

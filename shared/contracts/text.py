@@ -9,4 +9,8 @@ NUL_REFUSED = "text may not contain NUL characters (\\u0000): they cannot be sto
 
 
 def contains_nul(raw: bytes) -> bool:
+    # Substring searches first: the pattern, tried at every offset, cost 3-5% of a
+    # service's CPU on every request and message, almost none of which holds a NUL.
+    if b"\\u0000" not in raw and b"\x00" not in raw:
+        return False
     return _NUL.search(raw) is not None

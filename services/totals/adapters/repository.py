@@ -3,6 +3,7 @@ that also enqueues its event (outbox) and notifies waiting POS requests."""
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -274,21 +275,71 @@ class TotalsRepository:
 
     async def apply_result(self, event: GlPostingSucceeded | GlPostingFailed) -> bool:
         """Keeps the day's status; True when it changed."""
+        [changed] = await self.apply_results([event])
+        return changed
+
+    async def apply_results(
+        self, events: Sequence[GlPostingSucceeded | GlPostingFailed]
+    ) -> list[bool]:
+        """Several outcomes in one transaction of three statements: the days' states read
+        and locked (in key order, so two groups never deadlock), decided here in arrival
+        order, and the changed ones written with their NOTIFYs. True where a day changed."""
+        keys = sorted({(e.store_id, e.business_date) for e in events})
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(
-                "SELECT * FROM days WHERE store_id = $1 AND business_date = $2"
-                " FOR UPDATE", event.store_id, event.business_date)
-            if row is None:
-                return False
-            current = _day(row).state
-            if isinstance(event, GlPostingSucceeded):
-                new = apply_succeeded(current, event)
-            else:
-                new = apply_failed(current, event)
-            if new is None:
-                return False
-            await self._write_state(conn, event.store_id, event.business_date, new)
-            return True
+            rows = await conn.fetch(
+                "SELECT d.store_id, d.business_date, d.revision, d.fingerprint, d.status,"
+                " d.posted_revision, d.journal_id, d.replaced_journal_id, d.errors,"
+                " d.retryable FROM days d"
+                " JOIN unnest($1::text[], $2::date[]) AS k(store_id, business_date)"
+                " USING (store_id, business_date)"
+                " ORDER BY d.store_id, d.business_date FOR UPDATE OF d",
+                [store for store, _ in keys], [day for _, day in keys])
+            states = {(r["store_id"], r["business_date"]): _state(r) for r in rows}
+            changed: dict[tuple[str, date], DayState] = {}
+            results = []
+            for event in events:
+                key = (event.store_id, event.business_date)
+                current = states.get(key)
+                new = None if current is None else (
+                    apply_succeeded(current, event) if isinstance(event, GlPostingSucceeded)
+                    else apply_failed(current, event))
+                if new is not None:
+                    states[key] = changed[key] = new
+                results.append(new is not None)
+            if changed:
+                await self._write_states(conn, changed)
+            return results
+
+    async def _write_states(
+        self, conn: asyncpg.Connection, states: dict[tuple[str, date], DayState]
+    ) -> None:
+        items = list(states.items())
+        await conn.execute(
+            """
+            WITH written AS (
+                UPDATE days d SET status = u.status, journal_id = u.journal_id,
+                    posted_revision = u.posted_revision,
+                    replaced_journal_id = u.replaced_journal_id, errors = u.errors::jsonb,
+                    retryable = u.retryable, updated_at = now()
+                FROM unnest($1::text[], $2::date[], $3::text[], $4::uuid[], $5::int[],
+                    $6::uuid[], $7::text[], $8::bool[])
+                    AS u(store_id, business_date, status, journal_id, posted_revision,
+                         replaced_journal_id, errors, retryable)
+                WHERE d.store_id = u.store_id AND d.business_date = u.business_date
+                RETURNING d.store_id, d.business_date
+            )
+            SELECT pg_notify($9, json_build_array(store_id, business_date)::text) FROM written
+            """,
+            [store for (store, _), _ in items],
+            [day for (_, day), _ in items],
+            [state.status.value for _, state in items],
+            [state.journal_id for _, state in items],
+            [state.posted_revision for _, state in items],
+            [state.replaced_journal_id for _, state in items],
+            [json.dumps(list(state.errors)) for _, state in items],
+            [state.retryable for _, state in items],
+            DAYS_CHANNEL,
+        )
 
     async def _write_revision(
         self, conn: asyncpg.Connection, store_id: str, business_date: date, state: DayState,
@@ -410,21 +461,25 @@ def _setup(row: asyncpg.Record) -> SetupRecord:
     )
 
 
+def _state(row: asyncpg.Record) -> DayState:
+    return DayState(
+        revision=row["revision"],
+        fingerprint=row["fingerprint"],
+        status=DayStatus(row["status"]),
+        posted_revision=row["posted_revision"],
+        journal_id=row["journal_id"],
+        replaced_journal_id=row["replaced_journal_id"],
+        errors=tuple(json.loads(row["errors"])),
+        retryable=row["retryable"],
+    )
+
+
 def _day(row: asyncpg.Record) -> DayRecord:
     journal = row["journal"]
     return DayRecord(
         store_id=row["store_id"],
         business_date=row["business_date"],
-        state=DayState(
-            revision=row["revision"],
-            fingerprint=row["fingerprint"],
-            status=DayStatus(row["status"]),
-            posted_revision=row["posted_revision"],
-            journal_id=row["journal_id"],
-            replaced_journal_id=row["replaced_journal_id"],
-            errors=tuple(json.loads(row["errors"])),
-            retryable=row["retryable"],
-        ),
+        state=_state(row),
         totals=json.loads(row["totals"]),
         journal=Journal.model_validate_json(journal) if journal else None,
         trigger=row["trigger"],

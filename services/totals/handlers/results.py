@@ -10,17 +10,29 @@ from shared.contracts.events import (
     XeroConnectionNeedsReauth,
     XeroConnectionRestored,
 )
+from shared.messaging.grouping import GroupedWriter
 
 log = logging.getLogger(__name__)
 
 
 class ResultsHandler:
+    """Outcomes arriving side by side are applied together (one transaction per group);
+    `start` must run before the first event."""
+
     def __init__(self, repo: TotalsRepository) -> None:
         self.repo = repo
+        self.outcomes: GroupedWriter[GlPostingSucceeded | GlPostingFailed, bool] = \
+            GroupedWriter(repo.apply_results, name="outcomes")
+
+    def start(self) -> None:
+        self.outcomes.start()
+
+    async def stop(self) -> None:
+        await self.outcomes.stop()
 
     async def __call__(self, event: Event) -> None:
         if isinstance(event, GlPostingSucceeded | GlPostingFailed):
-            changed = await self.repo.apply_result(event)
+            changed = await self.outcomes.submit(event)
             log.info("%s for store %s %s rev %d: %s", event.event_type, event.store_id,
                      event.business_date, event.revision, "recorded" if changed else "no change")
         elif isinstance(event, XeroConnectionNeedsReauth):

@@ -1,0 +1,80 @@
+"""Groups what concurrent deliveries want written, so each group is one transaction.
+
+A consumer handles up to its prefetch of deliveries side by side; each hands its item to
+`submit` and waits for its own result. Items that arrive while a group is being written
+form the next group: at low load a group is one item (no added wait), under load the
+round trips per item fall with the group's size. Each delivery is still acked only after
+the group holding it committed.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class GroupedWriter(Generic[Item, Result]):
+    def __init__(
+        self,
+        write_many: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
+        max_group: int = 200,
+        writers: int = 2,
+        name: str = "grouped-writer",
+        on_group: Callable[[int], None] | None = None,
+    ) -> None:
+        self.write_many = write_many
+        self.max_group = max_group
+        self.writers = writers
+        self.name = name
+        self.on_group = on_group
+        self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Result]]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def start(self) -> None:
+        """Starts the writers; `submit` also does so in a loop that has none yet."""
+        self._loop = asyncio.get_running_loop()
+        self._queue = asyncio.Queue()
+        # Two groups may be written at once, so one slow commit does not stall the rest;
+        # `write_many` must keep concurrent groups apart (locks taken in a fixed order).
+        self._tasks = [asyncio.create_task(self._run(), name=f"{self.name}-{i}")
+                       for i in range(self.writers)]
+
+    async def stop(self) -> None:
+        if self._loop is not asyncio.get_running_loop():
+            self._tasks, self._loop = [], None  # started in a loop that is gone
+            return
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks, self._loop = [], None
+
+    async def submit(self, item: Item) -> Result:
+        if self._loop is not asyncio.get_running_loop():
+            self.start()
+        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        await self._queue.put((item, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            while len(group) < self.max_group and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            if self.on_group is not None:
+                self.on_group(len(group))
+            try:
+                results = await self.write_many([item for item, _ in group])
+            except Exception as exc:
+                for _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (_, future), result in zip(group, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
