@@ -1,10 +1,11 @@
-"""Groups what concurrent deliveries want written, so each group is one transaction.
+"""Groups what concurrent callers want written (or read), so each group is one
+statement or one transaction.
 
-A consumer handles up to its prefetch of deliveries side by side; each hands its item to
-`submit` and waits for its own result. Items that arrive while a group is being written
-form the next group: at low load a group is one item (no added wait), under load the
-round trips per item fall with the group's size. Each delivery is still acked only after
-the group holding it committed.
+A consumer handles up to its prefetch of deliveries side by side, and posting drains
+many organisations side by side; each caller hands its item to `submit` and waits for its
+own result. Items that arrive while a group is being written form the next group: at low
+load a group is one item (no added wait), under load the round trips per item fall with
+the group's size. A delivery is still acked only after the group holding it committed.
 """
 
 import asyncio

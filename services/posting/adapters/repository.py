@@ -1,6 +1,7 @@
 """The posting service's PostgreSQL: postings, tenant leases, the shared rate budget,
 the chart cache and the outbox. Few round trips per posting: batches use arrays."""
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,6 +52,42 @@ WITH taken AS (
 )
 SELECT EXISTS (SELECT 1 FROM taken) AS taken, EXISTS (SELECT 1 FROM counted) AS counted
 """
+
+_BUDGET_READ_MANY = (
+    "SELECT tenant_id, calls, in_flight, blocked_until, clock_timestamp() AS now"
+    " FROM rate_budget WHERE tenant_id = ANY($1::uuid[])"
+)
+# Per organisation as _BUDGET_TAKE (written only if still as read); the arrays travel as
+# array literals because PostgreSQL has no arrays of arrays of different lengths.
+_BUDGET_TAKE_MANY = """
+WITH taken AS (
+    UPDATE rate_budget b SET calls = u.calls::timestamptz[],
+        in_flight = u.in_flight::timestamptz[]
+    FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],
+                $6::timestamptz[])
+        AS u(tenant_id, calls, in_flight, old_calls, old_in_flight, old_blocked)
+    WHERE b.tenant_id = u.tenant_id AND b.calls = u.old_calls::timestamptz[]
+      AND b.in_flight = u.old_in_flight::timestamptz[]
+      AND b.blocked_until IS NOT DISTINCT FROM u.old_blocked
+    RETURNING b.tenant_id
+), counted AS (
+    UPDATE app_budget SET
+      calls = CASE WHEN window_start < date_trunc('minute', $7::timestamptz)
+        THEN (SELECT count(*) FROM taken) ELSE calls + (SELECT count(*) FROM taken) END,
+      window_start = GREATEST(window_start, date_trunc('minute', $7::timestamptz))
+    WHERE id = 1 AND EXISTS (SELECT 1 FROM taken)
+      AND (window_start < date_trunc('minute', $7::timestamptz)
+           OR calls + (SELECT count(*) FROM taken) <= $8)
+    RETURNING 1
+)
+SELECT (SELECT array_agg(tenant_id) FROM taken) AS taken,
+       EXISTS (SELECT 1 FROM counted) AS counted
+"""
+
+
+def _array_literal(stamps: Sequence[datetime]) -> str:
+    """A timestamptz[] literal; isoformat keeps the microseconds the comparison needs."""
+    return "{" + ",".join(f'"{stamp.isoformat()}"' for stamp in stamps) + "}"
 
 
 class Recorded(StrEnum):
@@ -239,10 +276,13 @@ class Repository:
                                             name="release-call")
         self._lease_releases = GroupedWriter(self._release_leases, writers=1,
                                              name="release-lease")
+        self._acquires = GroupedWriter(self._acquire_group, writers=1, name="acquire-call")
+        self._claims = GroupedWriter(self._claim_groups, name="claim-batch")
 
     async def stop(self) -> None:
         for writer in (self._settles, self._in_flight, self._reschedules,
-                       self._call_releases, self._lease_releases):
+                       self._call_releases, self._lease_releases, self._acquires,
+                       self._claims):
             await writer.stop()
 
     # --- the consumer: record a posting before anything else happens ---
@@ -359,10 +399,15 @@ class Repository:
     # --- the drainer ---
 
     async def claim_batch(self, tenant_id: UUID, limit: int) -> list[Claimed]:
+        """The organisation's due postings, oldest first, with what their day's other
+        revisions require. Claims of drains running side by side share one query."""
+        return await self._claims.submit((tenant_id, limit))
+
+    async def _claim_groups(self, requests: Sequence[tuple[UUID, int]]) -> list[list[Claimed]]:
         rows = await self.pool.fetch(
             """
-            SELECT p.id, p.store_id, p.business_date, p.revision, p.tenant_id, p.connection_id,
-              p.event_id, p.correlation_id, p.event, p.state, p.attempts,
+            SELECT p.id, p.store_id, p.business_date, p.revision, p.tenant_id,
+              p.connection_id, p.event_id, p.correlation_id, p.event, p.state, p.attempts,
               extract(epoch FROM now() - p.created_at)::float8 AS age_s,
               (SELECT max(n.revision) FROM postings n WHERE n.store_id = p.store_id
                  AND n.business_date = p.business_date AND n.revision > p.revision) AS newer,
@@ -372,18 +417,23 @@ class Repository:
               EXISTS (SELECT 1 FROM postings o WHERE o.store_id = p.store_id
                  AND o.business_date = p.business_date AND o.revision < p.revision
                  AND o.state = 'in_flight') AS waits
-            FROM postings p
-            WHERE p.tenant_id = $1 AND p.state IN ('pending', 'in_flight')
-              AND p.next_attempt_at <= now()
-            ORDER BY p.id LIMIT $2
+            FROM (
+              SELECT d.*, row_number() OVER (PARTITION BY d.tenant_id ORDER BY d.id) AS nth
+              FROM postings d
+              WHERE d.tenant_id = ANY($1::uuid[]) AND d.state IN ('pending', 'in_flight')
+                AND d.next_attempt_at <= now()
+            ) p
+            WHERE p.nth <= $2
+            ORDER BY p.id
             """,
-            tenant_id,
-            limit,
+            list({tenant_id for tenant_id, _ in requests}),
+            max(limit for _, limit in requests),
         )
-        return [
-            Claimed(_posting(r), r["newer"], tuple(r["to_void"] or ()), r["waits"], r["age_s"])
-            for r in rows
-        ]
+        by_tenant: dict[UUID, list[Claimed]] = {}
+        for r in rows:
+            by_tenant.setdefault(r["tenant_id"], []).append(Claimed(
+                _posting(r), r["newer"], tuple(r["to_void"] or ()), r["waits"], r["age_s"]))
+        return [by_tenant.get(tenant_id, [])[:limit] for tenant_id, limit in requests]
 
     async def mark_in_flight(self, ids: Sequence[int], grace_s: float) -> None:
         """Committed before the call: after a crash these are looked up in Xero first, once
@@ -487,7 +537,80 @@ class Repository:
     # --- Xero's limits, shared by every replica ---
 
     async def acquire_call(self, tenant_id: UUID, limits: budget.Limits) -> tuple[float, Any]:
-        """(0, slot) when a call may start now, else (seconds to wait, None).
+        """(0, slot) when a call may start now, else (seconds to wait, None). Requests of
+        drains running side by side are decided together (see `_acquire_group`)."""
+        return await self._acquires.submit((tenant_id, limits))
+
+    async def _acquire_group(
+        self, requests: Sequence[tuple[UUID, budget.Limits]]
+    ) -> list[tuple[float, Any]]:
+        """Many organisations' requests in two statements: their rows read, each decided
+        here, and every granted one written back only where the row is still as read (and
+        the app-wide minute counted for all of them at once). Whatever lost a race with
+        another replica, or asks for an organisation twice, takes the one-by-one path."""
+        first_of: dict[UUID, int] = {}
+        for index, (tenant_id, _) in enumerate(requests):
+            first_of.setdefault(tenant_id, index)
+        results: list[tuple[float, Any] | None] = [None] * len(requests)
+        if len(first_of) > 1:
+            await self._decide_together(requests, first_of, results)
+        rest = [index for index, result in enumerate(results) if result is None]
+        for index, result in zip(rest, await asyncio.gather(
+                *(self._acquire_one(*requests[index]) for index in rest)), strict=True):
+            results[index] = result
+        return [r for r in results if r is not None]
+
+    async def _decide_together(
+        self, requests: Sequence[tuple[UUID, budget.Limits]], first_of: dict[UUID, int],
+        results: list[tuple[float, Any] | None],
+    ) -> None:
+        rows = {r["tenant_id"]: r for r in await self.relaxed.fetch(
+            _BUDGET_READ_MANY, list(first_of))}
+        granted: dict[UUID, tuple[budget.Decision, asyncpg.Record]] = {}
+        for tenant_id, index in first_of.items():
+            row = rows.get(tenant_id)
+            if row is None:
+                continue  # a new organisation: its row is made on the one-by-one path
+            limits = requests[index][1]
+            decision = budget.decide(row["now"], row["calls"], row["in_flight"],
+                                     row["blocked_until"], limits)
+            if decision.granted:
+                granted[tenant_id] = (decision, row)
+            else:
+                results[index] = (decision.wait_s, None)
+        if not granted:
+            return
+        now = max(row["now"] for _, row in granted.values())
+        app_limit = min(requests[first_of[t]][1].app_per_minute for t in granted)
+        items = list(granted.items())
+        taken = await self.relaxed.fetchrow(
+            _BUDGET_TAKE_MANY,
+            [t for t, _ in items],
+            [_array_literal(d.calls) for _, (d, _) in items],
+            [_array_literal(d.in_flight) for _, (d, _) in items],
+            [_array_literal(r["calls"]) for _, (_, r) in items],
+            [_array_literal(r["in_flight"]) for _, (_, r) in items],
+            [r["blocked_until"] for _, (_, r) in items],
+            now, app_limit,
+        )
+        won = set(taken["taken"] or ())
+        if won and not taken["counted"]:
+            # The whole app's minute is spent (10,000 calls): give every slot back.
+            await self.relaxed.execute(
+                "UPDATE rate_budget b SET in_flight = array_remove(b.in_flight, u.slot),"
+                " calls = array_remove(b.calls, u.call)"
+                " FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[])"
+                " AS u(tenant_id, slot, call) WHERE b.tenant_id = u.tenant_id",
+                list(won), [granted[t][0].in_flight[-1] for t in won],
+                [granted[t][0].calls[-1] for t in won])
+            for tenant_id in won:
+                results[first_of[tenant_id]] = (budget.app_wait_s(now), None)
+            return
+        for tenant_id in won:
+            results[first_of[tenant_id]] = (0.0, granted[tenant_id][0].in_flight[-1])
+
+    async def _acquire_one(self, tenant_id: UUID, limits: budget.Limits) -> tuple[float, Any]:
+        """One organisation's request.
 
         Two statements and no transaction: the organisation's row is read, decided on,
         and written back only if nobody (in any replica) changed it meanwhile (else it is

@@ -1,0 +1,84 @@
+"""The rate budget in PostgreSQL, asked by many drains at once (requests decided in
+groups) and by several repositories at once (as replicas would): no organisation ever
+gets more slots than its limits allow, nor the app more than its minute."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.posting.adapters.repository import Repository
+from services.posting.domain.budget import Limits
+from shared.db import apply_migrations, create_pool
+
+MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
+SCHEMA = "posting"
+
+
+@pytest.fixture
+async def pools(database_url: str) -> AsyncIterator[list[asyncpg.Pool]]:
+    await apply_migrations(database_url, SCHEMA, MIGRATIONS)
+    made = [await create_pool(database_url, SCHEMA, 1, 4) for _ in range(3)]
+    yield made
+    for pool in made:
+        await pool.close()
+
+
+async def _ask(repos: list[Repository], tenants: list[uuid.UUID], limits: Limits,
+               per_tenant: int) -> list[tuple[uuid.UUID, Any]]:
+    """Every tenant asks `per_tenant` times, spread over the repositories, all at once."""
+    asks = [(repos[i % len(repos)], tenant) for tenant in tenants for i in range(per_tenant)]
+    answers = await asyncio.gather(*(repo.acquire_call(tenant, limits) for repo, tenant in asks))
+    return [(tenant, slot) for (_, tenant), (_, slot) in zip(asks, answers, strict=True)]
+
+
+async def test_concurrent_slots_per_organisation_are_capped(pools: list[asyncpg.Pool]) -> None:
+    repos = [Repository(pool) for pool in pools]
+    tenants = [uuid.uuid4() for _ in range(12)]
+    limits = Limits(per_minute=60, concurrent=3)
+    granted = [(t, s) for t, s in await _ask(repos, tenants, limits, per_tenant=7) if s]
+    for tenant in tenants:
+        slots = [s for t, s in granted if t == tenant]
+        # Never more than 3 at once; asking again (all 7, several rounds) fills the 3.
+        assert len(slots) <= 3
+        assert len(set(slots)) == len(slots)
+    again = [(t, s) for t, s in await _ask(repos, tenants, limits, per_tenant=7) if s]
+    for tenant in tenants:
+        held = [s for t, s in granted + again if t == tenant]
+        assert len(held) <= 3, f"{tenant} holds {len(held)} slots"
+    for repo in repos:
+        await repo.stop()
+
+
+async def test_released_slots_are_granted_again_within_the_minute(
+    pools: list[asyncpg.Pool],
+) -> None:
+    repo = Repository(pools[0])
+    tenants = [uuid.uuid4() for _ in range(5)]
+    limits = Limits(per_minute=4, concurrent=2)
+    calls = 0
+    for _ in range(6):
+        answers = await _ask([repo], tenants, limits, per_tenant=2)
+        for tenant, slot in answers:
+            if slot is not None:
+                calls += 1
+                await repo.release_call(tenant, slot, None)
+    # Each organisation: 4 calls a minute at most, and they are all given.
+    assert calls == 4 * len(tenants)
+    await repo.stop()
+
+
+async def test_the_app_minute_caps_every_organisation_together(
+    pools: list[asyncpg.Pool],
+) -> None:
+    repos = [Repository(pool) for pool in pools]
+    tenants = [uuid.uuid4() for _ in range(20)]
+    limits = Limits(per_minute=60, concurrent=5, app_per_minute=7)
+    granted = [s for _, s in await _ask(repos, tenants, limits, per_tenant=2) if s]
+    assert len(granted) == 7
+    for repo in repos:
+        await repo.stop()
