@@ -239,10 +239,12 @@ async def main(args: argparse.Namespace) -> None:
     results: dict[str, Figures] = {}
     sdk: dict[str, Any] = {}
     try:
-        async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(
-                max_connections=200, max_keepalive_connections=200)) as client:
-            for name, scenario in chosen.items():
-                console.print(f"running {name}: {scenario}")
+        for name, scenario in chosen.items():
+            console.print(f"running {name}: {scenario}")
+            # A client per scenario: connections left idle between scenarios are closed by
+            # the servers, and reusing one fails a request.
+            async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(
+                    max_connections=200, max_keepalive_connections=200)) as client:
                 figures, stores = await run_scenario(system, client, scenario, amqp_url,
                                                      args.profile)
                 results[name] = figures

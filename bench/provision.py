@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import httpx
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from glbridge.connect import connect_store
 from services.totals.domain import examples
@@ -57,7 +58,12 @@ async def _provision(
     made = []
     for number in range(stores):
         store_id = f"{run_id}-{index}-{number}"
-        api_key = await connect_store(client, auth_url, store_id, email, password)
+        # A kept-alive connection the server closed as it was reused fails the request
+        # (httpx.ReadError): the connect flow is simply run again, as a person would.
+        async for attempt in AsyncRetrying(retry=retry_if_exception_type(httpx.TransportError),
+                                           stop=stop_after_attempt(3), reraise=True):
+            with attempt:
+                api_key = await connect_store(client, auth_url, store_id, email, password)
         await _ok(client.put(
             f"{totals_url}/v1/stores/{store_id}/setup", json=examples.example_setup(api_key)
         ))
