@@ -87,6 +87,8 @@ async def soak(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         await drop_database(database_url)
     figures = {}
     for name, sample in samples.items():
+        if not sample.rss_series:
+            continue  # PostgreSQL and RabbitMQ: their CPU is watched, not their memory
         after_warm_up = [(t, m) for t, m in sample.rss_series if t >= WARM_UP_S]
         figures[name] = {
             "rss_after_warm_up_mb": round(after_warm_up[0][1], 1) if after_warm_up else 0.0,
