@@ -59,6 +59,7 @@ def policy_of(settings: PostingSettings) -> DrainPolicy:
         backoff_cap_s=settings.backoff_cap_s,
         lookup_chunk=settings.lookup_chunk,
         in_flight_grace_s=settings.in_flight_grace_s,
+        max_claimed=settings.max_claimed,
     )
 
 

@@ -1,5 +1,6 @@
 """The posting rules, pure: chart check, Xero's answers, budget arithmetic, references."""
 
+import asyncio
 import json
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,7 @@ from services.posting.domain.chart import Account, Chart, chart_from_xero, check
 from services.posting.domain.outcome import judge, result_from_xero
 from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.retry import backoff_s
+from services.posting.handlers.drain import Allowance
 from shared.contracts.events import ErrorKind, Journal, JournalLine, money
 
 DAY = date(2026, 11, 24)
@@ -185,3 +187,17 @@ def test_decimals_are_written_as_exact_numbers():
     text = dumps({"LineAmount": Decimal("12345678901234.56"), "Other": "x"})
     assert json.loads(text, parse_float=Decimal)["LineAmount"] == Decimal("12345678901234.56")
     assert '"LineAmount": 12345678901234.56' in text
+
+
+async def test_the_allowance_bounds_what_concurrent_drains_hold() -> None:
+    allowance = Allowance(60)
+    first = await allowance.take(50)
+    second = await allowance.take(50)
+    assert (first, second) == (50, 10)
+    waiting = asyncio.create_task(allowance.take(50))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    allowance.give(first)
+    assert await waiting == 50
+    allowance.give(second)
+    assert allowance.free == 10

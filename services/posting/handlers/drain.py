@@ -8,6 +8,7 @@ The order for each batch, so that every day reaches Xero at most once:
 5. outcomes and their events are committed together (the outbox publishes them).
 """
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,10 @@ class DrainPolicy:
     # A request that got no answer may still be worked on by Xero: it is looked up only
     # after this long (longer than Xero could take), never raced.
     in_flight_grace_s: float = 60.0
+    # Postings held by all of a process's drains at once (each parsed journal is ~33 KB):
+    # a backlog across many organisations fills batches, and without a bound the
+    # process's memory would rise to that high-water mark and stay there.
+    max_claimed: int = 1000
 
 
 @dataclass
@@ -95,6 +100,27 @@ def _log_outcome(outcome: Outcome, event: GlPostingSucceeded | GlPostingFailed) 
         correlation_id.reset(token)
 
 
+class Allowance:
+    """A count shared by concurrent takers: `take` waits until some is free and takes up
+    to what is asked; `give` returns it."""
+
+    def __init__(self, total: int) -> None:
+        self.free = total
+        self._freed = asyncio.Event()
+
+    async def take(self, wanted: int) -> int:
+        while self.free <= 0:
+            self._freed.clear()
+            await self._freed.wait()
+        taken = min(wanted, self.free)
+        self.free -= taken
+        return taken
+
+    def give(self, amount: int) -> None:
+        self.free += amount
+        self._freed.set()
+
+
 class Drainer:
     def __init__(
         self,
@@ -109,15 +135,19 @@ class Drainer:
         self.charts = charts
         self.policy = policy
         self.broker = broker
+        self.allowance = Allowance(policy.max_claimed)
 
-    async def drain_once(self, tenant_id: UUID) -> int:
-        """One batch of the organisation; returns how many postings it took."""
-        claimed = await self.repo.claim_batch(tenant_id, self.policy.batch_size)
-        if not claimed:
-            return 0
-        with BATCH_SECONDS.time():
-            await self._batch(tenant_id, claimed)
-        return len(claimed)
+    async def drain_once(self, tenant_id: UUID) -> bool:
+        """One batch of the organisation; True when it was full (more may be due)."""
+        limit = await self.allowance.take(self.policy.batch_size)
+        try:
+            claimed = await self.repo.claim_batch(tenant_id, limit)
+            if claimed:
+                with BATCH_SECONDS.time():
+                    await self._batch(tenant_id, claimed)
+            return len(claimed) >= limit
+        finally:
+            self.allowance.give(limit)
 
     async def _batch(self, tenant_id: UUID, claimed: list[Claimed]) -> None:
         for connection_id, items in group_by(claimed, lambda c: c.posting.connection_id).items():

@@ -71,7 +71,7 @@ class Scheduler:
         try:
             # A short batch means the organisation is drained for now; what arrives later
             # is due and found by the next claim.
-            while await self.drainer.drain_once(tenant_id) >= self.drainer.policy.batch_size:
+            while await self.drainer.drain_once(tenant_id):
                 pass
         except asyncio.CancelledError:
             raise
