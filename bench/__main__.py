@@ -26,6 +26,7 @@ from bench.drive import (
     ProcessWatch,
     Run,
     close_days,
+    delete_namespace,
     percentile,
     schedule,
     watch_outcomes,
@@ -254,6 +255,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         system.stop()
         await drop_database(database_url)
+        await delete_namespace(amqp_url, namespace)
     report(results, sdk, floor.per_second, args)
 
 

@@ -28,6 +28,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench.drive import delete_namespace
 from bench.provision import Store, provision_stores
 from glbridge.processes import free_port
 from glbridge.system import Ports, System
@@ -311,6 +312,7 @@ async def main(args: argparse.Namespace, log_dir: Path) -> ChaosReport:
     finally:
         system.stop()
         await drop_database(database_url)
+        await delete_namespace(args.amqp_url, system.namespace)
     return report
 
 

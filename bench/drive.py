@@ -16,6 +16,8 @@ import psutil
 
 from bench.provision import Store
 from services.totals.domain import examples
+from shared.messaging.topology import delete as delete_topology
+from shared.messaging.topology import topology
 
 FIRST_DAY = date(2025, 1, 1)
 DayKey = tuple[str, str]
@@ -74,6 +76,14 @@ def schedule(stores: list[Store], days: int) -> Iterator[tuple[Store, date]]:
     """Day k goes to store k mod M: every store closes day 1, then day 2, and so on."""
     for k in range(days):
         yield stores[k % len(stores)], FIRST_DAY + timedelta(days=k // len(stores))
+
+
+async def delete_namespace(amqp_url: str, namespace: str) -> None:
+    """Deletes a run's queues and exchanges: quorum queues left behind by earlier runs
+    (each a Raft member with its own log) slow RabbitMQ down for every later run."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        await delete_topology(await connection.channel(), topology(namespace))
 
 
 async def watch_outcomes(

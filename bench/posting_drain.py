@@ -29,6 +29,7 @@ from uuid import UUID
 
 import httpx
 
+from bench.drive import delete_namespace
 from glbridge.connect import connect_store
 from glbridge.processes import ServiceProcess, free_port
 from shared.contracts.events import (
@@ -129,6 +130,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for process in reversed(processes):
             process.stop()
         await drop_database(database)
+        await delete_namespace(amqp, namespace)
         print(f"logs: {logs}")
 
 

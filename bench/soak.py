@@ -16,12 +16,20 @@ import json
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
-from bench.drive import ProcessWatch, Run, close_days, schedule, watch_outcomes
+from bench.drive import (
+    ProcessWatch,
+    Run,
+    close_days,
+    delete_namespace,
+    schedule,
+    watch_outcomes,
+)
 from bench.provision import provision_stores
 from glbridge.processes import free_port
 from glbridge.system import Ports, System
@@ -46,7 +54,7 @@ def slope_mb_per_10_min(series: list[tuple[float, float]]) -> float:
     return cov / var * 600
 
 
-async def soak(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+async def soak(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     database_url = f"{args.postgres_url.rstrip('/')}/glbridge_soak_{uuid.uuid4().hex[:6]}"
     await ensure_database(database_url)
     namespace = f"soak-{uuid.uuid4().hex[:6]}"
@@ -85,6 +93,7 @@ async def soak(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     finally:
         system.stop()
         await drop_database(database_url)
+        await delete_namespace(args.amqp_url, namespace)
     figures = {}
     for name, sample in samples.items():
         if not sample.rss_series:
@@ -95,11 +104,13 @@ async def soak(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             "rss_at_end_mb": round(sample.rss_series[-1][1], 1),
             "peak_rss_mb": round(sample.peak_rss_mb, 1),
             "slope_mb_per_10_min": round(slope_mb_per_10_min(after_warm_up), 2),
+            # Every 30 s: (seconds into the run, MB), to see the shape, not just the slope.
+            "rss_series": [(round(t), round(m, 1)) for t, m in sample.rss_series[::6]],
         }
     return figures
 
 
-def report(figures: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
+def report(figures: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     table = Table(title=f"soak: {args.minutes} min at {args.rate} days/s, "
                         f"{args.organisations} organisations")
     for column in ("process", "RSS after 1 min", "RSS at end", "peak RSS", "slope MB/10 min"):
