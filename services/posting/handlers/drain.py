@@ -140,14 +140,18 @@ class Drainer:
     async def drain_once(self, tenant_id: UUID) -> bool:
         """One batch of the organisation; True when it was full (more may be due)."""
         limit = await self.allowance.take(self.policy.batch_size)
+        held = limit
         try:
             claimed = await self.repo.claim_batch(tenant_id, limit)
+            # Only what was claimed is held through the call: most batches are short.
+            self.allowance.give(limit - len(claimed))
+            held = len(claimed)
             if claimed:
                 with BATCH_SECONDS.time():
                     await self._batch(tenant_id, claimed)
             return len(claimed) >= limit
         finally:
-            self.allowance.give(limit)
+            self.allowance.give(held)
 
     async def _batch(self, tenant_id: UUID, claimed: list[Claimed]) -> None:
         for connection_id, items in group_by(claimed, lambda c: c.posting.connection_id).items():
