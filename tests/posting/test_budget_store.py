@@ -43,8 +43,8 @@ async def test_concurrent_slots_per_organisation_are_capped(pools: list[asyncpg.
     granted = [(t, s) for t, s in await _ask(repos, tenants, limits, per_tenant=7) if s]
     for tenant in tenants:
         slots = [s for t, s in granted if t == tenant]
-        # Never more than 3 at once; asking again (all 7, several rounds) fills the 3.
-        assert len(slots) <= 3
+        # Never more than 3 at once, and every organisation got at least one.
+        assert 1 <= len(slots) <= 3
         assert len(set(slots)) == len(slots)
     again = [(t, s) for t, s in await _ask(repos, tenants, limits, per_tenant=7) if s]
     for tenant in tenants:

@@ -280,16 +280,12 @@ class Repository:
         self._claims = GroupedWriter(self._claim_groups, name="claim-batch")
 
     async def stop(self) -> None:
-        for writer in (self._settles, self._in_flight, self._reschedules,
-                       self._call_releases, self._lease_releases, self._acquires,
-                       self._claims):
+        # Every grouped writer this repository made, so none is left running.
+        for writer in (value for value in vars(self).values()
+                       if isinstance(value, GroupedWriter)):
             await writer.stop()
 
     # --- the consumer: record a posting before anything else happens ---
-
-    async def record(self, event: StoreTotalsClosed) -> Recorded:
-        [recorded] = await self.record_many([event])
-        return recorded
 
     async def record_many(self, events: Sequence[StoreTotalsClosed]) -> list[Recorded]:
         """Records a batch of events in one transaction (a handful of statements).

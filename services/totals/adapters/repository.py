@@ -273,11 +273,6 @@ class TotalsRepository:
                                                journal, trigger, setup))
             return decision, record
 
-    async def apply_result(self, event: GlPostingSucceeded | GlPostingFailed) -> bool:
-        """Keeps the day's status; True when it changed."""
-        [changed] = await self.apply_results([event])
-        return changed
-
     async def apply_results(
         self, events: Sequence[GlPostingSucceeded | GlPostingFailed]
     ) -> list[bool]:
