@@ -2,11 +2,10 @@
 
 import logging
 
-import uvicorn
-
 from services.xero_sandbox.main import create_app
 from services.xero_sandbox.settings import SandboxSettings
 from shared.logging import configure_logging
+from shared.web import serve
 
 
 def main() -> None:
@@ -14,17 +13,8 @@ def main() -> None:
     configure_logging("xero-sandbox", settings.log_level)
     if settings.control_enabled:
         logging.getLogger(__name__).warning("control API enabled under /_control")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        # Answers held back by a timeout fault must not hold up a stop.
-        timeout_graceful_shutdown=1,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-    )
+    # Answers held back by a timeout fault must not hold up a stop.
+    serve(create_app(settings), settings.host, settings.port, timeout_graceful_shutdown=1)
 
 
 if __name__ == "__main__":
