@@ -116,7 +116,11 @@ async def _messaging(
                 await broker.close()
             await asyncio.sleep(2)
     state["broker"] = broker
-    results = ResultsHandler(repo)
+    # The relay and the outcome consumer have connections of their own: queued behind a
+    # rush of closes for the request pool, they published a third of what was closed.
+    background = await create_pool(settings.database_url, SCHEMA, 1, 3,
+                                   connection_class=NoResetConnection)
+    results = ResultsHandler(TotalsRepository(background))
     results.start()
     consumers = [
         Consumer(broker, TOTALS_RESULTS_QUEUE, EventRegistry(), results,
@@ -124,7 +128,7 @@ async def _messaging(
         Consumer(broker, TOTALS_POS_QUEUE, EventRegistry(POS_REQUESTS),
                  PosHandler(service, repo), prefetch=settings.prefetch),
     ]
-    relay = OutboxRelay(repo.pool, broker, settings.database_url, SCHEMA)
+    relay = OutboxRelay(background, broker, settings.database_url, SCHEMA)
     relaying = asyncio.create_task(relay.run(), name="outbox-relay")
     try:
         for consumer in consumers:
@@ -140,6 +144,7 @@ async def _messaging(
                 await consumer.stop()
         await results.stop()
         await broker.close()
+        await background.close()
 
 
 def _task(

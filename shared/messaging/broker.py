@@ -8,9 +8,10 @@ times out must be free to retry (the outbox does).
 import asyncio
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
+import aiormq
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
@@ -25,6 +26,13 @@ log = logging.getLogger(__name__)
 
 DEAD_REASON_HEADER = "x-dead-reason"
 ATTEMPT_HEADER = "x-attempt"
+
+
+# aiormq queues at most 10 messages per connection for its socket writer; past that a
+# publish waits for the writer, and the next for the channel's lock, one event-loop pass
+# each. In a service busy serving requests a pass takes tens of milliseconds, so a batch
+# of 200 outbox events took seconds. A batch now fits (at most ~1 MB of frames queued).
+aiormq.Connection.FRAME_BUFFER_SIZE = 256
 
 
 class PublishFailed(Exception):
@@ -91,25 +99,33 @@ class Broker:
             correlation_id=correlation_id,
             headers=dict(headers or {}),
         )
-        await self._confirmed(self._exchange(self._events), message, routing_key)
+        await self._confirmed(self._exchange(self._events).name, message, routing_key)
 
     async def publish_to_queue(self, queue_name: str, message: aio_pika.Message) -> None:
         """Puts a message straight into a queue (retry queues) through the default exchange."""
-        channel = self._require_channel()
-        await self._confirmed(channel.default_exchange, message, queue_name)
+        await self._confirmed("", message, queue_name)
 
     async def dead_letter(self, queue_name: str, message: aio_pika.Message) -> None:
-        await self._confirmed(self._exchange(self._dlx), message, queue_name)
+        await self._confirmed(self._exchange(self._dlx).name, message, queue_name)
 
     async def _confirmed(
-        self, exchange: AbstractExchange, message: aio_pika.Message, routing_key: str
+        self, exchange: str, message: aio_pika.Message, routing_key: str
     ) -> None:
         try:
-            await asyncio.wait_for(
-                exchange.publish(message, routing_key=routing_key, mandatory=False),
-                timeout=self.publish_timeout_s,
-            )
-        except (TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError) as exc:
+            async with asyncio.timeout(self.publish_timeout_s):
+                channel = cast(aiormq.Channel,
+                               await self._require_channel().get_underlay_channel())
+                # wait=False: the channel's lock is held only to queue the frames, not
+                # until the socket has written them. aio-pika waits for that write under
+                # the lock, so 200 publishes side by side took turns, one event-loop pass
+                # each: with the loop busy serving closes, a relay batch took 7 s.
+                # The broker's confirm is still awaited.
+                await channel.basic_publish(
+                    message.body, exchange=exchange, routing_key=routing_key,
+                    properties=message.properties, mandatory=False, wait=False,
+                )
+        except (TimeoutError, aio_pika.exceptions.AMQPError, ConnectionError,
+                aiormq.exceptions.ChannelInvalidStateError) as exc:  # a channel being reopened
             raise PublishFailed(f"publish to {routing_key!r} not confirmed: {exc!r}") from exc
 
     def _exchange(self, exchange: AbstractExchange | None) -> AbstractExchange:
