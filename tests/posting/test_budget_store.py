@@ -5,6 +5,7 @@ gets more slots than its limits allow, nor the app more than its minute."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from services.posting.adapters.repository import Repository
 from services.posting.domain.budget import Limits
 from shared.db import apply_migrations, create_pool
+from tests.posting.conftest import Store, day_event
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
 SCHEMA = "posting"
@@ -82,3 +84,25 @@ async def test_the_app_minute_caps_every_organisation_together(
     assert len(granted) == 7
     for repo in repos:
         await repo.stop()
+
+
+async def test_recording_a_day_makes_its_organisations_budget_row(
+    pools: list[asyncpg.Pool],
+) -> None:
+    """The first call of a new organisation finds its row (no insert, no second read)."""
+    repo = Repository(pools[0])
+    stores = [Store(f"budget-{uuid.uuid4().hex[:6]}", uuid.uuid4(), uuid.uuid4())
+              for _ in range(3)]
+    await repo.record_many([day_event(store) for store in stores])
+    rows = await pools[0].fetch(
+        "SELECT tenant_id, calls, in_flight FROM rate_budget WHERE tenant_id = ANY($1)",
+        [store.tenant_id for store in stores])
+    assert {row["tenant_id"] for row in rows} == {store.tenant_id for store in stores}
+    assert all(row["calls"] == [] and row["in_flight"] == [] for row in rows)
+    # Recording another day of one of them leaves its row as it is.
+    _, slot = await repo.acquire_call(stores[0].tenant_id, Limits(per_minute=60, concurrent=5))
+    await repo.record_many([day_event(stores[0], day=date(2026, 11, 2))])
+    held = await pools[0].fetchval(
+        "SELECT in_flight FROM rate_budget WHERE tenant_id = $1", stores[0].tenant_id)
+    assert held == [slot]
+    await repo.stop()

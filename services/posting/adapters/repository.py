@@ -321,8 +321,13 @@ class Repository:
 
     async def _apply(self, conn: asyncpg.Connection, plan: "_Plan") -> None:
         if plan.inserts:
+            # A new organisation's budget row is made here, in the same statement, rather
+            # than by its first call (an insert and a read again, in the latency path).
             await conn.execute(
-                "INSERT INTO postings (store_id, business_date, revision, tenant_id,"
+                "WITH budget AS (INSERT INTO rate_budget (tenant_id)"
+                " SELECT DISTINCT t FROM unnest($4::uuid[]) AS t ORDER BY t"
+                " ON CONFLICT DO NOTHING)"
+                " INSERT INTO postings (store_id, business_date, revision, tenant_id,"
                 " connection_id, event_id, correlation_id, narration, event, state, outcome)"
                 " SELECT * FROM unnest($1::text[], $2::date[], $3::int[], $4::uuid[],"
                 " $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[],"
