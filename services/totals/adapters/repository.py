@@ -281,13 +281,16 @@ class TotalsRepository:
         order, and the changed ones written with their NOTIFYs. True where a day changed."""
         keys = sorted({(e.store_id, e.business_date) for e in events})
         async with self.pool.acquire() as conn, conn.transaction():
+            # One index probe per day, in key order: OFFSET 0 keeps the LATERAL subquery
+            # from being flattened into a join, which PostgreSQL's cached plan (made while
+            # the table was still small) ran as a scan of every day: 1 ms a group after
+            # 3,000 days, where the probes take 0.05.
             rows = await conn.fetch(
-                "SELECT d.store_id, d.business_date, d.revision, d.fingerprint, d.status,"
-                " d.posted_revision, d.journal_id, d.replaced_journal_id, d.errors,"
-                " d.retryable FROM days d"
-                " JOIN unnest($1::text[], $2::date[]) AS k(store_id, business_date)"
-                " USING (store_id, business_date)"
-                " ORDER BY d.store_id, d.business_date FOR UPDATE OF d",
+                "SELECT d.* FROM unnest($1::text[], $2::date[]) AS k(store_id, day)"
+                " CROSS JOIN LATERAL (SELECT store_id, business_date, revision, fingerprint,"
+                " status, posted_revision, journal_id, replaced_journal_id, errors, retryable"
+                " FROM days WHERE store_id = k.store_id AND business_date = k.day"
+                " FOR UPDATE OFFSET 0) AS d",
                 [store for store, _ in keys], [day for _, day in keys])
             states = {(r["store_id"], r["business_date"]): _state(r) for r in rows}
             changed: dict[tuple[str, date], DayState] = {}
