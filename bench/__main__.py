@@ -32,6 +32,7 @@ from bench.drive import (
     watch_outcomes,
 )
 from bench.floor import measure_floor
+from bench.hops import HOPS, hop_latencies
 from bench.profile import Profiler
 from bench.provision import Store, provision_stores
 from bench.sdk_script import ScriptDay, SdkScript
@@ -73,6 +74,8 @@ class Figures:
     token_refreshes_per_connection: float
     processes: dict[str, dict[str, float]]
     series: dict[str, list[Any]] = field(default_factory=dict)
+    # p50 and p99 of each hop from close to outcome (see bench/hops.py).
+    hops_ms: dict[str, Any] = field(default_factory=dict)
 
 
 async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scenario,
@@ -117,7 +120,9 @@ async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scen
             profiler.stop()
         await listener.close()
     after = (await client.get(f"{sandbox}/_control/stats")).json()
-    return _figures(scenario, run, before, after, samples, stores), stores
+    figures = _figures(scenario, run, before, after, samples, stores)
+    figures.hops_ms = await hop_latencies(system.database_url, [s.store_id for s in stores])
+    return figures, stores
 
 
 def _delta(after: dict[str, Any], before: dict[str, Any], key: str) -> int:
@@ -275,6 +280,15 @@ def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
                       str(f.xero_calls), str(f.rate_limited),
                       f"{f.token_refreshes_per_connection:.2f}", str(f.statuses))
     console.print(table)
+    hops = Table(title="where a day's time goes, close to outcome (ms, p50 / p99)")
+    hops.add_column("scenario")
+    for hop in HOPS:
+        hops.add_column(hop.replace("_", " "))
+    for f in results.values():
+        hops.add_row(f.scenario.name, *(
+            f"{f.hops_ms[hop]['p50']} / {f.hops_ms[hop]['p99']}" if f.hops_ms.get(hop)
+            else "-" for hop in HOPS))
+    console.print(hops)
     processes = Table(title="processes (throughput scenario)")
     for column in ("process", "CPU s", "peak RSS MB"):
         processes.add_column(column)

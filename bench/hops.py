@@ -1,0 +1,63 @@
+"""Where a day's time goes between close and outcome, hop by hop, read from the
+timestamps the services already keep in their tables (no tracing of our own):
+
+- relay: totals' outbox row written → published to the broker;
+- to record: published → posting's transaction recording it began;
+- to call: recorded → marked in flight, just before the call to Xero;
+- to settle: in flight → the transaction settling its outcome began;
+- outcome relay: posting's outcome row written → published.
+
+`now()` in PostgreSQL is the time a transaction began, so each hop includes the wait
+for the next stage to start, not the statement that ends it.
+"""
+
+from typing import Any
+
+import asyncpg
+
+HOPS = ("relay", "to_record", "to_call", "to_settle", "outcome_relay", "total")
+
+_SQL = """
+WITH t AS (
+    SELECT correlation_id, created_at AS tc, published_at AS tp FROM totals.outbox
+    WHERE event_type = 'store-totals-closed' AND split_part(correlation_id, ':', 1) = ANY($1)
+), p AS (
+    SELECT correlation_id, created_at AS pc, sent_at AS ps, updated_at AS pu
+    FROM posting.postings WHERE store_id = ANY($1) AND revision = 1
+), o AS (
+    SELECT correlation_id, created_at AS oc, published_at AS op FROM posting.outbox
+    WHERE event_type = 'gl-posting-succeeded' AND split_part(correlation_id, ':', 1) = ANY($1)
+), hops AS (
+    SELECT extract(epoch FROM tp - tc) * 1000 AS relay,
+           extract(epoch FROM pc - tp) * 1000 AS to_record,
+           extract(epoch FROM ps - pc) * 1000 AS to_call,
+           extract(epoch FROM pu - ps) * 1000 AS to_settle,
+           extract(epoch FROM op - oc) * 1000 AS outcome_relay,
+           extract(epoch FROM op - tc) * 1000 AS total
+    FROM t JOIN p USING (correlation_id) JOIN o USING (correlation_id)
+)
+SELECT count(*) AS days, {columns} FROM hops
+"""
+
+
+def _columns() -> str:
+    return ", ".join(
+        f"percentile_cont({share}) WITHIN GROUP (ORDER BY {hop}) AS {hop}_{name}"
+        for hop in HOPS for share, name in ((0.5, "p50"), (0.99, "p99"))
+    )
+
+
+async def hop_latencies(database_url: str, store_ids: list[str]) -> dict[str, Any]:
+    """p50 and p99 in ms of each hop over the days of these stores that were posted."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(_SQL.format(columns=_columns()), store_ids)
+    finally:
+        await conn.close()
+    assert row is not None
+    return {"days": row["days"], **{
+        hop: {"p50": _ms(row[f"{hop}_p50"]), "p99": _ms(row[f"{hop}_p99"])} for hop in HOPS}}
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 1)
