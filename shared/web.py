@@ -18,9 +18,10 @@ ReadinessCheck = Callable[[], Awaitable[None]]
 
 # A young-generation collection every 700 container allocations (CPython's default) runs
 # several times per request, since one request makes thousands of pydantic and asyncpg
-# objects that die with it. A larger first threshold made totals and posting use ~12%
-# less CPU in the benchmark (two runs each way); the older generations keep CPython's
-# default ratio, so cyclic garbage is still collected after ~2 million allocations.
+# objects that die with it. A first threshold of 20,000 made totals and posting use ~12%
+# less CPU in the benchmark (two runs each way, older generations at 20 then); they keep
+# CPython's ratio of 10 now, so cyclic garbage is collected every ~2 million allocations
+# (the next benchmark and the 20-minute soak showed the same CPU, peak RSS under 150 MB).
 GC_THRESHOLDS = (20_000, 10, 10)
 
 
