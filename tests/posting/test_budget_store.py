@@ -30,6 +30,23 @@ async def pools(database_url: str) -> AsyncIterator[list[asyncpg.Pool]]:
         await pool.close()
 
 
+@pytest.fixture
+async def repos(pools: list[asyncpg.Pool]) -> AsyncIterator[list[Repository]]:
+    """A repository per pool, as replicas would have; stopped even when a test fails."""
+    made = [Repository(pool) for pool in pools]
+    yield made
+    for repo in made:
+        await repo.stop()
+
+
+async def _recorded(repo: Repository, count: int) -> list[Store]:
+    """Stores of new organisations, a day of each recorded in one batch."""
+    stores = [Store(f"budget-{uuid.uuid4().hex[:6]}", uuid.uuid4(), uuid.uuid4())
+              for _ in range(count)]
+    await repo.record_many([day_event(store) for store in stores])
+    return stores
+
+
 async def _ask(repos: list[Repository], tenants: list[uuid.UUID], limits: Limits,
                per_tenant: int) -> list[tuple[uuid.UUID, Any]]:
     """Every tenant asks `per_tenant` times, spread over the repositories, all at once."""
@@ -38,8 +55,7 @@ async def _ask(repos: list[Repository], tenants: list[uuid.UUID], limits: Limits
     return [(tenant, slot) for (_, tenant), (_, slot) in zip(asks, answers, strict=True)]
 
 
-async def test_concurrent_slots_per_organisation_are_capped(pools: list[asyncpg.Pool]) -> None:
-    repos = [Repository(pool) for pool in pools]
+async def test_concurrent_slots_per_organisation_are_capped(repos: list[Repository]) -> None:
     tenants = [uuid.uuid4() for _ in range(12)]
     limits = Limits(per_minute=60, concurrent=3)
     granted = [(t, s) for t, s in await _ask(repos, tenants, limits, per_tenant=7) if s]
@@ -52,14 +68,12 @@ async def test_concurrent_slots_per_organisation_are_capped(pools: list[asyncpg.
     for tenant in tenants:
         held = [s for t, s in granted + again if t == tenant]
         assert len(held) <= 3, f"{tenant} holds {len(held)} slots"
-    for repo in repos:
-        await repo.stop()
 
 
 async def test_released_slots_are_granted_again_within_the_minute(
-    pools: list[asyncpg.Pool],
+    repos: list[Repository],
 ) -> None:
-    repo = Repository(pools[0])
+    repo = repos[0]
     tenants = [uuid.uuid4() for _ in range(5)]
     limits = Limits(per_minute=4, concurrent=2)
     calls = 0
@@ -71,29 +85,23 @@ async def test_released_slots_are_granted_again_within_the_minute(
                 await repo.release_call(tenant, slot, None)
     # Each organisation: 4 calls a minute at most, and they are all given.
     assert calls == 4 * len(tenants)
-    await repo.stop()
 
 
 async def test_the_app_minute_caps_every_organisation_together(
-    pools: list[asyncpg.Pool],
+    repos: list[Repository],
 ) -> None:
-    repos = [Repository(pool) for pool in pools]
     tenants = [uuid.uuid4() for _ in range(20)]
     limits = Limits(per_minute=60, concurrent=5, app_per_minute=7)
     granted = [s for _, s in await _ask(repos, tenants, limits, per_tenant=2) if s]
     assert len(granted) == 7
-    for repo in repos:
-        await repo.stop()
 
 
 async def test_recording_a_day_makes_its_organisations_budget_row(
-    pools: list[asyncpg.Pool],
+    pools: list[asyncpg.Pool], repos: list[Repository],
 ) -> None:
     """The first call of a new organisation finds its row (no insert, no second read)."""
-    repo = Repository(pools[0])
-    stores = [Store(f"budget-{uuid.uuid4().hex[:6]}", uuid.uuid4(), uuid.uuid4())
-              for _ in range(3)]
-    await repo.record_many([day_event(store) for store in stores])
+    repo = repos[0]
+    stores = await _recorded(repo, 3)
     rows = await pools[0].fetch(
         "SELECT tenant_id, calls, in_flight FROM rate_budget WHERE tenant_id = ANY($1)",
         [store.tenant_id for store in stores])
@@ -105,13 +113,12 @@ async def test_recording_a_day_makes_its_organisations_budget_row(
     held = await pools[0].fetchval(
         "SELECT in_flight FROM rate_budget WHERE tenant_id = $1", stores[0].tenant_id)
     assert held == [slot]
-    await repo.stop()
 
 
 async def test_two_releases_of_one_organisation_in_one_group_free_both_slots(
-    pools: list[asyncpg.Pool],
+    pools: list[asyncpg.Pool], repos: list[Repository],
 ) -> None:
-    repo = Repository(pools[0])
+    repo = repos[0]
     tenant = uuid.uuid4()
     limits = Limits(per_minute=60, concurrent=5)
     slots = [(await repo.acquire_call(tenant, limits))[1] for _ in range(3)]
@@ -122,16 +129,13 @@ async def test_two_releases_of_one_organisation_in_one_group_free_both_slots(
         "SELECT in_flight, blocked_until FROM rate_budget WHERE tenant_id = $1", tenant)
     assert row["in_flight"] == [slots[2]]
     assert row["blocked_until"] == later
-    await repo.stop()
 
 
 async def test_a_group_the_app_minute_cannot_hold_is_given_back_whole(
-    pools: list[asyncpg.Pool],
+    pools: list[asyncpg.Pool], repos: list[Repository],
 ) -> None:
-    repo = Repository(pools[0])
-    tenants = [uuid.uuid4() for _ in range(4)]
-    stores = [Store(f"app-{uuid.uuid4().hex[:6]}", uuid.uuid4(), tenant) for tenant in tenants]
-    await repo.record_many([day_event(store) for store in stores])  # their budget rows
+    repo = repos[0]
+    tenants = [store.tenant_id for store in await _recorded(repo, 4)]
     await pools[0].execute(
         "UPDATE app_budget SET window_start = date_trunc('minute', now()), calls = 8")
     limits = Limits(per_minute=60, concurrent=5, app_per_minute=10)
@@ -143,4 +147,3 @@ async def test_a_group_the_app_minute_cannot_hold_is_given_back_whole(
     assert len(held) == 4
     assert all(row["in_flight"] == [] and row["calls"] == [] for row in held)
     assert await pools[0].fetchval("SELECT calls FROM app_budget") == 8
-    await repo.stop()

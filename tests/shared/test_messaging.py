@@ -4,10 +4,11 @@ import asyncio
 import uuid
 
 import aio_pika
+import pytest
 
 from shared.contracts.events import Event
 from shared.contracts.registry import EventRegistry
-from shared.messaging.broker import DEAD_REASON_HEADER, Broker
+from shared.messaging.broker import DEAD_REASON_HEADER, Broker, PublishFailed
 from shared.messaging.consumer import Consumer, RetryLater
 from tests.shared.conftest import QUEUE, failed_event
 
@@ -73,3 +74,19 @@ async def test_transient_failure_is_retried_through_delay_queues_then_given_up(b
     assert given_up == ["xero unavailable"]
     assert "gave up after 3 attempts: xero unavailable" in str(dead.headers[DEAD_REASON_HEADER])
     await consumer.stop()
+
+
+async def test_publishes_side_by_side_are_each_confirmed_and_delivered(broker: Broker):
+    # More than aiormq's default frame queue (10) and than ours (256): they queue up, and
+    # every one is still confirmed before publish returns.
+    events = [failed_event(f"S{i}") for i in range(300)]
+    await asyncio.gather(*(broker.publish(event) for event in events))
+    channel = await broker.connection.channel()
+    queue = await channel.declare_queue(broker.topology.queue_name(QUEUE), passive=True)
+    assert queue.declaration_result.message_count == len(events)
+
+
+async def test_a_publish_on_a_closed_channel_fails_so_the_caller_retries(broker: Broker):
+    await broker._require_channel().close()
+    with pytest.raises(PublishFailed, match="not confirmed"):
+        await broker.publish(failed_event("S3"))

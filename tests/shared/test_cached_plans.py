@@ -1,0 +1,35 @@
+"""Statements that look days up by arrays of keys probe the index once per key even under
+a generic plan made while their table was empty. PostgreSQL caches a prepared statement's
+plan after a few runs and keeps it as the table grows: a plan that scans the table when
+it is small scans every row later (in a fresh database, for the whole of a busy day)."""
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.posting.adapters.repository import POSTINGS_OF_DAYS
+from services.totals.adapters.repository import STATES_OF_DAYS_FOR_UPDATE
+from shared.db import apply_migrations
+
+SERVICES = Path(__file__).parents[2] / "services"
+
+
+@pytest.mark.parametrize(("service", "sql", "index"), [
+    ("posting", POSTINGS_OF_DAYS, "postings_store_id_business_date_revision_key"),
+    ("totals", STATES_OF_DAYS_FOR_UPDATE, "days_pkey"),
+])
+async def test_a_days_lookup_probes_the_index_under_a_plan_made_on_an_empty_table(
+    database_url: str, service: str, sql: str, index: str,
+) -> None:
+    await apply_migrations(database_url, service, SERVICES / service / "migrations")
+    conn = await asyncpg.connect(database_url, server_settings={
+        "search_path": service, "plan_cache_mode": "force_generic_plan"})
+    try:
+        await conn.execute(f"PREPARE lookup(text[], date[]) AS {sql}")
+        plan = "\n".join(row[0] for row in await conn.fetch(
+            "EXPLAIN EXECUTE lookup('{12,13}', '{2026-11-24,2026-11-25}')"))
+    finally:
+        await conn.close()
+    assert f"Index Scan using {index}" in plan, plan
+    assert "Seq Scan" not in plan, plan
