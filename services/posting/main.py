@@ -23,13 +23,14 @@ from services.posting.handlers.store_totals_closed import (
     StoreTotalsClosedHandler,
     batch_recorder,
 )
+from services.posting.handlers.xero_connected import XeroConnectedHandler
 from services.posting.settings import PostingSettings
-from shared.contracts.events import StoreTotalsClosed
+from shared.contracts.events import StoreTotalsClosed, XeroConnected
 from shared.contracts.registry import EventRegistry
 from shared.db import NoResetConnection, apply_migrations, create_pool, ensure_database
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
-from shared.messaging.topology import POSTING_QUEUE, topology
+from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE, POSTING_QUEUE, topology
 from shared.metrics import metrics_router
 from shared.outbox import OutboxRelay
 from shared.web import BodySizeLimit, RefuseNulCharacters, health_router, service_credential
@@ -108,6 +109,10 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
             broker, POSTING_QUEUE, EventRegistry((StoreTotalsClosed,)),
             StoreTotalsClosedHandler(recorder, scheduler.wake), prefetch=settings.prefetch,
         )
+        connections = Consumer(
+            broker, POSTING_CONNECTIONS_QUEUE, EventRegistry((XeroConnected,)),
+            XeroConnectedHandler(charts), prefetch=8,
+        )
         app.state.pool, app.state.repo, app.state.auth = pool, repo, auth
         # The relay too: outcomes must not wait for a connection behind the drains.
         relay_pool = await create_pool(settings.database_url, SCHEMA, 1, 2,
@@ -120,10 +125,13 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
             asyncio.create_task(scheduler.run(), name="scheduler"),
         ]
         await consumer.start()
+        await connections.start()
         try:
             yield
         finally:
+            await connections.stop()
             await consumer.stop()
+            await charts.stop()
             await recorder.stop()
             for task in tasks:
                 task.cancel()

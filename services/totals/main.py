@@ -82,7 +82,9 @@ async def _start(
     auth = AuthClient(settings.auth_url, settings.service_token, settings.auth_timeout_s)
     stack.push_async_callback(auth.close)
     service = TotalsService(repo, auth)
-    notifier = DayNotifier(settings.database_url, on_setup_changed=service.setups.evict)
+    notifier = DayNotifier(settings.database_url, on_setup_changed=service.setups.evict,
+                           on_connected=service.setups.clear)
+    service.setups.live = notifier.connected.is_set
     await notifier.start()
     stack.push_async_callback(notifier.stop)
 

@@ -160,12 +160,25 @@ class XeroConnectionRestored(Event):
     store_ids: list[str]
 
 
+class XeroConnected(Event):
+    """A store was connected to a Xero organisation (first time or again): posting reads
+    the organisation's chart of accounts ahead of its first day."""
+
+    event_type: Literal["xero-connected"] = "xero-connected"
+    schema_version: Literal[1] = 1
+
+    connection_id: UUID
+    tenant_id: UUID
+    store_id: str
+
+
 SYSTEM_EVENTS: tuple[type[Event], ...] = (
     StoreTotalsClosed,
     GlPostingSucceeded,
     GlPostingFailed,
     XeroConnectionNeedsReauth,
     XeroConnectionRestored,
+    XeroConnected,
 )
 
 

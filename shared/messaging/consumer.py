@@ -79,7 +79,7 @@ class Consumer:
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
         try:
-            event = self.registry.parse(message.body)
+            event = self.registry.parse(message.body, message.type)
         except UnreadableMessage as exc:
             await self._dead_letter(message, exc.reason)
             EVENTS_CONSUMED.labels(self.queue.name, message.type or "?", "unreadable").inc()

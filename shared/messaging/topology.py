@@ -65,6 +65,9 @@ POSTING_QUEUE = ConsumerQueue(
     ("store-totals-closed",),
     retry_delays_s=(1, 5, 15, 60, 300, 900),
 )
+POSTING_CONNECTIONS_QUEUE = ConsumerQueue(
+    "posting.xero-connected", ("xero-connected",), retry_delays_s=(5, 30)
+)
 TOTALS_RESULTS_QUEUE = ConsumerQueue(
     "totals.posting-results", POSTING_RESULTS, retry_delays_s=(1, 5, 30)
 )
@@ -74,7 +77,7 @@ TOTALS_POS_QUEUE = ConsumerQueue(
     retry_delays_s=(1, 5, 30),
 )
 
-ALL_QUEUES = (POSTING_QUEUE, TOTALS_RESULTS_QUEUE, TOTALS_POS_QUEUE)
+ALL_QUEUES = (POSTING_QUEUE, POSTING_CONNECTIONS_QUEUE, TOTALS_RESULTS_QUEUE, TOTALS_POS_QUEUE)
 
 
 def topology(namespace: str = "glbridge") -> Topology:

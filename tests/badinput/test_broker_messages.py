@@ -64,6 +64,7 @@ def poisons(event_type: str) -> list[Poison]:
 
 QUEUES = {
     topo.POSTING_QUEUE.name: "store-totals-closed",
+    topo.POSTING_CONNECTIONS_QUEUE.name: "xero-connected",
     topo.TOTALS_RESULTS_QUEUE.name: "gl-posting-succeeded",
     topo.TOTALS_POS_QUEUE.name: "pos-day-closed",
 }

@@ -1,10 +1,15 @@
 """The Account Numbers setup: validation naming each field, and the key checked with the
 real auth service (through the Xero sandbox) and kept only as a hash."""
 
+import asyncio
+from decimal import Decimal
+
 import httpx
 
 from glbridge.connect import connect_store
+from services.totals.adapters.repository import TotalsRepository
 from services.totals.domain.examples import example_day_totals, example_setup
+from shared.db import create_pool
 
 SETUP = "/v1/stores/{store}/setup"
 
@@ -63,3 +68,52 @@ async def test_a_key_is_verified_with_auth_and_only_its_hash_is_kept(totals_with
     made_up = await totals.client.put(SETUP.format(store="13"),
                                       json=example_setup("2RF:" + "x" * 40))
     assert made_up.status_code == 422 and made_up.json()["detail"][0]["type"] == "unknown-key"
+
+
+def _without_labour(record):
+    accounts = {k: v for k, v in record.setup.accounts.items() if k != "labour"}
+    return record.setup.model_copy(update={"accounts": accounts})
+
+
+def _with_labour_revenue():
+    body = example_day_totals()
+    body["revenue"].append({"category": "labour", "item_category": "Setup", "amount": "10.00"})
+    body["tenders"][0]["received"] = str(Decimal(body["tenders"][0]["received"]) + 10)
+    return body
+
+
+async def _close_status(totals, key: str, day: str) -> int:
+    response = await totals.client.post(f"/v1/stores/12/days/{day}/close",
+                                        json=_with_labour_revenue(), headers={"X-Api-Key": key})
+    return response.status_code
+
+
+async def test_a_setup_changed_by_another_replica_is_seen_without_waiting_for_the_cache(
+        totals, database_url):
+    key = await totals.add_store("12")
+    assert await _close_status(totals, key, "2025-03-01") == 200  # the setup is now cached
+    other_replica = TotalsRepository(await create_pool(database_url, "totals", 1, 1))
+    try:
+        record = await other_replica.get_setup("12")
+        assert record is not None
+        await other_replica.save_setup("12", _without_labour(record), None)
+    finally:
+        await other_replica.pool.close()
+    # The cache keeps setups for minutes: only the NOTIFY can make this refusal come soon.
+    for _ in range(50):
+        if await _close_status(totals, key, "2025-03-02") == 422:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the cached setup was served after another replica changed it")
+
+
+async def test_cached_setups_are_not_used_while_the_listener_is_down(totals):
+    key = await totals.add_store("12")
+    assert await _close_status(totals, key, "2025-03-01") == 200
+    await totals.wiring.notifier.stop()
+    assert not totals.wiring.notifier.connected.is_set()
+    record = await totals.wiring.repo.get_setup("12")
+    assert record is not None
+    await totals.wiring.repo.save_setup("12", _without_labour(record), None)
+    # No NOTIFY can arrive: the next close must read the setup again.
+    assert await _close_status(totals, key, "2025-03-02") == 422

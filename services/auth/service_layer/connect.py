@@ -29,7 +29,7 @@ from services.auth.domain.scenarios import Classification, classify_api_key
 from services.auth.domain.tokens import Status, TokenSet
 from services.auth.service_layer.vault import seal_context
 from services.auth.settings import AuthSettings
-from shared.contracts.events import XeroConnectionRestored
+from shared.contracts.events import XeroConnected, XeroConnectionRestored
 from shared.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -250,6 +250,10 @@ class ConnectFlow:
                     xero_user_id=_xero_user(tokens),
                 ),
             )
+            await enqueue(conn, XeroConnected(
+                correlation_id=f"connection:{connection_id}", connection_id=connection_id,
+                tenant_id=UUID(tenant.tenant_id), store_id=store_id,
+            ))
             if old is not None and old["status"] == Status.NEEDS_REAUTH:
                 await enqueue(
                     conn,

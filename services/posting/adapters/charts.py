@@ -1,9 +1,10 @@
 """Each organisation's chart of accounts and lock dates, cached in memory and in
-PostgreSQL (shared by replicas), refreshed after a while with `If-Modified-Since`, and
-at once after an account error."""
+PostgreSQL (shared by replicas), read ahead when a store connects, read again in the
+background after a while with `If-Modified-Since`, and at once after an account error."""
 
 import asyncio
 import json
+import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,8 @@ from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import RateInfo
 from services.posting.domain.chart import Chart, chart_from_xero
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,26 +30,51 @@ class _Entry:
 
 
 class ChartCache:
-    def __init__(self, repo: Repository, gateway: XeroGateway, ttl_s: float) -> None:
+    """A chart older than `ttl_s` is still used while it is read again in the background
+    (a daily rush of first days waits for no chart call); only a missing one, one marked
+    stale after an account error, or one older than `max_stale_s` is read before use.
+    Xero checks every journal itself, so a journal checked against a chart a few minutes
+    old can at worst be refused by Xero with Xero's own words."""
+
+    def __init__(self, repo: Repository, gateway: XeroGateway, ttl_s: float,
+                 max_stale_s: float = 86_400.0, retry_s: float = 30.0) -> None:
         self.repo = repo
         self.gateway = gateway
         self.ttl_s = ttl_s
+        self.max_stale_s = max_stale_s
+        self.retry_s = retry_s
         self._entries: dict[UUID, _Entry] = {}
         self._locks: dict[UUID, asyncio.Lock] = {}
+        self._revalidating: dict[UUID, asyncio.Task[None]] = {}
+        self._last_revalidation: dict[UUID, float] = {}
 
     async def get(self, tenant_id: UUID, connection_id: UUID) -> Chart:
         entry = self._entries.get(tenant_id)
-        if entry is not None and self._fresh(entry):
+        if entry is not None and self._usable(entry):
+            self._revalidate_if_old(tenant_id, connection_id, entry)
             return entry.chart
         async with self._locks.setdefault(tenant_id, asyncio.Lock()):
             entry = self._entries.get(tenant_id)
-            if entry is not None and self._fresh(entry):
-                return entry.chart
-            entry = await self._from_database(tenant_id)
+            if entry is None or not self._usable(entry):
+                entry = await self._from_database(tenant_id)
+            if entry is None or not self._usable(entry):
+                entry = await self._refresh(tenant_id, connection_id, entry)
+            self._entries[tenant_id] = entry
+        self._revalidate_if_old(tenant_id, connection_id, entry)
+        return entry.chart
+
+    async def warm(self, tenant_id: UUID, connection_id: UUID) -> None:
+        """Reads the chart now unless a fresh one is known (a new connection's)."""
+        async with self._locks.setdefault(tenant_id, asyncio.Lock()):
+            entry = self._entries.get(tenant_id) or await self._from_database(tenant_id)
             if entry is None or not self._fresh(entry):
                 entry = await self._refresh(tenant_id, connection_id, entry)
             self._entries[tenant_id] = entry
-            return entry.chart
+
+    def worth_reading_again(self, tenant_id: UUID, recheck_s: float) -> bool:
+        """Before a journal is refused on the chart's word: the chart is past its TTL, or
+        older than `recheck_s` (the manager may just have fixed it in Xero)."""
+        return self.age_s(tenant_id) > min(recheck_s, self.ttl_s)
 
     def age_s(self, tenant_id: UUID) -> float:
         entry = self._entries.get(tenant_id)
@@ -58,8 +86,42 @@ class ChartCache:
             entry.stale = True
         await self.repo.mark_chart_stale(tenant_id)
 
+    async def stop(self) -> None:
+        tasks = list(self._revalidating.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _fresh(self, entry: _Entry) -> bool:
         return not entry.stale and time.monotonic() - entry.fetched < self.ttl_s
+
+    def _usable(self, entry: _Entry) -> bool:
+        return not entry.stale and time.monotonic() - entry.fetched < self.max_stale_s
+
+    def _revalidate_if_old(self, tenant_id: UUID, connection_id: UUID, entry: _Entry) -> None:
+        if self._fresh(entry) or tenant_id in self._revalidating:
+            return
+        # A failed read is not tried again at once on every batch of the organisation.
+        now = time.monotonic()
+        if now - self._last_revalidation.get(tenant_id, -self.retry_s) < self.retry_s:
+            return
+        self._last_revalidation[tenant_id] = now
+        task = asyncio.create_task(self._revalidate(tenant_id, connection_id),
+                                   name=f"chart-{tenant_id}")
+        self._revalidating[tenant_id] = task
+        task.add_done_callback(lambda _: self._revalidating.pop(tenant_id, None))
+
+    async def _revalidate(self, tenant_id: UUID, connection_id: UUID) -> None:
+        try:
+            async with self._locks.setdefault(tenant_id, asyncio.Lock()):
+                entry = self._entries.get(tenant_id)
+                if entry is not None and self._fresh(entry):
+                    return
+                self._entries[tenant_id] = await self._refresh(tenant_id, connection_id, entry)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("chart of organisation %s not read again: %s", tenant_id, exc)
 
     async def _from_database(self, tenant_id: UUID) -> _Entry | None:
         row = await self.repo.load_chart(tenant_id)

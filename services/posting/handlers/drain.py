@@ -282,7 +282,8 @@ class Drainer:
         work: _Round,
     ) -> list[Claimed]:
         problems = {c.posting.id: check_journal(c.posting.journal, chart) for c in items}
-        if any(problems.values()) and self.charts.age_s(tenant_id) > self.policy.chart_recheck_s:
+        if any(problems.values()) and self.charts.worth_reading_again(
+                tenant_id, self.policy.chart_recheck_s):
             # The manager may just have fixed the chart in Xero: look again before refusing.
             await self.charts.invalidate(tenant_id)
             chart = await self.charts.get(tenant_id, connection_id)

@@ -25,9 +25,11 @@ DayKey = tuple[str, date]
 
 class DayNotifier:
     def __init__(self, dsn: str, on_setup_changed: Callable[[str], None] | None = None,
+                 on_connected: Callable[[], None] | None = None,
                  reconnect_s: float = 1.0) -> None:
         self.dsn = dsn
         self.on_setup_changed = on_setup_changed
+        self.on_connected = on_connected
         self.reconnect_s = reconnect_s
         self._day_waiters: dict[DayKey, set[asyncio.Event]] = defaultdict(set)
         self._store_streams: dict[str, set[asyncio.Queue[date]]] = defaultdict(set)
@@ -57,6 +59,8 @@ class DayNotifier:
                 self.connected.set()
                 # Anything missed while disconnected: let every waiter re-read once.
                 self._wake_all()
+                if self.on_connected is not None:
+                    self.on_connected()
                 await lost.wait()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("day notifier reconnecting: %s", exc)

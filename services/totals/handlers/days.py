@@ -3,6 +3,7 @@
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -84,18 +85,22 @@ def problems_from(exc: ValidationError, prefix: tuple[str | int, ...]) -> list[P
 
 
 class SetupCache:
-    """Setups read per request are cached briefly; a NOTIFY from any replica's change
-    evicts them at once (the TTL only bounds a missed notification)."""
+    """Setups read per request, cached while a NOTIFY from any replica's change can evict
+    them: only while `live()` says the listener is connected (else every read goes to the
+    database), and emptied when it reconnects (what changed meanwhile was not heard). The
+    TTL is a last bound, not what keeps entries correct."""
 
-    def __init__(self, repo: TotalsRepository, ttl_s: float = 10.0) -> None:
+    def __init__(self, repo: TotalsRepository, ttl_s: float = 300.0,
+                 live: Callable[[], bool] = lambda: True) -> None:
         self.repo = repo
         self.ttl_s = ttl_s
+        self.live = live
         self._entries: dict[str, tuple[float, SetupRecord]] = {}
 
     async def get(self, store_id: str) -> SetupRecord | None:
         entry = self._entries.get(store_id)
         now = time.monotonic()
-        if entry is not None and now - entry[0] < self.ttl_s:
+        if entry is not None and now - entry[0] < self.ttl_s and self.live():
             return entry[1]
         record = await self.repo.get_setup(store_id)
         if record is not None:
@@ -104,6 +109,9 @@ class SetupCache:
 
     def evict(self, store_id: str) -> None:
         self._entries.pop(store_id, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 class TotalsService:

@@ -1,0 +1,110 @@
+"""The chart of accounts: read ahead when a store connects, so its first day costs one
+call; and, once older than its TTL, used at once while it is read again behind."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.posting.adapters.charts import ChartCache
+from services.posting.adapters.repository import Repository
+from shared.contracts.events import GlPostingSucceeded
+from shared.db import apply_migrations, create_pool
+from tests.posting.conftest import PostingRig, day_event
+
+MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
+
+
+async def _chart_saved(database_url: str, tenant_id: uuid.UUID, timeout_s: float = 15.0
+                       ) -> bool:
+    conn = await asyncpg.connect(database_url)
+    try:
+        for _ in range(int(timeout_s / 0.1)):
+            if await conn.fetchval("SELECT count(*) FROM posting.charts WHERE tenant_id = $1",
+                                   tenant_id):
+                return True
+            await asyncio.sleep(0.1)
+        return False
+    finally:
+        await conn.close()
+
+
+async def test_a_new_connection_has_its_chart_read_before_its_first_day(rig: PostingRig):
+    rig.start_posting()
+    store = await rig.connect("31")
+    assert await _chart_saved(rig.database_url, store.tenant_id), rig.logs()
+    tenant = str(store.tenant_id)
+    assert (await rig.stats())["requests"][tenant] == 2  # accounts and organisation
+
+    await rig.publish(day_event(store))
+    [outcome] = await rig.outcomes(1)
+    assert isinstance(outcome, GlPostingSucceeded)
+    assert (await rig.stats())["requests"][tenant] == 3  # the journal alone
+
+
+class ChartsBehindAGate:
+    """Xero's two chart reads as the gateway would return them; the accounts read waits
+    for `gate` (open unless closed by the test) and answers `codes`."""
+
+    def __init__(self) -> None:
+        self.codes = ["1210"]
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.reads = 0
+
+    async def call(self, kind: str, tenant_id: uuid.UUID, connection_id: uuid.UUID,
+                   send: Callable[[str], Any]) -> Any:
+        if kind == "organisation":
+            return {"Name": "Gated Rentals"}
+        self.reads += 1
+        await self.gate.wait()
+        return [{"Code": code, "Name": code, "Type": "CURRENT"} for code in self.codes], None
+
+
+@pytest.fixture
+async def repo(database_url: str) -> AsyncIterator[Repository]:
+    await apply_migrations(database_url, "posting", MIGRATIONS)
+    pool = await create_pool(database_url, "posting", 1, 4)
+    repository = Repository(pool)
+    yield repository
+    await repository.stop()
+    await pool.close()
+
+
+async def test_an_old_chart_is_used_at_once_and_read_again_behind(repo: Repository):
+    xero = ChartsBehindAGate()
+    charts = ChartCache(repo, xero, ttl_s=0.2, retry_s=0.0)  # type: ignore[arg-type]
+    tenant, connection = uuid.uuid4(), uuid.uuid4()
+    try:
+        assert set((await charts.get(tenant, connection)).accounts) == {"1210"}
+        await asyncio.sleep(0.3)  # past the TTL
+
+        xero.gate.clear()
+        xero.codes = ["1210", "4000"]
+        old = await asyncio.wait_for(charts.get(tenant, connection), timeout=1)
+        assert set(old.accounts) == {"1210"}  # served while Xero has not answered
+        assert xero.reads == 2  # the read behind it has started
+
+        xero.gate.set()
+        for _ in range(50):
+            if set((await charts.get(tenant, connection)).accounts) == {"1210", "4000"}:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the chart was not read again behind the old one")
+
+        # After an account error the chart is marked stale: it is read before use.
+        await charts.invalidate(tenant)
+        xero.gate.clear()
+        waiting = asyncio.create_task(charts.get(tenant, connection))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        xero.gate.set()
+        assert set((await waiting).accounts) == {"1210", "4000"}
+    finally:
+        xero.gate.set()
+        await charts.stop()
