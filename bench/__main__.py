@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from rich.console import Console
 from rich.table import Table
@@ -198,6 +199,26 @@ def scenarios(quick: bool) -> dict[str, Scenario]:
     }
 
 
+# Run first and not measured: a deployed system's tables hold history and have planner
+# statistics; a fresh benchmark database has neither until autovacuum's first pass (up to
+# a minute in), and PostgreSQL keeps the plans it cached on the empty tables until then.
+WARM_UP = Scenario("warm-up", 1000, 100)
+
+
+async def warm_up(system: System, amqp_url: str, database_url: str) -> None:
+    console.print(f"warming up (not measured): {WARM_UP}, then ANALYZE")
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(
+            max_connections=200, max_keepalive_connections=200)) as client:
+        await run_scenario(system, client, WARM_UP, amqp_url)
+    connection = await asyncpg.connect(database_url)
+    try:
+        # What autovacuum's first pass would do: the services' cached plans are made
+        # again with statistics.
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
+
+
 def plot(figures: list[Figures], path: Path) -> None:
     import matplotlib
 
@@ -239,6 +260,8 @@ async def main(args: argparse.Namespace) -> None:
 
     await migrate_all(database_url)
     system.start()
+    if not args.no_warm_up:
+        await warm_up(system, amqp_url, database_url)
     chosen = scenarios(args.quick)
     if args.only:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
@@ -326,6 +349,7 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
                default=None)
     latest = {
         "quick": args.quick,
+        "warm_up": None if args.no_warm_up else asdict(WARM_UP),
         "days_per_s": {"value": fig("throughput", "days_per_s"), "conditions": cond("throughput")},
         "p99_ms_at_100": {"value": fig("at_100_per_s", "p99_ms"),
                           "conditions": cond("at_100_per_s"),
@@ -361,6 +385,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a tenth of every size")
     parser.add_argument("--only", default="", help="comma-separated scenario names")
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="measure from a fresh database (plans cached on empty tables)")
     parser.add_argument("--sdk-days", type=int, default=60)
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="py-spy each service during each scenario into DIR "

@@ -418,18 +418,21 @@ class Repository:
               extract(epoch FROM now() - p.created_at)::float8 AS age_s,
               (SELECT max(n.revision) FROM postings n WHERE n.store_id = p.store_id
                  AND n.business_date = p.business_date AND n.revision > p.revision) AS newer,
-              (SELECT array_agg(o.journal_id) FROM postings o WHERE o.store_id = p.store_id
-                 AND o.business_date = p.business_date AND o.revision < p.revision
-                 AND o.journal_id IS NOT NULL AND o.voided_at IS NULL) AS to_void,
-              EXISTS (SELECT 1 FROM postings o WHERE o.store_id = p.store_id
-                 AND o.business_date = p.business_date AND o.revision < p.revision
-                 AND o.state = 'in_flight') AS waits
+              earlier.to_void, earlier.waits
             FROM (
               SELECT d.*, row_number() OVER (PARTITION BY d.tenant_id ORDER BY d.id) AS nth
               FROM postings d
               WHERE d.tenant_id = ANY($1::uuid[]) AND d.state IN ('pending', 'in_flight')
                 AND d.next_attempt_at <= now()
             ) p
+            -- The day's earlier revisions, read once through the day's own key.
+            CROSS JOIN LATERAL (
+              SELECT array_agg(o.journal_id) FILTER (
+                       WHERE o.journal_id IS NOT NULL AND o.voided_at IS NULL) AS to_void,
+                     coalesce(bool_or(o.state = 'in_flight'), false) AS waits
+              FROM postings o WHERE o.store_id = p.store_id
+                AND o.business_date = p.business_date AND o.revision < p.revision
+            ) earlier
             WHERE p.nth <= $2
             ORDER BY p.id
             """,
