@@ -260,14 +260,14 @@ async def main(args: argparse.Namespace) -> None:
 
     await migrate_all(database_url)
     system.start()
-    if not args.no_warm_up:
-        await warm_up(system, amqp_url, database_url)
     chosen = scenarios(args.quick)
     if args.only:
         chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
     results: dict[str, Figures] = {}
     sdk: dict[str, Any] = {}
     try:
+        if not args.no_warm_up:
+            await warm_up(system, amqp_url, database_url)
         for name, scenario in chosen.items():
             console.print(f"running {name}: {scenario}")
             # A client per scenario: connections left idle between scenarios are closed by

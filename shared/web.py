@@ -6,8 +6,9 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import uvicorn
-from fastapi import APIRouter, Header, HTTPException, status
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,6 +34,32 @@ def serve(app: ASGIApp, host: str, port: int, **options: Any) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
                 loop="uvloop", http="httptools", **options)
+
+
+# The database refusing or dropping connections (too many clients, starting up or
+# shutting down, a connection lost mid-request): the request may succeed if sent again.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.ConnectionFailureError,
+    ConnectionRefusedError,
+)
+
+
+def answer_503_when_the_database_is_unavailable(app: FastAPI, retry_after_s: int = 5) -> None:
+    """A 503 with Retry-After, not a 500: the caller did nothing wrong and may retry."""
+
+    async def unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the database is unavailable for the moment: try again shortly",
+             "reason": type(exc).__name__},
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(retry_after_s)},
+        )
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, unavailable)
 
 
 def service_credential(expected: SecretStr) -> Callable[..., None]:

@@ -21,7 +21,12 @@ from shared.messaging.topology import topology
 from shared.metrics import metrics_router
 from shared.outbox import OutboxRelay
 from shared.settings import XeroSettings
-from shared.web import BodySizeLimit, health_router, service_credential
+from shared.web import (
+    BodySizeLimit,
+    answer_503_when_the_database_is_unavailable,
+    health_router,
+    service_credential,
+)
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,7 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
 
     app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
+    answer_503_when_the_database_is_unavailable(app)
 
     async def database_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")

@@ -33,7 +33,13 @@ from shared.messaging.consumer import Consumer
 from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE, POSTING_QUEUE, topology
 from shared.metrics import metrics_router
 from shared.outbox import OutboxRelay
-from shared.web import BodySizeLimit, RefuseNulCharacters, health_router, service_credential
+from shared.web import (
+    BodySizeLimit,
+    RefuseNulCharacters,
+    answer_503_when_the_database_is_unavailable,
+    health_router,
+    service_credential,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +156,7 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
+    answer_503_when_the_database_is_unavailable(app)
 
     async def database() -> None:
         await app.state.pool.fetchval("SELECT 1")

@@ -27,7 +27,12 @@ from shared.messaging.consumer import Consumer
 from shared.messaging.topology import TOTALS_POS_QUEUE, TOTALS_RESULTS_QUEUE, topology
 from shared.metrics import metrics_router
 from shared.outbox import OutboxRelay
-from shared.web import BodySizeLimit, RefuseNulCharacters, health_router
+from shared.web import (
+    BodySizeLimit,
+    RefuseNulCharacters,
+    answer_503_when_the_database_is_unavailable,
+    health_router,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ def create_app(settings: TotalsSettings) -> FastAPI:
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
+    answer_503_when_the_database_is_unavailable(app)
 
     async def database_ready() -> None:
         wired: Wiring = app.state.wiring
