@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.posting.adapters.repository import POSTINGS_OF_DAYS
+from services.posting.adapters.repository import CLAIM_DUE_POSTINGS, POSTINGS_OF_DAYS
 from services.totals.adapters.repository import STATES_OF_DAYS_FOR_UPDATE
 from shared.db import apply_migrations
 
@@ -32,4 +32,27 @@ async def test_a_days_lookup_probes_the_index_under_a_plan_made_on_an_empty_tabl
     finally:
         await conn.close()
     assert f"Index Scan using {index}" in plan, plan
+    assert "Seq Scan" not in plan, plan
+
+
+async def claim_plan(database_url: str, claim_sql: str) -> str:
+    await apply_migrations(database_url, "posting", SERVICES / "posting" / "migrations")
+    conn = await asyncpg.connect(database_url, server_settings={
+        "search_path": "posting", "plan_cache_mode": "force_generic_plan"})
+    try:
+        await conn.execute(f"PREPARE claim(uuid[], int) AS {claim_sql}")
+        return "\n".join(row[0] for row in await conn.fetch(
+            "EXPLAIN EXECUTE claim('{00000000-0000-0000-0000-000000000001}', 50)"))
+    finally:
+        await conn.close()
+
+
+async def test_a_claim_reads_due_postings_and_their_days_through_indexes_on_an_empty_table(
+    database_url: str,
+) -> None:
+    """The claim reads each organisation's due postings through postings_tenant_due (not
+    every organisation's backlog) and each day's other revisions through the day's key."""
+    plan = await claim_plan(database_url, CLAIM_DUE_POSTINGS)
+    assert "Index Scan using postings_tenant_due" in plan, plan
+    assert plan.count("postings_store_id_business_date_revision_key") == 2, plan
     assert "Seq Scan" not in plan, plan

@@ -143,6 +143,35 @@ class Reschedule:
     count_attempt: bool = True
 
 
+# Up to $2 due postings of each organisation in $1, each with what its day's other
+# revisions say (a newer one, journals to void, one still in flight). Both indexes it needs
+# are probed under a generic plan made on an empty table (tests/shared/test_cached_plans.py).
+CLAIM_DUE_POSTINGS = """
+SELECT p.id, p.store_id, p.business_date, p.revision, p.tenant_id,
+  p.connection_id, p.event_id, p.correlation_id, p.event, p.state, p.attempts,
+  extract(epoch FROM now() - p.created_at)::float8 AS age_s,
+  (SELECT max(n.revision) FROM postings n WHERE n.store_id = p.store_id
+     AND n.business_date = p.business_date AND n.revision > p.revision) AS newer,
+  earlier.to_void, earlier.waits
+FROM (
+  SELECT d.*, row_number() OVER (PARTITION BY d.tenant_id ORDER BY d.id) AS nth
+  FROM postings d
+  WHERE d.tenant_id = ANY($1::uuid[]) AND d.state IN ('pending', 'in_flight')
+    AND d.next_attempt_at <= now()
+) p
+-- The day's earlier revisions, read once through the day's own key.
+CROSS JOIN LATERAL (
+  SELECT array_agg(o.journal_id) FILTER (
+           WHERE o.journal_id IS NOT NULL AND o.voided_at IS NULL) AS to_void,
+         coalesce(bool_or(o.state = 'in_flight'), false) AS waits
+  FROM postings o WHERE o.store_id = p.store_id
+    AND o.business_date = p.business_date AND o.revision < p.revision
+) earlier
+WHERE p.nth <= $2
+ORDER BY p.id
+"""
+
+
 def _posting(row: asyncpg.Record) -> Posting:
     return Posting(
         id=row["id"],
@@ -412,30 +441,7 @@ class Repository:
 
     async def _claim_groups(self, requests: Sequence[tuple[UUID, int]]) -> list[list[Claimed]]:
         rows = await self.pool.fetch(
-            """
-            SELECT p.id, p.store_id, p.business_date, p.revision, p.tenant_id,
-              p.connection_id, p.event_id, p.correlation_id, p.event, p.state, p.attempts,
-              extract(epoch FROM now() - p.created_at)::float8 AS age_s,
-              (SELECT max(n.revision) FROM postings n WHERE n.store_id = p.store_id
-                 AND n.business_date = p.business_date AND n.revision > p.revision) AS newer,
-              earlier.to_void, earlier.waits
-            FROM (
-              SELECT d.*, row_number() OVER (PARTITION BY d.tenant_id ORDER BY d.id) AS nth
-              FROM postings d
-              WHERE d.tenant_id = ANY($1::uuid[]) AND d.state IN ('pending', 'in_flight')
-                AND d.next_attempt_at <= now()
-            ) p
-            -- The day's earlier revisions, read once through the day's own key.
-            CROSS JOIN LATERAL (
-              SELECT array_agg(o.journal_id) FILTER (
-                       WHERE o.journal_id IS NOT NULL AND o.voided_at IS NULL) AS to_void,
-                     coalesce(bool_or(o.state = 'in_flight'), false) AS waits
-              FROM postings o WHERE o.store_id = p.store_id
-                AND o.business_date = p.business_date AND o.revision < p.revision
-            ) earlier
-            WHERE p.nth <= $2
-            ORDER BY p.id
-            """,
+            CLAIM_DUE_POSTINGS,
             list({tenant_id for tenant_id, _ in requests}),
             max(limit for _, limit in requests),
         )
