@@ -34,6 +34,16 @@ CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
 """
 
 
+# The oldest unpublished rows no other relay holds, marked published by this one.
+CLAIM_BATCH = """
+UPDATE outbox SET published_at = now()
+WHERE id = ANY(ARRAY(
+    SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+    FOR UPDATE SKIP LOCKED))
+RETURNING id, event_id, event_type, correlation_id, body
+"""
+
+
 async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
     """Adds an event to the outbox inside the caller's transaction."""
     await conn.execute(
@@ -97,25 +107,26 @@ class OutboxRelay:
 
     async def publish_batch(self) -> int:
         async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "SELECT id, event_id, event_type, correlation_id, body FROM outbox"
-                " WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                self.batch_size,
-            )
+            # Locked and marked in one statement. The mark is only kept if the broker
+            # confirmed: a crash rolls it back, and unconfirmed rows are unmarked below.
+            rows = sorted(await conn.fetch(CLAIM_BATCH, self.batch_size),
+                          key=lambda row: row["id"])
             if not rows:
                 return 0
             results = await asyncio.gather(
                 *(self._publish(row) for row in rows), return_exceptions=True
             )
-            done = [row["id"] for row, result in zip(rows, results, strict=True) if result is None]
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])", done
-            )
-        self.published += len(done)
-        failures = [r for r in results if isinstance(r, BaseException)]
-        if failures:
-            raise PublishFailed(f"{len(failures)} of {len(rows)} not confirmed: {failures[0]}")
-        return len(done)
+            failed = [row["id"] for row, result in zip(rows, results, strict=True)
+                      if result is not None]
+            if failed:
+                await conn.execute(
+                    "UPDATE outbox SET published_at = NULL WHERE id = ANY($1::bigint[])", failed)
+        done = len(rows) - len(failed)
+        self.published += done
+        if failed:
+            first = next(r for r in results if isinstance(r, BaseException))
+            raise PublishFailed(f"{len(failed)} of {len(rows)} not confirmed: {first}")
+        return done
 
     async def _publish(self, row: asyncpg.Record) -> None:
         await self.broker.publish_body(
