@@ -25,6 +25,7 @@ def event_key(model: type[Event]) -> tuple[str, int]:
 class EventRegistry:
     def __init__(self, models: tuple[type[Event], ...] = SYSTEM_EVENTS) -> None:
         self._models: dict[tuple[str, int], type[Event]] = {}
+        self._single_version: dict[str, type[Event]] = {}
         for model in models:
             self.register(model)
 

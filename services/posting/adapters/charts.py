@@ -117,7 +117,11 @@ class ChartCache:
                 entry = self._entries.get(tenant_id)
                 if entry is not None and self._fresh(entry):
                     return
-                self._entries[tenant_id] = await self._refresh(tenant_id, connection_id, entry)
+                # Another replica may have read it again already.
+                stored = await self._from_database(tenant_id)
+                if stored is None or not self._fresh(stored):
+                    stored = await self._refresh(tenant_id, connection_id, stored or entry)
+                self._entries[tenant_id] = stored
         except asyncio.CancelledError:
             raise
         except Exception as exc:
