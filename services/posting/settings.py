@@ -30,7 +30,7 @@ class PostingSettings(ServiceSettings):
     # How many organisations one process drains at the same time.
     max_tenants: int = Field(64, alias="POSTING_MAX_TENANTS")
     # How many postings one process's drains hold at once (bounds its memory).
-    max_claimed: int = Field(1000, alias="POSTING_MAX_CLAIMED", ge=1)
+    max_claimed: int = Field(400, alias="POSTING_MAX_CLAIMED", ge=1)
     # A drainer that died lets go of its organisation after this long.
     lease_s: float = Field(15.0, alias="POSTING_LEASE_S")
     poll_s: float = Field(0.25, alias="POSTING_POLL_S")

@@ -69,7 +69,7 @@ class DrainPolicy:
     # Postings held by all of a process's drains at once (each parsed journal is ~33 KB):
     # a backlog across many organisations fills batches, and without a bound the
     # process's memory would rise to that high-water mark and stay there.
-    max_claimed: int = 1000
+    max_claimed: int = 400
 
 
 @dataclass
