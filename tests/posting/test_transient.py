@@ -45,8 +45,11 @@ async def test_after_the_last_attempt_the_day_fails_retryable_and_is_dead_letter
     rig: PostingRig,
 ):
     store = await rig.connect("13")
-    rig.start_posting(POSTING_MAX_ATTEMPTS="2")
+    # Xero fails before posting starts, so its chart is never read (neither ahead, on
+    # auth's xero-connected, nor for the day) and the day never reaches Xero. A day whose
+    # PUT may have reached Xero is looked up until Xero answers, never given up on.
     await rig.faults(error_rate=1.0)
+    rig.start_posting(POSTING_MAX_ATTEMPTS="2")
     event = day_event(store)
     await rig.publish(event)
     [outcome] = await rig.outcomes(1, timeout=30)
