@@ -207,8 +207,7 @@ WARM_UP = Scenario("warm-up", 1000, 100)
 
 async def warm_up(system: System, amqp_url: str, database_url: str) -> None:
     console.print(f"warming up (not measured): {WARM_UP}, then ANALYZE")
-    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(
-            max_connections=200, max_keepalive_connections=200)) as client:
+    async with _client() as client:
         await run_scenario(system, client, WARM_UP, amqp_url)
     connection = await asyncpg.connect(database_url)
     try:
@@ -217,6 +216,13 @@ async def warm_up(system: System, amqp_url: str, database_url: str) -> None:
         await connection.execute("ANALYZE")
     finally:
         await connection.close()
+
+
+def _client() -> httpx.AsyncClient:
+    """A client per scenario: connections left idle between scenarios are closed by the
+    servers, and reusing one fails a request."""
+    return httpx.AsyncClient(timeout=120, limits=httpx.Limits(
+        max_connections=200, max_keepalive_connections=200))
 
 
 def plot(figures: list[Figures], path: Path) -> None:
@@ -270,10 +276,7 @@ async def main(args: argparse.Namespace) -> None:
             await warm_up(system, amqp_url, database_url)
         for name, scenario in chosen.items():
             console.print(f"running {name}: {scenario}")
-            # A client per scenario: connections left idle between scenarios are closed by
-            # the servers, and reusing one fails a request.
-            async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(
-                    max_connections=200, max_keepalive_connections=200)) as client:
+            async with _client() as client:
                 figures, stores = await run_scenario(system, client, scenario, amqp_url,
                                                      args.profile)
                 results[name] = figures

@@ -1,6 +1,7 @@
 """Turns message bodies back into events, refusing what no contract describes."""
 
 import json
+from collections import Counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,11 +32,9 @@ class EventRegistry:
 
     def register(self, model: type[Event]) -> None:
         self._models[event_key(model)] = model
-        versions: dict[str, list[type[Event]]] = {}
-        for (name, _), registered in self._models.items():
-            versions.setdefault(name, []).append(registered)
-        self._single_version = {name: models[0] for name, models in versions.items()
-                                if len(models) == 1}
+        versions = Counter(name for name, _ in self._models)
+        self._single_version = {name: registered for (name, _), registered
+                                in self._models.items() if versions[name] == 1}
 
     def parse(self, body: bytes, type_hint: str | None = None) -> Event:
         """The event in `body`. `type_hint` (the message's `type` property, which our

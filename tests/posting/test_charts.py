@@ -14,6 +14,7 @@ from services.posting.adapters.charts import ChartCache
 from services.posting.adapters.repository import Repository
 from shared.contracts.events import GlPostingSucceeded
 from shared.db import apply_migrations, create_pool
+from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE
 from tests.posting.conftest import PostingRig, day_event
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
@@ -44,6 +45,36 @@ async def test_a_new_connection_has_its_chart_read_before_its_first_day(rig: Pos
     [outcome] = await rig.outcomes(1)
     assert isinstance(outcome, GlPostingSucceeded)
     assert (await rig.stats())["requests"][tenant] == 3  # the journal alone
+
+
+async def test_a_failed_read_ahead_is_acked_and_the_first_day_reads_the_chart(
+        rig: PostingRig):
+    store = await rig.connect("32")
+    await rig.faults(error_rate=1.0)  # Xero fails while posting reads ahead
+    rig.start_posting()
+    for _ in range(100):
+        if "not read ahead" in rig.logs():
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("posting never tried to read the chart ahead")
+    assert not await _chart_saved(rig.database_url, store.tenant_id, timeout_s=0.5)
+    channel = await rig.broker.connection.channel()
+    topology = rig.broker.topology
+    queue_names = [topology.queue_name(POSTING_CONNECTIONS_QUEUE),
+                   topology.dead_letter_queue_name(POSTING_CONNECTIONS_QUEUE),
+                   *(topology.retry_queue_name(POSTING_CONNECTIONS_QUEUE, delay)
+                     for delay in POSTING_CONNECTIONS_QUEUE.retry_delays_s)]
+    for name in queue_names:
+        queue = await channel.declare_queue(name, passive=True)
+        assert queue.declaration_result.message_count == 0, name  # acked: not retried, not dead
+    await channel.close()
+
+    await rig.faults()
+    await rig.publish(day_event(store))
+    [outcome] = await rig.outcomes(1)
+    assert isinstance(outcome, GlPostingSucceeded), outcome
+    assert await _chart_saved(rig.database_url, store.tenant_id)
 
 
 class ChartsBehindAGate:

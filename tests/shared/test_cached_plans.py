@@ -15,6 +15,20 @@ from shared.db import apply_migrations
 SERVICES = Path(__file__).parents[2] / "services"
 
 
+async def generic_plan(database_url: str, service: str, sql: str, types: str,
+                       args: str) -> str:
+    """EXPLAIN of `sql` under the generic plan PostgreSQL makes on the service's tables
+    as its migrations leave them (empty)."""
+    await apply_migrations(database_url, service, SERVICES / service / "migrations")
+    conn = await asyncpg.connect(database_url, server_settings={
+        "search_path": service, "plan_cache_mode": "force_generic_plan"})
+    try:
+        await conn.execute(f"PREPARE probe({types}) AS {sql}")
+        return "\n".join(row[0] for row in await conn.fetch(f"EXPLAIN EXECUTE probe({args})"))
+    finally:
+        await conn.close()
+
+
 @pytest.mark.parametrize(("service", "sql", "index"), [
     ("posting", POSTINGS_OF_DAYS, "postings_store_id_business_date_revision_key"),
     ("totals", STATES_OF_DAYS_FOR_UPDATE, "days_pkey"),
@@ -22,29 +36,10 @@ SERVICES = Path(__file__).parents[2] / "services"
 async def test_a_days_lookup_probes_the_index_under_a_plan_made_on_an_empty_table(
     database_url: str, service: str, sql: str, index: str,
 ) -> None:
-    await apply_migrations(database_url, service, SERVICES / service / "migrations")
-    conn = await asyncpg.connect(database_url, server_settings={
-        "search_path": service, "plan_cache_mode": "force_generic_plan"})
-    try:
-        await conn.execute(f"PREPARE lookup(text[], date[]) AS {sql}")
-        plan = "\n".join(row[0] for row in await conn.fetch(
-            "EXPLAIN EXECUTE lookup('{12,13}', '{2026-11-24,2026-11-25}')"))
-    finally:
-        await conn.close()
+    plan = await generic_plan(database_url, service, sql, "text[], date[]",
+                              "'{12,13}', '{2026-11-24,2026-11-25}'")
     assert f"Index Scan using {index}" in plan, plan
     assert "Seq Scan" not in plan, plan
-
-
-async def claim_plan(database_url: str, claim_sql: str) -> str:
-    await apply_migrations(database_url, "posting", SERVICES / "posting" / "migrations")
-    conn = await asyncpg.connect(database_url, server_settings={
-        "search_path": "posting", "plan_cache_mode": "force_generic_plan"})
-    try:
-        await conn.execute(f"PREPARE claim(uuid[], int) AS {claim_sql}")
-        return "\n".join(row[0] for row in await conn.fetch(
-            "EXPLAIN EXECUTE claim('{00000000-0000-0000-0000-000000000001}', 50)"))
-    finally:
-        await conn.close()
 
 
 async def test_a_claim_reads_due_postings_and_their_days_through_indexes_on_an_empty_table(
@@ -52,7 +47,8 @@ async def test_a_claim_reads_due_postings_and_their_days_through_indexes_on_an_e
 ) -> None:
     """The claim reads each organisation's due postings through postings_tenant_due (not
     every organisation's backlog) and each day's other revisions through the day's key."""
-    plan = await claim_plan(database_url, CLAIM_DUE_POSTINGS)
+    plan = await generic_plan(database_url, "posting", CLAIM_DUE_POSTINGS, "uuid[], int",
+                              "'{00000000-0000-0000-0000-000000000001}', 50")
     assert "Index Scan using postings_tenant_due" in plan, plan
     assert plan.count("postings_store_id_business_date_revision_key") == 2, plan
     assert "Seq Scan" not in plan, plan

@@ -27,19 +27,34 @@ async def refused_dsn(database_url: str, unique: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def test_a_refused_connection_is_a_503_with_retry_after(refused_dsn: str) -> None:
+def _app_reading(dsn: str) -> FastAPI:
     app = FastAPI()
     answer_503_when_the_database_is_unavailable(app, retry_after_s=7)
 
     @app.get("/day")
     async def day() -> dict[str, str]:
-        connection = await asyncpg.connect(refused_dsn)
+        connection = await asyncpg.connect(dsn)
         await connection.close()
         return {"status": "read"}
 
+    return app
+
+
+async def _get_day(app: FastAPI) -> httpx.Response:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.get("/day")
+        return await client.get("/day")
+
+
+async def test_a_refused_connection_is_a_503_with_retry_after(refused_dsn: str) -> None:
+    response = await _get_day(_app_reading(refused_dsn))
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "7"
     assert response.json()["reason"] == "TooManyConnectionsError"
+
+
+async def test_a_database_that_is_down_is_a_503_too() -> None:
+    # Nothing listens on port 1: the connection is refused as by a stopped PostgreSQL.
+    response = await _get_day(_app_reading("postgresql://postgres@127.0.0.1:1/postgres"))
+    assert response.status_code == 503
+    assert response.json()["reason"] == "ConnectionRefusedError"

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,26 +51,14 @@ class ChartCache:
 
     async def get(self, tenant_id: UUID, connection_id: UUID) -> Chart:
         entry = self._entries.get(tenant_id)
-        if entry is not None and self._usable(entry):
-            self._revalidate_if_old(tenant_id, connection_id, entry)
-            return entry.chart
-        async with self._locks.setdefault(tenant_id, asyncio.Lock()):
-            entry = self._entries.get(tenant_id)
-            if entry is None or not self._usable(entry):
-                entry = await self._from_database(tenant_id)
-            if entry is None or not self._usable(entry):
-                entry = await self._refresh(tenant_id, connection_id, entry)
-            self._entries[tenant_id] = entry
+        if entry is None or not self._usable(entry):
+            entry = await self._load(tenant_id, connection_id, self._usable)
         self._revalidate_if_old(tenant_id, connection_id, entry)
         return entry.chart
 
     async def warm(self, tenant_id: UUID, connection_id: UUID) -> None:
         """Reads the chart now unless a fresh one is known (a new connection's)."""
-        async with self._locks.setdefault(tenant_id, asyncio.Lock()):
-            entry = self._entries.get(tenant_id) or await self._from_database(tenant_id)
-            if entry is None or not self._fresh(entry):
-                entry = await self._refresh(tenant_id, connection_id, entry)
-            self._entries[tenant_id] = entry
+        await self._load(tenant_id, connection_id, self._fresh)
 
     def worth_reading_again(self, tenant_id: UUID, recheck_s: float) -> bool:
         """Before a journal is refused on the chart's word: the chart is past its TTL, or
@@ -113,19 +102,24 @@ class ChartCache:
 
     async def _revalidate(self, tenant_id: UUID, connection_id: UUID) -> None:
         try:
-            async with self._locks.setdefault(tenant_id, asyncio.Lock()):
-                entry = self._entries.get(tenant_id)
-                if entry is not None and self._fresh(entry):
-                    return
-                # Another replica may have read it again already.
-                stored = await self._from_database(tenant_id)
-                if stored is None or not self._fresh(stored):
-                    stored = await self._refresh(tenant_id, connection_id, stored or entry)
-                self._entries[tenant_id] = stored
+            await self._load(tenant_id, connection_id, self._fresh)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.warning("chart of organisation %s not read again: %s", tenant_id, exc)
+
+    async def _load(self, tenant_id: UUID, connection_id: UUID,
+                    good: Callable[[_Entry], bool]) -> _Entry:
+        """The chart in memory if `good`, else the database's (another replica may have
+        read it), else Xero's; one reader per organisation at a time."""
+        async with self._locks.setdefault(tenant_id, asyncio.Lock()):
+            entry = self._entries.get(tenant_id)
+            if entry is None or not good(entry):
+                stored = await self._from_database(tenant_id)
+                entry = stored if stored is not None and good(stored) else await self._refresh(
+                    tenant_id, connection_id, stored or entry)
+                self._entries[tenant_id] = entry
+            return entry
 
     async def _from_database(self, tenant_id: UUID) -> _Entry | None:
         row = await self.repo.load_chart(tenant_id)

@@ -378,8 +378,6 @@ class TotalsRepository:
         await _notify_day(conn, store_id, business_date)
 
 
-# The outbox row is written as `shared.outbox.enqueue` writes it (same columns, same
-# NOTIFY channel), folded into the one statement.
 # One index probe per day, in the keys' order: a LATERAL subquery that locks is never
 # flattened into a join. The join it replaces was cached by PostgreSQL as a scan of every
 # day (planned while the table was still small): 1 ms a group after 3,000 days, where
@@ -391,6 +389,8 @@ STATES_OF_DAYS_FOR_UPDATE = (
     " FROM days WHERE store_id = k.store_id AND business_date = k.day FOR UPDATE) AS d"
 )
 
+# The outbox row is written as `shared.outbox.enqueue` writes it (same columns, same
+# NOTIFY channel), folded into the one statement.
 FIRST_CLOSE_SQL = """
 WITH day AS (
     INSERT INTO days (store_id, business_date, revision, fingerprint, totals, journal,
