@@ -1,16 +1,30 @@
-"""Transactional outbox: an event is committed with the change that caused it, and a
-relay publishes committed events with confirms.
+"""Transactional outbox: an event is committed with the change that caused it, then
+published with confirms by the process that committed it, at once.
+
+The writer hands its committed rows to this process's relay (`HandOff`), which publishes
+them without reading them back and marks them published in groups. What no hand-off
+covers (the writer died between COMMIT and publishing, the broker refused, the hand-off
+was full) is left unpublished in the table, and every relay sweeps rows that stayed
+unpublished longer than `orphan_after_s`: nothing committed is lost, and in the common
+case an event costs no read of the outbox and one shared UPDATE.
 
 The service's migrations create the table (see `OUTBOX_TABLE_SQL` for its shape).
-Several relays may run: `FOR UPDATE SKIP LOCKED` hands each row to one of them. A relay
-that dies after the broker confirmed but before it marked the row publishes that event
-again on restart: consumers treat events idempotently by their ids and business keys.
+Several relays may sweep: `FOR UPDATE SKIP LOCKED` hands each row to one of them. An
+event may be published twice (confirmed, then the process died before marking it; or a
+hand-off slower than `orphan_after_s`): consumers treat events idempotently by their ids
+and business keys.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
+from uuid import UUID
 
 import asyncpg
 
@@ -33,27 +47,78 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
 """
 
+INSERT_ROW = (
+    "INSERT INTO outbox (event_id, event_type, correlation_id, body) VALUES ($1, $2, $3, $4)"
+)
 
-# The oldest unpublished rows no other relay holds, marked published by this one.
-CLAIM_BATCH = """
+# The oldest rows left unpublished for a while that no other relay holds, marked
+# published by this one.
+CLAIM_ORPHANS = """
 UPDATE outbox SET published_at = now()
 WHERE id = ANY(ARRAY(
-    SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1
+    SELECT id FROM outbox
+    WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $2)
+    ORDER BY id LIMIT $1
     FOR UPDATE SKIP LOCKED))
-RETURNING id, event_id, event_type, correlation_id, body
+RETURNING event_id, event_type, correlation_id, body
+"""
+
+# Each row with the time the broker confirmed it. Both this and the sweep read only the
+# unpublished rows (the partial index), a handful, whatever the table's size.
+MARK_PUBLISHED = """
+UPDATE outbox SET published_at = u.confirmed_at
+FROM unnest($1::uuid[], $2::timestamptz[]) AS u(event_id, confirmed_at)
+WHERE outbox.event_id = u.event_id AND outbox.published_at IS NULL
+"""
+
+# Published events are kept a while (for the ops view and an audit), not for ever.
+PRUNE_PUBLISHED = """
+DELETE FROM outbox WHERE id = ANY(ARRAY(
+    SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT $2))
 """
 
 
-async def enqueue(conn: asyncpg.Connection, event: Event) -> None:
-    """Adds an event to the outbox inside the caller's transaction."""
-    await conn.execute(
-        "INSERT INTO outbox (event_id, event_type, correlation_id, body) VALUES ($1, $2, $3, $4)",
-        event.event_id,
-        event.event_type,  # type: ignore[attr-defined]
-        event.correlation_id,
-        event.model_dump_json(),
-    )
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+class OutboxRow(NamedTuple):
+    event_id: UUID
+    event_type: str
+    correlation_id: str
+    body: str
+
+
+def outbox_row(event: Event) -> OutboxRow:
+    """The event as the outbox stores it: serialised once, for the table and the broker."""
+    return OutboxRow(event.event_id, event.event_type,  # type: ignore[attr-defined]
+                     event.correlation_id, event.model_dump_json())
+
+
+async def enqueue(conn: asyncpg.Connection, event: Event) -> OutboxRow:
+    """Adds an event to the outbox inside the caller's transaction; hand the returned row
+    to `HandOff` after COMMIT (or leave it to the sweep)."""
+    row = outbox_row(event)
+    await conn.execute(INSERT_ROW, *row)
+    return row
+
+
+@dataclass
+class Transaction:
+    """A transaction that may write outbox rows (`transaction` hands them off)."""
+
+    conn: asyncpg.Connection
+    written: list[OutboxRow] = field(default_factory=list)
+
+    async def enqueue(self, event: Event) -> None:
+        self.written.append(await enqueue(self.conn, event))
+
+
+@contextlib.asynccontextmanager
+async def transaction(pool: asyncpg.Pool, handed: "HandOff | None") -> AsyncIterator[Transaction]:
+    """A transaction on a pooled connection; after COMMIT its outbox rows go to `handed`
+    (with None, or after a rollback, they are left to the sweep or were never there)."""
+    async with pool.acquire() as conn, conn.transaction():
+        tx = Transaction(conn)
+        yield tx
+    if handed is not None:
+        handed(tx.written)
 
 
 async def oldest_unpublished(pool: asyncpg.Pool) -> datetime | None:
@@ -63,64 +128,143 @@ async def oldest_unpublished(pool: asyncpg.Pool) -> datetime | None:
     return value
 
 
+class HandOff:
+    """Rows this process committed, waiting for its relay. Call it only after COMMIT: a
+    row handed before might be published for a change that was rolled back.
+
+    Bounded, and rows older than `stale_after_s` are not published from here: while the
+    broker is away, the table holds the backlog and the sweep publishes it (rows the
+    sweep may already have taken are not published a second time from memory)."""
+
+    def __init__(self, limit: int = 10_000, stale_after_s: float = 1.5) -> None:
+        self.limit = limit
+        self.stale_after_s = stale_after_s
+        self._rows: deque[tuple[float, OutboxRow]] = deque()
+        self._ready = asyncio.Event()
+
+    def __call__(self, rows: Iterable[OutboxRow]) -> None:
+        now = time.monotonic()
+        for row in rows:
+            if len(self._rows) >= self.limit:
+                return  # the rest stay in the table for the sweep
+            self._rows.append((now, row))
+            self._ready.set()
+
+    async def take(self, most: int) -> list[OutboxRow]:
+        """Waits for rows, then returns up to `most` that are not stale."""
+        while True:
+            await self._ready.wait()
+            fresh_since = time.monotonic() - self.stale_after_s
+            taken: list[OutboxRow] = []
+            while self._rows and len(taken) < most:
+                handed_at, row = self._rows.popleft()
+                if handed_at >= fresh_since:
+                    taken.append(row)
+            if not self._rows:
+                self._ready.clear()
+            if taken:
+                return taken
+
+
 class OutboxRelay:
     def __init__(
         self,
         pool: asyncpg.Pool,
         broker: Broker,
-        dsn: str,
         schema: str,
+        handed: HandOff | None = None,
         batch_size: int = 200,
-        idle_poll_s: float = 1.0,
+        sweep_every_s: float = 1.0,
+        orphan_after_s: float = 3.0,
+        mark_linger_s: float = 0.02,
         error_backoff_s: float = 1.0,
+        keep_published_s: float = 7 * 86_400.0,
+        prune_every_s: float = 3600.0,
     ) -> None:
         self.pool = pool
         self.broker = broker
-        self.dsn = dsn
         self.schema = schema
-        self.channel = f"{schema}_outbox"
+        self.handed = handed or HandOff()
         self.batch_size = batch_size
-        self.idle_poll_s = idle_poll_s
+        self.sweep_every_s = sweep_every_s
+        # Longer than a hand-off takes (publish, confirm, mark), so the sweep does not
+        # race it; the hand-off gives up on rows older than half of this.
+        self.orphan_after_s = orphan_after_s
+        self.handed.stale_after_s = min(self.handed.stale_after_s, orphan_after_s / 2)
+        self.mark_linger_s = mark_linger_s
         self.error_backoff_s = error_backoff_s
-        self._wake = asyncio.Event()
+        self.keep_published_s = keep_published_s
+        self.prune_every_s = prune_every_s
+        self._confirmed: list[tuple[UUID, datetime]] = []
+        self._confirmed_ready = asyncio.Event()
         self.published = 0
 
     async def run(self) -> None:
-        """Publishes until cancelled; wakes on NOTIFY, or polls when notifications fail."""
-        listener = await self._listen()
-        lag_reporter = asyncio.create_task(self._report_lag(), name=f"{self.schema}-outbox-lag")
-        try:
-            while True:
-                try:
-                    sent = await self.publish_batch()
-                except (PublishFailed, OSError, asyncpg.PostgresError) as exc:
-                    log.warning("outbox relay waiting: %s", exc)
-                    await asyncio.sleep(self.error_backoff_s)
-                    continue
-                if sent < self.batch_size:
-                    await self._idle()
-        finally:
-            lag_reporter.cancel()
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close()
+        """Publishes handed rows and sweeps orphans until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._publish_handed(), name=f"{self.schema}-outbox-handed")
+            group.create_task(self._mark_published(), name=f"{self.schema}-outbox-mark")
+            group.create_task(self._sweep(), name=f"{self.schema}-outbox-sweep")
+            group.create_task(self._report_lag(), name=f"{self.schema}-outbox-lag")
+            group.create_task(self._prune(), name=f"{self.schema}-outbox-prune")
 
-    async def publish_batch(self) -> int:
+    async def _publish_handed(self) -> None:
+        while True:
+            rows = await self.handed.take(self.batch_size)
+            results = await asyncio.gather(*map(self._publish, rows), return_exceptions=True)
+            confirmed = [(row.event_id, result) for row, result in zip(rows, results, strict=True)
+                         if isinstance(result, datetime)]
+            self.published += len(confirmed)
+            self._confirmed.extend(confirmed)
+            self._confirmed_ready.set()
+            if len(confirmed) < len(rows):
+                first = next(r for r in results if isinstance(r, BaseException))
+                log.warning("outbox: %d of %d handed events not confirmed, left to the"
+                            " sweep: %s", len(rows) - len(confirmed), len(rows), first)
+
+    async def _mark_published(self) -> None:
+        """Marks confirmed rows in groups: one UPDATE for all that arrive together."""
+        while True:
+            await self._confirmed_ready.wait()
+            await asyncio.sleep(self.mark_linger_s)
+            self._confirmed_ready.clear()
+            confirmed, self._confirmed = self._confirmed, []
+            try:
+                await self.pool.execute(MARK_PUBLISHED, *zip(*confirmed, strict=True))
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox: marking %d published failed, will retry: %s",
+                            len(confirmed), exc)
+                self._confirmed[:0] = confirmed
+                self._confirmed_ready.set()
+                await asyncio.sleep(self.error_backoff_s)
+
+    async def _sweep(self) -> None:
+        while True:
+            try:
+                while await self.publish_orphans() == self.batch_size:
+                    pass
+            except (PublishFailed, OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox sweep waiting: %s", exc)
+                await asyncio.sleep(self.error_backoff_s)
+                continue
+            await asyncio.sleep(self.sweep_every_s)
+
+    async def publish_orphans(self) -> int:
+        """Publishes one batch of rows left unpublished; the number confirmed."""
         async with self.pool.acquire() as conn, conn.transaction():
             # Locked and marked in one statement. The mark is only kept if the broker
             # confirmed: a crash rolls it back, and unconfirmed rows are unmarked below.
-            rows = sorted(await conn.fetch(CLAIM_BATCH, self.batch_size),
-                          key=lambda row: row["id"])
+            rows = [OutboxRow(*row) for row in
+                    await conn.fetch(CLAIM_ORPHANS, self.batch_size, self.orphan_after_s)]
             if not rows:
                 return 0
-            results = await asyncio.gather(
-                *(self._publish(row) for row in rows), return_exceptions=True
-            )
-            failed = [row["id"] for row, result in zip(rows, results, strict=True)
-                      if result is not None]
+            results = await asyncio.gather(*map(self._publish, rows), return_exceptions=True)
+            failed = [row.event_id for row, result in zip(rows, results, strict=True)
+                      if not isinstance(result, datetime)]
             if failed:
                 await conn.execute(
-                    "UPDATE outbox SET published_at = NULL WHERE id = ANY($1::bigint[])", failed)
+                    "UPDATE outbox SET published_at = NULL WHERE event_id = ANY($1::uuid[])",
+                    failed)
         done = len(rows) - len(failed)
         self.published += done
         if failed:
@@ -128,15 +272,35 @@ class OutboxRelay:
             raise PublishFailed(f"{len(failed)} of {len(rows)} not confirmed: {first}")
         return done
 
-    async def _publish(self, row: asyncpg.Record) -> None:
+    async def _publish(self, row: OutboxRow) -> datetime:
+        """Publishes a row; the time the broker confirmed it."""
         await self.broker.publish_body(
-            routing_key=row["event_type"],
-            body=row["body"].encode(),
-            message_id=str(row["event_id"]),
-            event_type=row["event_type"],
-            correlation_id=row["correlation_id"],
+            routing_key=row.event_type,
+            body=row.body.encode(),
+            message_id=str(row.event_id),
+            event_type=row.event_type,
+            correlation_id=row.correlation_id,
         )
-        EVENTS_PUBLISHED.labels(row["event_type"]).inc()
+        EVENTS_PUBLISHED.labels(row.event_type).inc()
+        return datetime.now(UTC)
+
+    async def prune_published(self, chunk: int = 5000) -> int:
+        """Deletes events published longer ago than `keep_published_s`; how many."""
+        deleted = 0
+        while True:
+            status = await self.pool.execute(PRUNE_PUBLISHED, self.keep_published_s, chunk)
+            count = int(status.split()[-1])
+            deleted += count
+            if count < chunk:
+                return deleted
+
+    async def _prune(self) -> None:
+        while True:
+            try:
+                await self.prune_published()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("outbox: pruning published events failed: %s", exc)
+            await asyncio.sleep(self.prune_every_s)
 
     async def _report_lag(self, interval_s: float = 5.0) -> None:
         while True:
@@ -145,17 +309,3 @@ class OutboxRelay:
                 lag = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
                 OUTBOX_LAG_SECONDS.labels(self.schema).set(lag)
             await asyncio.sleep(interval_s)
-
-    async def _idle(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_s)
-        self._wake.clear()
-
-    async def _listen(self) -> asyncpg.Connection | None:
-        try:
-            conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
-            await conn.add_listener(self.channel, lambda *_: self._wake.set())
-            return conn
-        except (OSError, asyncpg.PostgresError) as exc:
-            log.warning("outbox relay will poll, LISTEN failed: %s", exc)
-            return None

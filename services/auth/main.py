@@ -19,7 +19,7 @@ from shared.db import apply_migrations, create_pool, ensure_database
 from shared.messaging.broker import Broker
 from shared.messaging.topology import topology
 from shared.metrics import metrics_router
-from shared.outbox import OutboxRelay
+from shared.outbox import HandOff, OutboxRelay
 from shared.settings import XeroSettings
 from shared.web import (
     BodySizeLimit,
@@ -57,11 +57,12 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
         await broker.connect()
         identity = XeroIdentity(xero)
         app.state.pool = pool
-        app.state.vault = Vault(pool, cipher, identity, settings)
-        app.state.flow = ConnectFlow(pool, cipher, identity, settings)
+        handed = HandOff()
+        app.state.vault = Vault(pool, cipher, identity, settings, handed=handed)
+        app.state.flow = ConnectFlow(pool, cipher, identity, settings, handed=handed)
         tasks = [
             asyncio.create_task(
-                OutboxRelay(pool, broker, settings.database_url, SCHEMA).run(), name="outbox"
+                OutboxRelay(pool, broker, SCHEMA, handed).run(), name="outbox"
             ),
             asyncio.create_task(
                 keep_alive_loop(

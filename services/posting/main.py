@@ -32,7 +32,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE, POSTING_QUEUE, topology
 from shared.metrics import metrics_router
-from shared.outbox import OutboxRelay
+from shared.outbox import HandOff, OutboxRelay
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
@@ -90,7 +90,8 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
             server_settings={"synchronous_commit": "off"}, connection_class=NoResetConnection,
         )
         await broker.connect()
-        repo = Repository(pool, relaxed)
+        handed = HandOff()
+        repo = Repository(pool, relaxed, handed)
         # One connection per organisation being drained (each drains one call at a time,
         # two while its chart is read), and a few for auth.
         http = http_session(max_connections=settings.max_tenants * 2 + 8)
@@ -109,7 +110,7 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
         # drains for the pool, so deliveries are acked promptly.
         record_pool = await create_pool(settings.database_url, SCHEMA, 1, 2,
                                         connection_class=NoResetConnection)
-        recorder = batch_recorder(Repository(record_pool))
+        recorder = batch_recorder(Repository(record_pool, handed=handed))
         recorder.start()
         consumer = Consumer(
             broker, POSTING_QUEUE, EventRegistry((StoreTotalsClosed,)),
@@ -125,7 +126,7 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
                                        connection_class=NoResetConnection)
         tasks = [
             asyncio.create_task(
-                OutboxRelay(relay_pool, broker, settings.database_url, SCHEMA).run(),
+                OutboxRelay(relay_pool, broker, SCHEMA, handed).run(),
                 name="outbox",
             ),
             asyncio.create_task(scheduler.run(), name="scheduler"),

@@ -26,7 +26,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import TOTALS_POS_QUEUE, TOTALS_RESULTS_QUEUE, topology
 from shared.metrics import metrics_router
-from shared.outbox import OutboxRelay
+from shared.outbox import HandOff, OutboxRelay
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
@@ -84,7 +84,8 @@ async def _start(
     pool = await create_pool(settings.database_url, SCHEMA, settings.db_pool_min,
                              settings.db_pool_max, connection_class=NoResetConnection)
     stack.push_async_callback(pool.close)
-    repo = TotalsRepository(pool)
+    handed = HandOff()
+    repo = TotalsRepository(pool, handed)
     auth = AuthClient(settings.auth_url, settings.service_token, settings.auth_timeout_s)
     stack.push_async_callback(auth.close)
     service = TotalsService(repo, auth)
@@ -136,7 +137,7 @@ async def _messaging(
         Consumer(broker, TOTALS_POS_QUEUE, EventRegistry(POS_REQUESTS),
                  PosHandler(service, repo), prefetch=settings.prefetch),
     ]
-    relay = OutboxRelay(background, broker, settings.database_url, SCHEMA)
+    relay = OutboxRelay(background, broker, SCHEMA, repo.handed)
     relaying = asyncio.create_task(relay.run(), name="outbox-relay")
     try:
         for consumer in consumers:

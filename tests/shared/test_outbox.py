@@ -1,4 +1,5 @@
-"""The transactional outbox against real PostgreSQL and RabbitMQ."""
+"""The transactional outbox against real PostgreSQL and RabbitMQ: rows handed off after
+COMMIT are published at once, and the sweep publishes whatever no hand-off covered."""
 
 import asyncio
 import contextlib
@@ -10,7 +11,7 @@ from shared.contracts.registry import EventRegistry
 from shared.db import apply_migrations, create_pool
 from shared.messaging.broker import Broker, PublishFailed
 from shared.messaging.topology import Topology
-from shared.outbox import OUTBOX_TABLE_SQL, OutboxRelay, enqueue
+from shared.outbox import OUTBOX_TABLE_SQL, HandOff, OutboxRelay, enqueue, transaction
 from tests.shared.conftest import QUEUE, failed_event
 
 
@@ -52,44 +53,121 @@ async def received_ids(broker: Broker, expected: int, timeout: float = 20.0) -> 
     return ids
 
 
-async def test_three_relays_publish_every_committed_event_exactly_once(
-    pool, broker: Broker, database_url: str
+async def unpublished(pool) -> int:
+    count: int = await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+    return count
+
+
+async def stop(*tasks: asyncio.Task) -> None:
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_three_relays_sweep_events_no_hand_off_covered_exactly_once(
+    pool, broker: Broker
 ):
+    # Committed by a process that died before handing them off (nothing was handed).
     expected = {uid.replace("-", "") for uid in await commit_events(pool, 150)}
-    relays = [OutboxRelay(pool, broker, database_url, "probe", batch_size=20) for _ in range(3)]
+    relays = [OutboxRelay(pool, broker, "probe", batch_size=20, orphan_after_s=0)
+              for _ in range(3)]
     tasks = [asyncio.create_task(relay.run()) for relay in relays]
     try:
         ids = await received_ids(broker, len(expected))
     finally:
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop(*tasks)
     assert sorted(ids) == sorted(expected)
     assert sum(relay.published for relay in relays) == 150
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert await unpublished(pool) == 0
 
 
 async def test_events_wait_while_the_broker_is_unreachable_and_flow_when_it_returns(
-    pool, broker: Broker, database_url: str, amqp_url: str, namespace: str
+    pool, broker: Broker, amqp_url: str, namespace: str
 ):
     await commit_events(pool, 5)
     unreachable = Broker("amqp://guest:guest@127.0.0.1:1/", broker.topology, publish_timeout_s=0.5)
     with pytest.raises(PublishFailed, match="5 of 5 not confirmed"):
-        await OutboxRelay(pool, unreachable, database_url, "probe").publish_batch()
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 5
+        await OutboxRelay(pool, unreachable, "probe", orphan_after_s=0).publish_orphans()
+    assert await unpublished(pool) == 5
 
     # A relay whose broker drops away mid-run keeps the events and retries them.
     flaky = Broker(amqp_url, Topology(namespace=namespace, queues=(QUEUE,)), publish_timeout_s=1)
     await flaky.connect()
     await flaky.close()
-    relay = OutboxRelay(pool, flaky, database_url, "probe", error_backoff_s=0.1)
+    relay = OutboxRelay(pool, flaky, "probe", orphan_after_s=0, error_backoff_s=0.1)
     task = asyncio.create_task(relay.run())
     await asyncio.sleep(0.5)
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 5
+    assert await unpublished(pool) == 5
     await flaky.connect()
     ids = await received_ids(broker, 5)
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await stop(task)
     assert len(ids) == len(set(ids)) == 5
+
+
+async def test_handed_off_events_are_published_at_once_and_marked(pool, broker: Broker):
+    handed = HandOff()
+    # The sweep would wait an hour: only the hand-off can publish these.
+    relay = OutboxRelay(pool, broker, "probe", handed, orphan_after_s=3600)
+    task = asyncio.create_task(relay.run())
+    expected = set()
+    try:
+        for i in range(40):
+            event = failed_event(f"H{i}")
+            async with transaction(pool, handed) as tx:
+                await tx.enqueue(event)
+            expected.add(event.event_id.hex)
+        with pytest.raises(RuntimeError):
+            async with transaction(pool, handed) as tx:
+                await tx.enqueue(failed_event("rolled-back"))
+                raise RuntimeError("the change failed: its event was never committed")
+        ids = await received_ids(broker, len(expected))
+        for _ in range(100):  # marked in groups, just after the confirms
+            if await unpublished(pool) == 0:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await stop(task)
+    assert sorted(ids) == sorted(expected)
+    assert await unpublished(pool) == 0
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 40
+
+
+async def test_a_hand_off_the_broker_refused_is_published_by_the_sweep(
+    pool, broker: Broker, amqp_url: str, namespace: str
+):
+    flaky = Broker(amqp_url, Topology(namespace=namespace, queues=(QUEUE,)), publish_timeout_s=1)
+    await flaky.connect()
+    await flaky.close()
+    handed = HandOff()
+    relay = OutboxRelay(pool, flaky, "probe", handed, orphan_after_s=1, sweep_every_s=0.2,
+                        error_backoff_s=0.1)
+    task = asyncio.create_task(relay.run())
+    try:
+        expected = set()
+        for i in range(5):
+            event = failed_event(f"R{i}")
+            async with transaction(pool, handed) as tx:
+                await tx.enqueue(event)
+            expected.add(event.event_id.hex)
+        await asyncio.sleep(0.5)
+        assert await unpublished(pool) == 5
+        await flaky.connect()
+        ids = await received_ids(broker, 5)
+    finally:
+        await stop(task)
+    assert sorted(ids) == sorted(expected)
+    assert await unpublished(pool) == 0
+
+
+async def test_published_events_are_kept_a_week_then_pruned(pool, broker: Broker):
+    await commit_events(pool, 12)
+    await pool.execute("UPDATE outbox SET published_at = now() - interval '8 days'"
+                       " WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT 5)")
+    await pool.execute("UPDATE outbox SET published_at = now() - interval '6 days'"
+                       " WHERE id IN (SELECT id FROM outbox ORDER BY id OFFSET 5 LIMIT 4)")
+    relay = OutboxRelay(pool, broker, "probe")
+    assert await relay.prune_published(chunk=2) == 5
+    # What is younger than a week, and what was never published, stays.
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 7
+    assert await unpublished(pool) == 3

@@ -30,7 +30,7 @@ from services.auth.domain.tokens import Status, TokenSet
 from services.auth.service_layer.vault import seal_context
 from services.auth.settings import AuthSettings
 from shared.contracts.events import XeroConnected, XeroConnectionRestored
-from shared.outbox import enqueue
+from shared.outbox import HandOff, transaction
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,14 @@ class ConnectFlow:
         xero: XeroIdentity,
         settings: AuthSettings,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        handed: HandOff | None = None,
     ) -> None:
         self.pool = pool
         self.cipher = cipher
         self.xero = xero
         self.settings = settings
         self.now = now
+        self.handed = handed
 
     async def setup(self, store_id: str, api_key: str | None) -> tuple[Classification, str]:
         """Classifies the API Key box (UnrecognisedKey when impossible) and opens an attempt."""
@@ -227,7 +229,8 @@ class ConnectFlow:
     ) -> Connected:
         connection_id = uuid4()
         key = new_key(connection_id)
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool, self.handed) as tx:
+            conn = tx.conn
             old = await repo.live_connection_for_store(conn, store_id)
             if old is not None:
                 await repo.end_connection(conn, old["id"], Status.RETIRED)
@@ -250,13 +253,12 @@ class ConnectFlow:
                     xero_user_id=_xero_user(tokens),
                 ),
             )
-            await enqueue(conn, XeroConnected(
+            await tx.enqueue(XeroConnected(
                 correlation_id=f"connection:{connection_id}", connection_id=connection_id,
                 tenant_id=UUID(tenant.tenant_id), store_id=store_id,
             ))
             if old is not None and old["status"] == Status.NEEDS_REAUTH:
-                await enqueue(
-                    conn,
+                await tx.enqueue(
                     XeroConnectionRestored(
                         correlation_id=f"connection:{connection_id}",
                         causation_id=f"connection:{old['id']}",

@@ -32,7 +32,7 @@ from services.auth.domain.tokens import (
 )
 from services.auth.settings import AuthSettings
 from shared.contracts.events import XeroConnectionNeedsReauth
-from shared.outbox import enqueue
+from shared.outbox import HandOff, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,10 @@ class Vault:
         xero: XeroIdentity,
         settings: AuthSettings,
         now: Callable[[], datetime] = utc_now,
+        handed: HandOff | None = None,
     ) -> None:
         self.pool = pool
+        self.handed = handed
         self.cipher = cipher
         self.xero = xero
         self.settings = settings
@@ -313,7 +315,7 @@ class Vault:
             changed = await repo.mark_needs_reauth(conn, row["id"], reason)
             if changed is None:
                 return
-            await enqueue(
+            written = await enqueue(
                 conn,
                 XeroConnectionNeedsReauth(
                     correlation_id=f"connection:{row['id']}",
@@ -323,6 +325,8 @@ class Vault:
                     reason=reason,
                 ),
             )
+        if self.handed is not None:
+            self.handed([written])
         log.warning("Xero connection needs a new key", extra={"connection_id": str(row["id"])})
 
     async def _failed(self, conn: asyncpg.Connection, row: asyncpg.Record, error: str) -> None:

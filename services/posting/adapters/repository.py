@@ -27,6 +27,7 @@ from shared.contracts.events import (
     StoreTotalsClosed,
 )
 from shared.messaging.grouping import GroupedWriter
+from shared.outbox import HandOff, OutboxRow, Transaction, outbox_row, transaction
 
 # How often a budget decision is read again after another call changed the row first.
 _BUDGET_RACES = 5
@@ -188,19 +189,17 @@ def _posting(row: asyncpg.Record) -> Posting:
     )
 
 
-async def enqueue_events(conn: asyncpg.Connection, events: Sequence[Event]) -> None:
-    """Outbox rows for several events in one statement (same table as `shared.outbox`)."""
-    if not events:
-        return
-    await conn.execute(
-        "INSERT INTO outbox (event_id, event_type, correlation_id, body)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])",
-        [e.event_id for e in events],
-        [e.event_type for e in events],  # type: ignore[attr-defined]
-        [e.correlation_id for e in events],
-        [e.model_dump_json() for e in events],
-    )
-    await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+async def enqueue_events(conn: asyncpg.Connection, events: Sequence[Event]) -> list[OutboxRow]:
+    """Outbox rows for several events in one statement (same table as `shared.outbox`);
+    hand them off after COMMIT."""
+    rows = [outbox_row(e) for e in events]
+    if rows:
+        await conn.execute(
+            "INSERT INTO outbox (event_id, event_type, correlation_id, body)"
+            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])",
+            *zip(*rows, strict=True),
+        )
+    return rows
 
 
 def _day_key(event: StoreTotalsClosed) -> str:
@@ -301,9 +300,12 @@ class Repository:
     for the WAL flush: leases, the rate budget and the chart cache are worth little after
     a database crash, and their commits are the most frequent."""
 
-    def __init__(self, pool: asyncpg.Pool, relaxed: asyncpg.Pool | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, relaxed: asyncpg.Pool | None = None,
+                 handed: HandOff | None = None) -> None:
         self.pool = pool
         self.relaxed = relaxed or pool
+        # Committed events go to this process's relay at once (None: its sweep does).
+        self.handed = handed
         # Many organisations drain side by side, each writing its own bookkeeping after
         # every call: writes that arrive together go out as one statement (one commit),
         # so under load the round trips per Xero call fall with the number of drains.
@@ -334,7 +336,8 @@ class Repository:
         per day, taken in a fixed order so two batches never deadlock)."""
         keys = sorted({_day_key(e) for e in events})
         days_of_batch = {(e.store_id, e.business_date) for e in events}
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool, self.handed) as tx:
+            conn = tx.conn
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k"
                 " ORDER BY k",
@@ -351,10 +354,11 @@ class Repository:
                 days.setdefault(key, []).append(dict(row))
             plan = _Plan()
             results = [plan.decide(e, days.setdefault(_day_key(e), [])) for e in events]
-            await self._apply(conn, plan)
+            await self._apply(tx, plan)
             return results
 
-    async def _apply(self, conn: asyncpg.Connection, plan: "_Plan") -> None:
+    async def _apply(self, tx: Transaction, plan: "_Plan") -> None:
+        conn = tx.conn
         if plan.inserts:
             # A new organisation's budget row is made here, in the same statement, rather
             # than by its first call (an insert and a read again, in the latency path).
@@ -370,11 +374,11 @@ class Repository:
                 *_columns(plan.inserts),
             )
         for revision, ids in plan.supersede.items():
-            await self._supersede(conn, ids, revision)
-        await enqueue_events(conn, plan.events)
+            await self._supersede(tx, ids, revision)
+        tx.written += await enqueue_events(conn, plan.events)
 
-    async def _supersede(self, conn: asyncpg.Connection, ids: list[int], revision: int) -> None:
-        rows = await conn.fetch(
+    async def _supersede(self, tx: Transaction, ids: list[int], revision: int) -> None:
+        rows = await tx.conn.fetch(
             "SELECT id, store_id, business_date, revision, tenant_id, connection_id, event_id,"
             " correlation_id, event, state, attempts FROM postings WHERE id = ANY($1::bigint[])",
             ids,
@@ -383,7 +387,7 @@ class Repository:
             Outcome(r["id"], State.SUPERSEDED, failed(_posting(r), [superseded_error(revision)]))
             for r in rows
         ]
-        await self._write_outcomes(conn, outcomes)
+        tx.written += await self._write_outcomes(tx.conn, outcomes)
 
     # --- the scheduler: which organisations have work, and one drainer each ---
 
@@ -487,16 +491,19 @@ class Repository:
             await self._settles.submit(list(outcomes))
 
     async def _settle_groups(self, groups: Sequence[list[Outcome]]) -> list[None]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            await self._write_outcomes(conn, [o for group in groups for o in group])
+        async with transaction(self.pool, self.handed) as tx:
+            tx.written += await self._write_outcomes(
+                tx.conn, [o for group in groups for o in group])
         return [None] * len(groups)
 
-    async def _write_outcomes(self, conn: asyncpg.Connection, outcomes: Sequence[Outcome]) -> None:
-        """The postings' outcomes, their events in the outbox and the relay's wake-up, in
-        one round trip; each event is serialised once, for both tables."""
-        bodies = [o.event.model_dump_json() if o.event else None for o in outcomes]
-        events = [(o.event, body) for o, body in zip(outcomes, bodies, strict=True)
-                  if o.event is not None]
+    async def _write_outcomes(
+        self, conn: asyncpg.Connection, outcomes: Sequence[Outcome]
+    ) -> list[OutboxRow]:
+        """The postings' outcomes and their events in the outbox, in one round trip; each
+        event is serialised once, for both tables. Returns the outbox rows to hand off."""
+        events = {i: outbox_row(o.event) for i, o in enumerate(outcomes) if o.event}
+        bodies = [events[i].body if i in events else None for i in range(len(outcomes))]
+        rows = list(events.values())
         await conn.execute(
             """
             WITH settled AS (
@@ -506,13 +513,9 @@ class Repository:
                 FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
                     $6::text[]) AS u(id, state, journal_id, replaced, outcome, last_error)
                 WHERE p.id = u.id
-            ), queued AS (
-                INSERT INTO outbox (event_id, event_type, correlation_id, body)
-                SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::text[])
-                RETURNING 1
             )
-            SELECT pg_notify(current_schema() || '_outbox', '')
-            WHERE EXISTS (SELECT 1 FROM queued)
+            INSERT INTO outbox (event_id, event_type, correlation_id, body)
+            SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::text[])
             """,
             [o.posting_id for o in outcomes],
             [o.state.value for o in outcomes],
@@ -520,11 +523,9 @@ class Repository:
             [o.replaced_journal_id for o in outcomes],
             bodies,
             [o.last_error for o in outcomes],
-            [e.event_id for e, _ in events],
-            [e.event_type for e, _ in events],
-            [e.correlation_id for e, _ in events],
-            [body for _, body in events],
+            *(zip(*rows, strict=True) if rows else ([], [], [], [])),
         )
+        return rows
 
     async def reschedule(self, items: Sequence[Reschedule]) -> None:
         if items:

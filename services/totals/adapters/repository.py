@@ -29,7 +29,7 @@ from shared.contracts.events import (
     StoreTotalsClosed,
     Trigger,
 )
-from shared.outbox import enqueue
+from shared.outbox import HandOff, Transaction, outbox_row, transaction
 
 DAYS_CHANNEL = "totals_days"
 SETUPS_CHANNEL = "totals_setups"
@@ -85,8 +85,11 @@ class MissingKey(Exception):
 
 
 class TotalsRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, handed: HandOff | None = None) -> None:
         self.pool = pool
+        # Committed events go to this process's relay at once; without one (another
+        # replica's view in a test), the relay's sweep publishes them.
+        self.handed = handed
 
     # --- setups -------------------------------------------------------------------
 
@@ -105,7 +108,8 @@ class TotalsRepository:
     ) -> tuple[SetupRecord, list[DayRecord]]:
         """Saves a setup; with a new working key, days held for one are released (returned)."""
         body = setup.model_dump_json()
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool, self.handed) as tx:
+            conn = tx.conn
             if key is None:
                 row = await conn.fetchrow(
                     "UPDATE setups SET setup = $2::jsonb, updated_at = now()"
@@ -126,13 +130,14 @@ class TotalsRepository:
                     store_id, key.api_key_hash, key.connection_id, key.tenant_id,
                     key.tenant_name, key.connection_status, body)
             record = _setup(row)
-            released = await self._release_held(conn, [record]) if record.connection_ok else []
+            released = await self._release_held(tx, [record]) if record.connection_ok else []
             await conn.execute("SELECT pg_notify($1, $2)", SETUPS_CHANNEL, store_id)
         return record, released
 
     async def mark_connection(self, connection_id: UUID, status: str) -> list[DayRecord]:
         """Records a connection's state for its stores; returns days it changed."""
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool, self.handed) as tx:
+            conn = tx.conn
             # By connection only: a store that already moved to a new connection (a new
             # key) is not touched by news about its old one.
             rows = await conn.fetch(
@@ -142,25 +147,25 @@ class TotalsRepository:
             for record in records:
                 await conn.execute("SELECT pg_notify($1, $2)", SETUPS_CHANNEL, record.store_id)
             if status == ACTIVE:
-                return await self._release_held(conn, records)
+                return await self._release_held(tx, records)
             return await self._hold_pending(conn, [r.store_id for r in records])
 
     async def _release_held(
-        self, conn: asyncpg.Connection, records: list[SetupRecord]
+        self, tx: Transaction, records: list[SetupRecord]
     ) -> list[DayRecord]:
         released = []
         for record in records:
-            rows = await conn.fetch(
+            rows = await tx.conn.fetch(
                 "SELECT * FROM days WHERE store_id = $1"
                 " AND status = 'waiting-for-new-key' FOR UPDATE", record.store_id)
             for row in rows:
                 day = _day(row)
                 if day.journal is None:
                     continue
-                await self._write_state(conn, day.store_id, day.business_date,
+                await self._write_state(tx.conn, day.store_id, day.business_date,
                                         _with_status(day.state, DayStatus.PENDING))
-                await enqueue(conn, _event(day, day.journal, Trigger(day.trigger or
-                                           Trigger.END_OF_DAY), record))
+                await tx.enqueue(_event(day, day.journal, Trigger(day.trigger or
+                                        Trigger.END_OF_DAY), record))
                 released.append(day)
         return released
 
@@ -196,7 +201,8 @@ class TotalsRepository:
         first = await self._first_close(setup, business_date, totals, day, trigger)
         if first is not None:
             return first
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool, self.handed) as tx:
+            conn = tx.conn
             row = await conn.fetchrow(
                 "SELECT * FROM days WHERE store_id = $1 AND business_date = $2"
                 " FOR UPDATE", store_id, business_date)
@@ -210,8 +216,8 @@ class TotalsRepository:
             stamp = await self._write_revision(conn, store_id, business_date, decision.state,
                                                totals, journal, trigger, insert=row is None)
             if decision.publish and journal is not None:
-                await enqueue(conn, _new_event(store_id, business_date, decision.state.revision,
-                                               journal, trigger, setup))
+                await tx.enqueue(_new_event(store_id, business_date, decision.state.revision,
+                                            journal, trigger, setup))
         written = DayRecord(store_id, business_date, decision.state, totals, journal,
                             trigger.value, stamp, stamp)
         return decision, written
@@ -227,7 +233,7 @@ class TotalsRepository:
         journal = None if day.nothing_to_post else make_journal(store_id, business_date, 1, day)
         event = None
         if decision.publish and journal is not None:
-            event = _new_event(store_id, business_date, 1, journal, trigger, setup)
+            event = outbox_row(_new_event(store_id, business_date, 1, journal, trigger, setup))
         totals_json = json.dumps(totals, sort_keys=True)
         stamp: datetime | None = await self.pool.fetchval(
             FIRST_CLOSE_SQL,
@@ -235,12 +241,13 @@ class TotalsRepository:
             journal.model_dump_json() if journal is not None else None,
             decision.state.status.value, trigger.value,
             event.event_id if event else None, event.event_type if event else None,
-            event.correlation_id if event else None,
-            event.model_dump_json() if event else None,
+            event.correlation_id if event else None, event.body if event else None,
             DAYS_CHANNEL, _day_payload(store_id, business_date),
         )
         if stamp is None:
             return None
+        if event is not None and self.handed is not None:
+            self.handed([event])
         return decision, DayRecord(store_id, business_date, decision.state, totals, journal,
                                    trigger.value, stamp, stamp)
 
@@ -248,7 +255,8 @@ class TotalsRepository:
                        ) -> tuple[Decision, DayRecord] | None:
         """A manual post (reprint with "post to Xero"); None when the day was never closed."""
         store_id = setup.store_id
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with transaction(self.pool, self.handed) as tx:
+            conn = tx.conn
             row = await conn.fetchrow(
                 "SELECT * FROM days WHERE store_id = $1 AND business_date = $2"
                 " FOR UPDATE", store_id, business_date)
@@ -269,8 +277,8 @@ class TotalsRepository:
                 await self._write_state(conn, store_id, business_date, decision.state,
                                         trigger=trigger)
             if decision.publish and journal is not None:
-                await enqueue(conn, _new_event(store_id, business_date, decision.state.revision,
-                                               journal, trigger, setup))
+                await tx.enqueue(_new_event(store_id, business_date, decision.state.revision,
+                                            journal, trigger, setup))
             return decision, record
 
     async def apply_results(
@@ -389,8 +397,8 @@ STATES_OF_DAYS_FOR_UPDATE = (
     " FROM days WHERE store_id = k.store_id AND business_date = k.day FOR UPDATE) AS d"
 )
 
-# The outbox row is written as `shared.outbox.enqueue` writes it (same columns, same
-# NOTIFY channel), folded into the one statement.
+# The outbox row is written as `shared.outbox.enqueue` writes it (same columns), folded
+# into the one statement; the caller hands it to the relay once the statement returns.
 FIRST_CLOSE_SQL = """
 WITH day AS (
     INSERT INTO days (store_id, business_date, revision, fingerprint, totals, journal,
@@ -404,9 +412,7 @@ WITH day AS (
     INSERT INTO outbox (event_id, event_type, correlation_id, body)
     SELECT $8::uuid, $9::text, $10::text, $11::text FROM day WHERE $8::uuid IS NOT NULL
 )
-SELECT closed_at, pg_notify($12, $13),
-       CASE WHEN $8::uuid IS NOT NULL THEN pg_notify(current_schema() || '_outbox', '') END
-FROM day
+SELECT closed_at, pg_notify($12, $13) FROM day
 """
 
 

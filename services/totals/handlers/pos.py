@@ -21,7 +21,7 @@ from services.totals.handlers.days import (
 from shared.contracts.events import Event
 from shared.contracts.pos import PosDayClosed, PosReprintRequested, PosRequestRefused
 from shared.contracts.pos import Problem as PosProblem
-from shared.outbox import enqueue
+from shared.outbox import transaction
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ class PosHandler:
             request_type=event.event_type,
             problems=[_wire(p) for p in problems],
         )
-        async with self.repo.pool.acquire() as conn, conn.transaction():
-            await enqueue(conn, refusal)
+        async with transaction(self.repo.pool, self.repo.handed) as tx:
+            await tx.enqueue(refusal)
         log.info("refused %s from store %s: %d problem(s)", event.event_type, event.store_id,
                  len(problems))
 
