@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from services.posting.adapters.repository import CLAIM_DUE_POSTINGS, POSTINGS_OF_DAYS
-from services.totals.adapters.repository import STATES_OF_DAYS_FOR_UPDATE
+from services.totals.adapters.repository import STATES_OF_DAYS
 from shared.db import apply_migrations
 
 SERVICES = Path(__file__).parents[2] / "services"
@@ -31,7 +31,7 @@ async def generic_plan(database_url: str, service: str, sql: str, types: str,
 
 @pytest.mark.parametrize(("service", "sql", "index"), [
     ("posting", POSTINGS_OF_DAYS, "postings_store_id_business_date_revision_key"),
-    ("totals", STATES_OF_DAYS_FOR_UPDATE, "days_pkey"),
+    ("totals", STATES_OF_DAYS, "days_pkey"),
 ])
 async def test_a_days_lookup_probes_the_index_under_a_plan_made_on_an_empty_table(
     database_url: str, service: str, sql: str, index: str,

@@ -484,16 +484,17 @@ class Repository:
         )
 
     async def settle(self, outcomes: Sequence[Outcome]) -> None:
-        """Outcomes and their events in one transaction. An explicit one, though it holds a
-        single statement: a process killed before COMMIT leaves nothing behind, even when
-        its statement was waiting for a lock (an implicit one would commit without us)."""
+        """Outcomes and their events in one statement, atomic on its own (no BEGIN/COMMIT
+        round trips). A process killed while it runs may still have it committed by the
+        server: either way the day is recorded once, by this outcome or by a lookup."""
         if outcomes:
             await self._settles.submit(list(outcomes))
 
     async def _settle_groups(self, groups: Sequence[list[Outcome]]) -> list[None]:
-        async with transaction(self.pool, self.handed) as tx:
-            tx.written += await self._write_outcomes(
-                tx.conn, [o for group in groups for o in group])
+        async with self.pool.acquire() as conn:
+            written = await self._write_outcomes(conn, [o for group in groups for o in group])
+        if self.handed is not None:
+            self.handed(written)
         return [None] * len(groups)
 
     async def _write_outcomes(
