@@ -99,35 +99,6 @@ async def enqueue(conn: asyncpg.Connection, event: Event) -> OutboxRow:
     return row
 
 
-@dataclass
-class Transaction:
-    """A transaction that may write outbox rows (`transaction` hands them off)."""
-
-    conn: asyncpg.Connection
-    written: list[OutboxRow] = field(default_factory=list)
-
-    async def enqueue(self, event: Event) -> None:
-        self.written.append(await enqueue(self.conn, event))
-
-
-@contextlib.asynccontextmanager
-async def transaction(pool: asyncpg.Pool, handed: "HandOff | None") -> AsyncIterator[Transaction]:
-    """A transaction on a pooled connection; after COMMIT its outbox rows go to `handed`
-    (with None, or after a rollback, they are left to the sweep or were never there)."""
-    async with pool.acquire() as conn, conn.transaction():
-        tx = Transaction(conn)
-        yield tx
-    if handed is not None:
-        handed(tx.written)
-
-
-async def oldest_unpublished(pool: asyncpg.Pool) -> datetime | None:
-    value: datetime | None = await pool.fetchval(
-        "SELECT min(created_at) FROM outbox WHERE published_at IS NULL"
-    )
-    return value
-
-
 class HandOff:
     """Rows this process committed, waiting for its relay. Call it only after COMMIT: a
     row handed before might be published for a change that was rolled back.
@@ -136,7 +107,9 @@ class HandOff:
     broker is away, the table holds the backlog and the sweep publishes it (rows the
     sweep may already have taken are not published a second time from memory)."""
 
-    def __init__(self, limit: int = 10_000, stale_after_s: float = 1.5) -> None:
+    # A thousand events (~4 MB of bodies) are seconds of the busiest rush; past that the
+    # table holds them, not the process's memory.
+    def __init__(self, limit: int = 1000, stale_after_s: float = 1.5) -> None:
         self.limit = limit
         self.stale_after_s = stale_after_s
         self._rows: deque[tuple[float, OutboxRow]] = deque()
@@ -164,6 +137,35 @@ class HandOff:
                 self._ready.clear()
             if taken:
                 return taken
+
+
+@dataclass
+class Transaction:
+    """A transaction that may write outbox rows (`transaction` hands them off)."""
+
+    conn: asyncpg.Connection
+    written: list[OutboxRow] = field(default_factory=list)
+
+    async def enqueue(self, event: Event) -> None:
+        self.written.append(await enqueue(self.conn, event))
+
+
+@contextlib.asynccontextmanager
+async def transaction(pool: asyncpg.Pool, handed: HandOff | None) -> AsyncIterator[Transaction]:
+    """A transaction on a pooled connection; after COMMIT its outbox rows go to `handed`
+    (with None, or after a rollback, they are left to the sweep or were never there)."""
+    async with pool.acquire() as conn, conn.transaction():
+        tx = Transaction(conn)
+        yield tx
+    if handed is not None:
+        handed(tx.written)
+
+
+async def oldest_unpublished(pool: asyncpg.Pool) -> datetime | None:
+    value: datetime | None = await pool.fetchval(
+        "SELECT min(created_at) FROM outbox WHERE published_at IS NULL"
+    )
+    return value
 
 
 class OutboxRelay:

@@ -11,7 +11,14 @@ from shared.contracts.registry import EventRegistry
 from shared.db import apply_migrations, create_pool
 from shared.messaging.broker import Broker, PublishFailed
 from shared.messaging.topology import Topology
-from shared.outbox import OUTBOX_TABLE_SQL, HandOff, OutboxRelay, enqueue, transaction
+from shared.outbox import (
+    OUTBOX_TABLE_SQL,
+    HandOff,
+    OutboxRelay,
+    enqueue,
+    outbox_row,
+    transaction,
+)
 from tests.shared.conftest import QUEUE, failed_event
 
 
@@ -171,3 +178,17 @@ async def test_published_events_are_kept_a_week_then_pruned(pool, broker: Broker
     # What is younger than a week, and what was never published, stays.
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 7
     assert await unpublished(pool) == 3
+
+
+async def test_a_hand_off_holds_a_bounded_number_of_fresh_rows():
+    """Past its bound, and once older than `stale_after_s`, rows are the sweep's: the
+    process's memory does not grow with a backlog the table already holds."""
+    rows = [outbox_row(failed_event(f"B{i}")) for i in range(15)]
+    handed = HandOff(limit=10, stale_after_s=0.2)
+    handed(rows)
+    assert await handed.take(most=4) == rows[:4]
+    assert await handed.take(most=100) == rows[4:10]
+    handed(rows[10:12])
+    await asyncio.sleep(0.3)
+    handed(rows[12:13])
+    assert await handed.take(most=100) == rows[12:13]
