@@ -1,11 +1,12 @@
 """Where a day's time goes between close and outcome, hop by hop, read from the
 timestamps the services already keep in their tables (no tracing of our own):
 
-- relay: totals' outbox row written → published to the broker;
-- to record: published → posting's transaction recording it began;
+- relay: totals' outbox row written → the broker's confirm seen by totals;
+- to record: that confirm → posting's transaction recording it began (negative when
+  totals, busy serving closes, saw the confirm after posting had the event);
 - to call: recorded → marked in flight, just before the call to Xero;
 - to settle: in flight → the transaction settling its outcome began;
-- outcome relay: posting's outcome row written → published.
+- outcome relay: posting's outcome row written → the broker's confirm seen by posting.
 
 `now()` in PostgreSQL is the time a transaction began, so each hop includes the wait
 for the next stage to start, not the statement that ends it.
