@@ -131,6 +131,22 @@ async def test_two_releases_of_one_organisation_in_one_group_free_both_slots(
     assert row["blocked_until"] == later
 
 
+async def test_a_release_alone_frees_its_slot_and_keeps_the_later_block(
+    pools: list[asyncpg.Pool], repos: list[Repository],
+) -> None:
+    repo = repos[0]
+    tenant = uuid.uuid4()
+    limits = Limits(per_minute=60, concurrent=5)
+    slots = [(await repo.acquire_call(tenant, limits))[1] for _ in range(2)]
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    await repo._release_calls([(tenant, slots[0], later)])
+    await repo._release_calls([(tenant, slots[1], None)])  # no answer to go by: no block
+    row = await pools[0].fetchrow(
+        "SELECT in_flight, blocked_until FROM rate_budget WHERE tenant_id = $1", tenant)
+    assert row["in_flight"] == []
+    assert row["blocked_until"] == later
+
+
 async def test_a_group_the_app_minute_cannot_hold_is_given_back_whole(
     pools: list[asyncpg.Pool], repos: list[Repository],
 ) -> None:

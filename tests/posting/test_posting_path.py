@@ -1,9 +1,12 @@
 """The path of one event, end to end, with real processes."""
 
+from datetime import timedelta
+
 import httpx
 
 from shared.contracts.events import GlPostingFailed, GlPostingSucceeded
 from tests.posting.conftest import DAY, SERVICE_TOKEN, PostingRig, day_event
+from tests.posting.test_crash import wait_for_state
 
 
 async def test_a_closed_day_becomes_one_journal_in_xero(rig: PostingRig):
@@ -62,3 +65,19 @@ async def test_failure_outcome_is_republished_too(rig: PostingRig):
     [again] = await rig.outcomes(1)
     assert isinstance(again, GlPostingFailed) and again.errors == first.errors
     assert await rig.journals(store.tenant_id) == []
+
+
+async def test_a_day_arriving_while_its_organisation_drains_is_posted_without_a_poll(
+    rig: PostingRig,
+):
+    """The drain may have claimed its last batch before the day was recorded: when the
+    drain ends, the scheduler looks again at once (the poll here is a minute away)."""
+    store = await rig.connect("31")
+    rig.start_posting(POSTING_POLL_S="60")
+    await rig.faults(latency_ms={"min": 1500, "max": 1500})
+    await rig.publish(day_event(store))
+    await wait_for_state(rig.database_url, "in_flight")  # the drain is in Xero's call
+    await rig.publish(day_event(store, day=DAY + timedelta(days=1)))
+    outcomes = await rig.outcomes(2, timeout=20)
+    assert all(isinstance(o, GlPostingSucceeded) for o in outcomes), outcomes
+    assert sorted(o.business_date for o in outcomes) == [DAY, DAY + timedelta(days=1)]

@@ -65,6 +65,10 @@ POSTINGS_OF_DAYS = (
     " AND p.business_date = d.day OFFSET 0) AS p"
 )
 
+_BUDGET_RELEASE_ONE = (
+    "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
+    " blocked_until = GREATEST(blocked_until, $3) WHERE tenant_id = $1"
+)
 _BUDGET_READ_MANY = (
     "SELECT tenant_id, calls, in_flight, blocked_until, clock_timestamp() AS now"
     " FROM rate_budget WHERE tenant_id = ANY($1::uuid[])"
@@ -674,6 +678,11 @@ class Repository:
     async def _release_calls(
         self, releases: Sequence[tuple[UUID, datetime, datetime | None]]
     ) -> list[None]:
+        if len(releases) == 1:
+            # The common case at a low rate. A join is planned (hash join over every
+            # organisation's row: 0.46 ms with 600 of them), this probes the key (0.08).
+            await self.relaxed.execute(_BUDGET_RELEASE_ONE, *releases[0])
+            return [None]
         # Aggregated per organisation first: an UPDATE applies one joined row per target
         # row, and an organisation may end two calls in one group (its chart and a batch).
         await self.relaxed.execute(

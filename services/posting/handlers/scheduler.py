@@ -35,8 +35,17 @@ class Scheduler:
         self.owner = f"posting-{uuid.uuid4().hex[:12]}"
         self._wake = asyncio.Event()
         self._active: dict[UUID, asyncio.Task[None]] = {}
+        # Organisations whose days arrived while they were being drained: the drain may
+        # have claimed its last batch before them, so they are looked for when it ends.
+        self._arrived_while_draining: set[UUID] = set()
+        # The last claim took every free slot: more may be due than were claimed.
+        self._saturated = False
 
-    def wake(self) -> None:
+    def wake(self, tenant_id: UUID | None = None) -> None:
+        """New work (of `tenant_id`, if known) is due: claim it now, not at the next poll."""
+        if tenant_id is not None and tenant_id in self._active:
+            self._arrived_while_draining.add(tenant_id)
+            return
         self._wake.set()
 
     async def run(self) -> None:
@@ -58,8 +67,11 @@ class Scheduler:
     async def _claim(self) -> None:
         free = self.max_tenants - len(self._active)
         if free <= 0:
+            self._saturated = True
             return
-        for tenant_id in await self.repo.claim_tenants(self.owner, free, self.lease_s):
+        claimed = await self.repo.claim_tenants(self.owner, free, self.lease_s)
+        self._saturated = len(claimed) >= free
+        for tenant_id in claimed:
             if tenant_id in self._active:
                 continue  # our lease lapsed and was taken again: the drain still runs
             task = asyncio.create_task(self._drain(tenant_id))
@@ -79,11 +91,16 @@ class Scheduler:
             log.exception("draining %s stopped", tenant_id)
         finally:
             renewer.cancel()
-            self._active.pop(tenant_id, None)
-            DRAINS_ACTIVE.dec()
+            # Released while still counted as draining, so that a day arriving meanwhile
+            # is remembered, and claimed again once the lease is free.
             with contextlib.suppress(Exception):
                 await self.repo.release_lease(tenant_id, self.owner)
-            self._wake.set()  # a slot is free: look for more work
+            self._active.pop(tenant_id, None)
+            DRAINS_ACTIVE.dec()
+            arrived = tenant_id in self._arrived_while_draining
+            self._arrived_while_draining.discard(tenant_id)
+            if arrived or self._saturated:
+                self._wake.set()  # else the next poll finds what became due
 
     async def _renew(self, tenant_id: UUID) -> None:
         while True:

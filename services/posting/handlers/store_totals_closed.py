@@ -7,6 +7,7 @@ held while an organisation's rate budget refills. Deliveries are handled side by
 
 import logging
 from collections.abc import Callable, Sequence
+from uuid import UUID
 
 from services.posting.adapters.repository import Recorded, Repository
 from services.posting.metrics import RECORD_GROUP, RECORD_SECONDS
@@ -29,7 +30,8 @@ def batch_recorder(repo: Repository) -> GroupedWriter[StoreTotalsClosed, Recorde
 
 class StoreTotalsClosedHandler:
     def __init__(
-        self, recorder: GroupedWriter[StoreTotalsClosed, Recorded], wake: Callable[[], None]
+        self, recorder: GroupedWriter[StoreTotalsClosed, Recorded],
+        wake: Callable[[UUID], None],
     ) -> None:
         self.recorder = recorder
         self.wake = wake
@@ -39,7 +41,7 @@ class StoreTotalsClosedHandler:
             raise Reject(f"posting does not handle {type(event).__name__}")
         recorded = await self.recorder.submit(event)
         if recorded is Recorded.NEW:
-            self.wake()
+            self.wake(event.tenant_id)
         else:
             log.info("store-totals-closed %s:%s rev %d: %s", event.store_id,
                      event.business_date, event.revision, recorded.value)
