@@ -115,35 +115,23 @@ async def test_recording_a_day_makes_its_organisations_budget_row(
     assert held == [slot]
 
 
-async def test_two_releases_of_one_organisation_in_one_group_free_both_slots(
-    pools: list[asyncpg.Pool], repos: list[Repository],
+@pytest.mark.parametrize("together", [True, False], ids=["one group", "one by one"])
+async def test_releases_free_their_slots_and_keep_the_later_block(
+    pools: list[asyncpg.Pool], repos: list[Repository], together: bool,
 ) -> None:
+    """Together: its chart call and a batch end at once (one group, one joined row per
+    organisation). One by one: the single-row statement of a low rate."""
     repo = repos[0]
     tenant = uuid.uuid4()
     limits = Limits(per_minute=60, concurrent=5)
     slots = [(await repo.acquire_call(tenant, limits))[1] for _ in range(3)]
     later = datetime.now(UTC) + timedelta(seconds=30)
-    # Its chart call and a batch end together: one group, one joined row per organisation.
-    await repo._release_calls([(tenant, slots[0], None), (tenant, slots[1], later)])
+    releases = [(tenant, slots[0], later), (tenant, slots[1], None)]
+    for group in ([releases] if together else [[r] for r in releases]):
+        await repo._release_calls(group)
     row = await pools[0].fetchrow(
         "SELECT in_flight, blocked_until FROM rate_budget WHERE tenant_id = $1", tenant)
     assert row["in_flight"] == [slots[2]]
-    assert row["blocked_until"] == later
-
-
-async def test_a_release_alone_frees_its_slot_and_keeps_the_later_block(
-    pools: list[asyncpg.Pool], repos: list[Repository],
-) -> None:
-    repo = repos[0]
-    tenant = uuid.uuid4()
-    limits = Limits(per_minute=60, concurrent=5)
-    slots = [(await repo.acquire_call(tenant, limits))[1] for _ in range(2)]
-    later = datetime.now(UTC) + timedelta(seconds=30)
-    await repo._release_calls([(tenant, slots[0], later)])
-    await repo._release_calls([(tenant, slots[1], None)])  # no answer to go by: no block
-    row = await pools[0].fetchrow(
-        "SELECT in_flight, blocked_until FROM rate_budget WHERE tenant_id = $1", tenant)
-    assert row["in_flight"] == []
     assert row["blocked_until"] == later
 
 
