@@ -129,7 +129,7 @@ async def _messaging(
     # rush of closes for the request pool, they published a third of what was closed.
     background = await create_pool(settings.database_url, SCHEMA, 1, 3,
                                    connection_class=NoResetConnection)
-    results = ResultsHandler(TotalsRepository(background))
+    results = ResultsHandler(TotalsRepository(background, repo.handed))
     results.start()
     consumers = [
         Consumer(broker, TOTALS_RESULTS_QUEUE, EventRegistry(), results,
