@@ -51,10 +51,11 @@ async def closed_events(broker: Broker, count: int, settle: float = 0.3
 
 
 async def probe_queue(broker: Broker, routing_key: str) -> str:
-    """A queue of the test's own bound to one event type (deleted with the connection)."""
+    """A queue of the test's own bound to one event type, deleted with the connection
+    (exclusive: a queue that never had a consumer outlives its connection otherwise)."""
     channel = await broker.connection.channel()
-    queue = await channel.declare_queue(f"probe-{uuid4().hex[:8]}", exclusive=False,
-                                        auto_delete=False, durable=False)
+    queue = await channel.declare_queue(f"probe-{uuid4().hex[:8]}", exclusive=True,
+                                        durable=False)
     exchange = await channel.get_exchange(broker.topology.events_exchange)
     await queue.bind(exchange, routing_key=routing_key)
     return queue.name
