@@ -20,10 +20,10 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -47,9 +47,10 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
 """
 
-INSERT_ROW = (
-    "INSERT INTO outbox (event_id, event_type, correlation_id, body) VALUES ($1, $2, $3, $4)"
-)
+INSERT_ROWS = """
+INSERT INTO outbox (event_id, event_type, correlation_id, body)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+"""
 
 # The oldest rows left unpublished for a while that no other relay holds, marked
 # published by this one.
@@ -91,27 +92,33 @@ def outbox_row(event: Event) -> OutboxRow:
                      event.correlation_id, event.model_dump_json())
 
 
-async def enqueue(conn: asyncpg.Connection, event: Event) -> OutboxRow:
-    """Adds an event to the outbox inside the caller's transaction; hand the returned row
-    to `HandOff` after COMMIT (or leave it to the sweep)."""
-    row = outbox_row(event)
-    await conn.execute(INSERT_ROW, *row)
-    return row
+def outbox_columns(rows: Sequence[OutboxRow]) -> list[list[Any]]:
+    """The rows as the four arrays `INSERT_ROWS` takes (empty arrays for no rows)."""
+    return [list(column) for column in zip(*rows, strict=True)] or [[], [], [], []]
+
+
+async def enqueue(conn: asyncpg.Connection, *events: Event) -> list[OutboxRow]:
+    """Adds events to the outbox inside the caller's transaction, in one statement; hand
+    the returned rows to `HandOff` after COMMIT (or leave them to the sweep)."""
+    rows = [outbox_row(event) for event in events]
+    if rows:
+        await conn.execute(INSERT_ROWS, *outbox_columns(rows))
+    return rows
 
 
 class HandOff:
     """Rows this process committed, waiting for its relay. Call it only after COMMIT: a
     row handed before might be published for a change that was rolled back.
 
-    Bounded, and rows older than `stale_after_s` are not published from here: while the
-    broker is away, the table holds the backlog and the sweep publishes it (rows the
-    sweep may already have taken are not published a second time from memory)."""
+    Bounded, and `take` skips rows that waited too long: while the broker is away, the
+    table holds the backlog and the sweep publishes it (rows the sweep may already have
+    taken are not published a second time from memory). `HandOff(limit=0)` holds nothing:
+    a writer with no relay of its own leaves every row to the sweep."""
 
     # A thousand events (~4 MB of bodies) are seconds of the busiest rush; past that the
     # table holds them, not the process's memory.
-    def __init__(self, limit: int = 1000, stale_after_s: float = 1.5) -> None:
+    def __init__(self, limit: int = 1000) -> None:
         self.limit = limit
-        self.stale_after_s = stale_after_s
         self._rows: deque[tuple[float, OutboxRow]] = deque()
         self._ready = asyncio.Event()
 
@@ -123,11 +130,11 @@ class HandOff:
             self._rows.append((now, row))
             self._ready.set()
 
-    async def take(self, most: int) -> list[OutboxRow]:
-        """Waits for rows, then returns up to `most` that are not stale."""
+    async def take(self, most: int, fresh_within_s: float) -> list[OutboxRow]:
+        """Waits for rows, then returns up to `most` handed within `fresh_within_s`."""
         while True:
             await self._ready.wait()
-            fresh_since = time.monotonic() - self.stale_after_s
+            fresh_since = time.monotonic() - fresh_within_s
             taken: list[OutboxRow] = []
             while self._rows and len(taken) < most:
                 handed_at, row = self._rows.popleft()
@@ -146,19 +153,18 @@ class Transaction:
     conn: asyncpg.Connection
     written: list[OutboxRow] = field(default_factory=list)
 
-    async def enqueue(self, event: Event) -> None:
-        self.written.append(await enqueue(self.conn, event))
+    async def enqueue(self, *events: Event) -> None:
+        self.written += await enqueue(self.conn, *events)
 
 
 @contextlib.asynccontextmanager
-async def transaction(pool: asyncpg.Pool, handed: HandOff | None) -> AsyncIterator[Transaction]:
+async def transaction(pool: asyncpg.Pool, handed: HandOff) -> AsyncIterator[Transaction]:
     """A transaction on a pooled connection; after COMMIT its outbox rows go to `handed`
-    (with None, or after a rollback, they are left to the sweep or were never there)."""
+    (after a rollback they were never there)."""
     async with pool.acquire() as conn, conn.transaction():
         tx = Transaction(conn)
         yield tx
-    if handed is not None:
-        handed(tx.written)
+    handed(tx.written)
 
 
 async def oldest_unpublished(pool: asyncpg.Pool) -> datetime | None:
@@ -192,7 +198,6 @@ class OutboxRelay:
         # Longer than a hand-off takes (publish, confirm, mark), so the sweep does not
         # race it; the hand-off gives up on rows older than half of this.
         self.orphan_after_s = orphan_after_s
-        self.handed.stale_after_s = min(self.handed.stale_after_s, orphan_after_s / 2)
         self.mark_linger_s = mark_linger_s
         self.error_backoff_s = error_backoff_s
         self.keep_published_s = keep_published_s
@@ -212,7 +217,7 @@ class OutboxRelay:
 
     async def _publish_handed(self) -> None:
         while True:
-            rows = await self.handed.take(self.batch_size)
+            rows = await self.handed.take(self.batch_size, self.orphan_after_s / 2)
             results = await asyncio.gather(*map(self._publish, rows), return_exceptions=True)
             confirmed = [(row.event_id, result) for row, result in zip(rows, results, strict=True)
                          if isinstance(result, datetime)]

@@ -65,6 +65,25 @@ async def unpublished(pool) -> int:
     return count
 
 
+async def commit_handed(pool, handed: HandOff, prefix: str, count: int) -> set[str]:
+    """Events committed one transaction each and handed off; their ids as received."""
+    ids = set()
+    for i in range(count):
+        event = failed_event(f"{prefix}{i}")
+        async with transaction(pool, handed) as tx:
+            await tx.enqueue(event)
+        ids.add(event.event_id.hex)
+    return ids
+
+
+async def until_all_marked(pool) -> None:
+    """Marks are written in groups, just after the confirms."""
+    for _ in range(100):
+        if await unpublished(pool) == 0:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def stop(*tasks: asyncio.Task) -> None:
     for task in tasks:
         task.cancel()
@@ -117,22 +136,14 @@ async def test_handed_off_events_are_published_at_once_and_marked(pool, broker: 
     # The sweep would wait an hour: only the hand-off can publish these.
     relay = OutboxRelay(pool, broker, "probe", handed, orphan_after_s=3600)
     task = asyncio.create_task(relay.run())
-    expected = set()
     try:
-        for i in range(40):
-            event = failed_event(f"H{i}")
-            async with transaction(pool, handed) as tx:
-                await tx.enqueue(event)
-            expected.add(event.event_id.hex)
+        expected = await commit_handed(pool, handed, "H", 40)
         with pytest.raises(RuntimeError):
             async with transaction(pool, handed) as tx:
                 await tx.enqueue(failed_event("rolled-back"))
                 raise RuntimeError("the change failed: its event was never committed")
         ids = await received_ids(broker, len(expected))
-        for _ in range(100):  # marked in groups, just after the confirms
-            if await unpublished(pool) == 0:
-                break
-            await asyncio.sleep(0.05)
+        await until_all_marked(pool)
     finally:
         await stop(task)
     assert sorted(ids) == sorted(expected)
@@ -151,12 +162,7 @@ async def test_a_hand_off_the_broker_refused_is_published_by_the_sweep(
                         error_backoff_s=0.1)
     task = asyncio.create_task(relay.run())
     try:
-        expected = set()
-        for i in range(5):
-            event = failed_event(f"R{i}")
-            async with transaction(pool, handed) as tx:
-                await tx.enqueue(event)
-            expected.add(event.event_id.hex)
+        expected = await commit_handed(pool, handed, "R", 5)
         await asyncio.sleep(0.5)
         assert await unpublished(pool) == 5
         await flaky.connect()
@@ -181,14 +187,35 @@ async def test_published_events_are_kept_a_week_then_pruned(pool, broker: Broker
 
 
 async def test_a_hand_off_holds_a_bounded_number_of_fresh_rows():
-    """Past its bound, and once older than `stale_after_s`, rows are the sweep's: the
+    """Past its bound, and once older than the relay allows, rows are the sweep's: the
     process's memory does not grow with a backlog the table already holds."""
     rows = [outbox_row(failed_event(f"B{i}")) for i in range(15)]
-    handed = HandOff(limit=10, stale_after_s=0.2)
+    handed = HandOff(limit=10)
     handed(rows)
-    assert await handed.take(most=4) == rows[:4]
-    assert await handed.take(most=100) == rows[4:10]
+    assert await handed.take(most=4, fresh_within_s=0.2) == rows[:4]
+    assert await handed.take(most=100, fresh_within_s=0.2) == rows[4:10]
     handed(rows[10:12])
     await asyncio.sleep(0.3)
     handed(rows[12:13])
-    assert await handed.take(most=100) == rows[12:13]
+    assert await handed.take(most=100, fresh_within_s=0.2) == rows[12:13]
+
+
+async def test_marks_the_database_refused_are_written_once_it_answers(pool, broker: Broker):
+    """Published, then the database refuses the mark (the table is away): the relay keeps
+    the confirmed rows and marks them later, without publishing them again."""
+    handed = HandOff()
+    relay = OutboxRelay(pool, broker, "probe", handed, orphan_after_s=3600,
+                        error_backoff_s=0.1)
+    expected = await commit_handed(pool, handed, "M", 5)
+    await pool.execute("ALTER TABLE outbox RENAME TO outbox_written")
+    task = asyncio.create_task(relay.run())
+    try:
+        ids = await received_ids(broker, 5)
+        assert await pool.fetchval("SELECT count(*) FROM outbox_written"
+                                   " WHERE published_at IS NULL") == 5
+        await pool.execute("ALTER TABLE outbox_written RENAME TO outbox")
+        await until_all_marked(pool)
+    finally:
+        await stop(task)
+    assert sorted(ids) == sorted(expected)
+    assert await unpublished(pool) == 0

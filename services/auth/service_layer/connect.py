@@ -88,7 +88,7 @@ class ConnectFlow:
         self.xero = xero
         self.settings = settings
         self.now = now
-        self.handed = handed
+        self.handed = handed or HandOff(limit=0)
 
     async def setup(self, store_id: str, api_key: str | None) -> tuple[Classification, str]:
         """Classifies the API Key box (UnrecognisedKey when impossible) and opens an attempt."""

@@ -87,7 +87,7 @@ class Vault:
         handed: HandOff | None = None,
     ) -> None:
         self.pool = pool
-        self.handed = handed
+        self.handed = handed or HandOff(limit=0)
         self.cipher = cipher
         self.xero = xero
         self.settings = settings
@@ -325,8 +325,7 @@ class Vault:
                     reason=reason,
                 ),
             )
-        if self.handed is not None:
-            self.handed([written])
+        self.handed(written)
         log.warning("Xero connection needs a new key", extra={"connection_id": str(row["id"])})
 
     async def _failed(self, conn: asyncpg.Connection, row: asyncpg.Record, error: str) -> None:

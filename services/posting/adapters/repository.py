@@ -27,7 +27,14 @@ from shared.contracts.events import (
     StoreTotalsClosed,
 )
 from shared.messaging.grouping import GroupedWriter
-from shared.outbox import HandOff, OutboxRow, Transaction, outbox_row, transaction
+from shared.outbox import (
+    HandOff,
+    OutboxRow,
+    Transaction,
+    outbox_columns,
+    outbox_row,
+    transaction,
+)
 
 # How often a budget decision is read again after another call changed the row first.
 _BUDGET_RACES = 5
@@ -193,19 +200,6 @@ def _posting(row: asyncpg.Record) -> Posting:
     )
 
 
-async def enqueue_events(conn: asyncpg.Connection, events: Sequence[Event]) -> list[OutboxRow]:
-    """Outbox rows for several events in one statement (same table as `shared.outbox`);
-    hand them off after COMMIT."""
-    rows = [outbox_row(e) for e in events]
-    if rows:
-        await conn.execute(
-            "INSERT INTO outbox (event_id, event_type, correlation_id, body)"
-            " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])",
-            *zip(*rows, strict=True),
-        )
-    return rows
-
-
 def _day_key(event: StoreTotalsClosed) -> str:
     return f"{event.store_id}:{event.business_date.isoformat()}"
 
@@ -308,8 +302,8 @@ class Repository:
                  handed: HandOff | None = None) -> None:
         self.pool = pool
         self.relaxed = relaxed or pool
-        # Committed events go to this process's relay at once (None: its sweep does).
-        self.handed = handed
+        # Committed events go to this process's relay at once (without one: its sweep).
+        self.handed = handed or HandOff(limit=0)
         # Many organisations drain side by side, each writing its own bookkeeping after
         # every call: writes that arrive together go out as one statement (one commit),
         # so under load the round trips per Xero call fall with the number of drains.
@@ -379,7 +373,7 @@ class Repository:
             )
         for revision, ids in plan.supersede.items():
             await self._supersede(tx, ids, revision)
-        tx.written += await enqueue_events(conn, plan.events)
+        await tx.enqueue(*plan.events)
 
     async def _supersede(self, tx: Transaction, ids: list[int], revision: int) -> None:
         rows = await tx.conn.fetch(
@@ -497,8 +491,7 @@ class Repository:
     async def _settle_groups(self, groups: Sequence[list[Outcome]]) -> list[None]:
         async with self.pool.acquire() as conn:
             written = await self._write_outcomes(conn, [o for group in groups for o in group])
-        if self.handed is not None:
-            self.handed(written)
+        self.handed(written)
         return [None] * len(groups)
 
     async def _write_outcomes(
@@ -506,9 +499,8 @@ class Repository:
     ) -> list[OutboxRow]:
         """The postings' outcomes and their events in the outbox, in one round trip; each
         event is serialised once, for both tables. Returns the outbox rows to hand off."""
-        events = {i: outbox_row(o.event) for i, o in enumerate(outcomes) if o.event}
-        bodies = [events[i].body if i in events else None for i in range(len(outcomes))]
-        rows = list(events.values())
+        row_of = [outbox_row(o.event) if o.event else None for o in outcomes]
+        rows = [row for row in row_of if row is not None]
         await conn.execute(
             """
             WITH settled AS (
@@ -526,9 +518,9 @@ class Repository:
             [o.state.value for o in outcomes],
             [o.journal_id for o in outcomes],
             [o.replaced_journal_id for o in outcomes],
-            bodies,
+            [row.body if row else None for row in row_of],
             [o.last_error for o in outcomes],
-            *(zip(*rows, strict=True) if rows else ([], [], [], [])),
+            *outbox_columns(rows),
         )
         return rows
 

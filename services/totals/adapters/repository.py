@@ -89,7 +89,7 @@ class TotalsRepository:
         self.pool = pool
         # Committed events go to this process's relay at once; without one (another
         # replica's view in a test), the relay's sweep publishes them.
-        self.handed = handed
+        self.handed = handed or HandOff(limit=0)
 
     # --- setups -------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ class TotalsRepository:
         )
         if stamp is None:
             return None
-        if event is not None and self.handed is not None:
+        if event is not None:
             self.handed([event])
         return decision, DayRecord(store_id, business_date, decision.state, totals, journal,
                                    trigger.value, stamp, stamp)
