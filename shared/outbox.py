@@ -40,7 +40,7 @@ CREATE TABLE outbox (
     event_id uuid NOT NULL UNIQUE,
     event_type text NOT NULL,
     correlation_id text NOT NULL,
-    body text NOT NULL,
+    body text COMPRESSION lz4 NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     published_at timestamptz
 );

@@ -1,6 +1,7 @@
 """Each service's migrations write its own outbox table in plain SQL (a schema per
 service); the relay in shared/outbox.py reads them all the same way. This keeps every
-copy identical to `OUTBOX_TABLE_SQL`: columns, types, nullability, defaults, indexes."""
+copy identical to `OUTBOX_TABLE_SQL`: columns, types, nullability, defaults, compression,
+indexes."""
 
 from pathlib import Path
 
@@ -14,9 +15,13 @@ SERVICES = Path(__file__).parents[2] / "services"
 
 
 async def _shape(conn: asyncpg.Connection, schema: str) -> tuple[list[tuple[str, ...]], list[str]]:
+    # attcompression: a column's TOAST compression ('' for the server's default).
     columns = await conn.fetch(
-        "SELECT column_name, data_type, is_nullable, coalesce(column_default, '')"
-        " FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'outbox'"
+        "SELECT column_name, data_type, is_nullable, coalesce(column_default, ''),"
+        " a.attcompression::text"
+        " FROM information_schema.columns c JOIN pg_attribute a"
+        "  ON a.attrelid = format('%I.outbox', $1::text)::regclass AND a.attname = c.column_name"
+        " WHERE table_schema = $1 AND table_name = 'outbox'"
         " ORDER BY ordinal_position", schema)
     indexes = await conn.fetch(
         "SELECT replace(indexdef, $1 || '.', 'S.') FROM pg_indexes"

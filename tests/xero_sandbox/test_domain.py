@@ -9,7 +9,12 @@ from services.xero_sandbox.domain.clock import Clock
 from services.xero_sandbox.domain.journals import check_journal
 from services.xero_sandbox.domain.limits import Limits, TenantBudget, Window, admit
 from services.xero_sandbox.domain.model import Organisation
-from services.xero_sandbox.domain.state import OAuthError, Sandbox
+from services.xero_sandbox.domain.state import (
+    IdempotencyMemory,
+    IdempotentAnswer,
+    OAuthError,
+    Sandbox,
+)
 from services.xero_sandbox.domain.where import QueryError, compile_where
 from services.xero_sandbox.domain.xerodate import ms_date, parse_date
 
@@ -156,3 +161,22 @@ def test_refresh_grace_in_the_domain() -> None:
     now[0] += timedelta(seconds=1)
     with pytest.raises(OAuthError):
         sandbox.refresh(client, first)
+
+
+def test_idempotent_answers_are_recalled_until_they_expire_then_forgotten() -> None:
+    memory = IdempotencyMemory()
+    for n in range(1000):  # one key a second, each remembered for 600 s
+        memory.remember(("client", "tenant", f"key-{n}"),
+                        IdempotentAnswer(f"fp-{n}", 200, b"{}", n + 600.0), now=float(n))
+    assert len(memory) == 600  # keys 0..399 expired as later ones came in
+    assert memory.recall(("client", "tenant", "key-399"), 999.0) is None
+    kept = memory.recall(("client", "tenant", "key-400"), 999.0)
+    assert kept is not None and kept.fingerprint == "fp-400"
+    assert memory.recall(("client", "tenant", "key-400"), 1000.0) is None  # expired meanwhile
+    # A key used again after it expired is remembered anew, at the back of the line
+    # (and key-400, expired now, is forgotten).
+    memory.remember(("client", "tenant", "key-399"),
+                    IdempotentAnswer("again", 200, b"{}", 1600.0), now=1000.0)
+    assert len(memory) == 600
+    again = memory.recall(("client", "tenant", "key-399"), 1500.0)
+    assert again is not None and again.fingerprint == "again"

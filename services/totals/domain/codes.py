@@ -29,8 +29,10 @@ def unknown_tags(template: str) -> list[str]:
 
 
 # Every close expands the same few dozen templates for its store: a cache spares the
-# regular expression (5% of the close path's CPU in a profile).
-@lru_cache(maxsize=8192)
+# regular expression (5% of the close path's CPU in a profile). It holds a chain's stores
+# times their templates: with 8,192 entries, 500 stores of ~26 templates closing in turn
+# missed on every call (build_day 352 -> 404 us).
+@lru_cache(maxsize=32768)
 def expand(template: str, store_id: str, store_class: str | None) -> str:
     """The template with its tags replaced for one store."""
 

@@ -47,7 +47,6 @@ PREFIX = "/api.xro/2.0"
 
 ZERO_ID = "00000000-0000-0000-0000-000000000000"
 PAGE_SIZE = 100
-IDEMPOTENCY_PURGE_AT = 10000  # remembered keys before expired ones are swept out
 Handler = Callable[["Call"], Awaitable[Response]]
 
 ACCOUNT_FIELDS: dict[str, Callable[[Any], str]] = {
@@ -347,8 +346,8 @@ def _idempotent(handler: Handler) -> Handler:
         ).hexdigest()
         store, now = call.sandbox.idempotency, call.sandbox.clock.timestamp()
         slot = (call.grant.client_id, call.org.tenant_id, key)
-        seen = store.get(slot)
-        if seen is not None and seen.expires > now:
+        seen = store.recall(slot, now)
+        if seen is not None:
             if seen.fingerprint != fingerprint:
                 return _bad_request(
                     "The Idempotency-Key has already been used with a different request"
@@ -361,12 +360,9 @@ def _idempotent(handler: Handler) -> Handler:
             )
         answer = await handler(call)
         ttl = call.request.app.state.settings.idempotency_ttl_s
-        if len(store) > IDEMPOTENCY_PURGE_AT:
-            for stale in [k for k, v in store.items() if v.expires <= now]:
-                del store[stale]
-        store[slot] = IdempotentAnswer(
+        store.remember(slot, IdempotentAnswer(
             fingerprint, answer.status_code, bytes(answer.body), now + ttl
-        )
+        ), now)
         return answer
 
     return wrapped

@@ -6,6 +6,7 @@ Token signing is injected (`Signer`), so this module stays free of I/O and crypt
 import base64
 import hashlib
 import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -118,6 +119,34 @@ class IdempotentAnswer:
     expires: float
 
 
+class IdempotencyMemory:
+    """The first answer under each Idempotency-Key, until it expires.
+
+    Every answer lives as long (one TTL), so answers expire in the order they were
+    remembered: the expired ones are always at the front, and forgetting them costs
+    nothing per request (a scan of every key per request, once 10,000 were remembered,
+    slowed the sandbox down as a long benchmark went on)."""
+
+    def __init__(self) -> None:
+        self._answers: OrderedDict[tuple[str, str, str], IdempotentAnswer] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def recall(self, slot: tuple[str, str, str], now: float) -> IdempotentAnswer | None:
+        answer = self._answers.get(slot)
+        return answer if answer is not None and answer.expires > now else None
+
+    def remember(self, slot: tuple[str, str, str], answer: IdempotentAnswer, now: float) -> None:
+        self._answers[slot] = answer
+        self._answers.move_to_end(slot)
+        while self._answers:
+            oldest = next(iter(self._answers.values()))
+            if oldest.expires > now:
+                break
+            self._answers.popitem(last=False)
+
+
 def s256(verifier: str) -> str:
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
@@ -150,7 +179,7 @@ class Sandbox:
         self.app_windows: dict[str, Window] = {}
         self.faults = Faults()
         self.stats = Stats()
-        self.idempotency: dict[tuple[str, str, str], IdempotentAnswer] = {}
+        self.idempotency = IdempotencyMemory()
         self._seed()
 
     def _seed(self) -> None:
