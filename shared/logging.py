@@ -19,8 +19,10 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
-            rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
+            "%(levelname)s %(name)s %(message)s %(correlation_id)s",
+            # ISO 8601 in UTC with its offset (asctime is local time without one).
+            timestamp="ts",
+            rename_fields={"levelname": "level", "name": "logger"},
             static_fields={"service": service},
         )
     )
