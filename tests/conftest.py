@@ -6,14 +6,15 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
+import httpx
 import pytest
 
-from glbridge.processes import free_port
+from glbridge.processes import ServiceProcess, free_port
 from glbridge.system import Ports, System
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 from tests.support.infra import amqp_server, postgres_server
-from tests.support.sandbox import RunningSandbox, run_sandbox
+from tests.support.sandbox import RunningSandbox
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +54,29 @@ async def namespace(amqp_url: str, unique: str) -> AsyncIterator[str]:
         await topo.delete(channel, topo.topology(name))
 
 
+@pytest.fixture(scope="session")
+def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One Xero sandbox process for the whole run, control API on (see `sandbox`)."""
+    port = free_port()
+    log_dir: Path = tmp_path_factory.mktemp("sandbox")
+    env = {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true"}
+    process = ServiceProcess("services.xero_sandbox", port, env, log_dir)
+    process.start("/healthz", timeout_s=30)
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
 @pytest.fixture
-async def sandbox(tmp_path: Path) -> AsyncIterator[RunningSandbox]:
-    """A Xero sandbox process of this test's own, control API on, seeded state."""
-    async for running in run_sandbox(tmp_path):
-        yield running
+async def sandbox(sandbox_process: ServiceProcess) -> AsyncIterator[RunningSandbox]:
+    """The sandbox as a new process would be: `POST /_control/reset` restores exactly that
+    state (seeded organisations, clients, clock, limits, faults, stats, journals), so the
+    run's one process serves every test and saves the second a start takes here. The
+    previous test's services are stopped before this one's reset."""
+    async with httpx.AsyncClient(base_url=sandbox_process.url, timeout=30) as client:
+        (await client.post("/_control/reset")).raise_for_status()
+        yield RunningSandbox(sandbox_process, client)
 
 
 @pytest.fixture

@@ -1,12 +1,10 @@
 """A running Xero sandbox process with its control API, for tests of the other services."""
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
-from glbridge.processes import ServiceProcess, free_port
+from glbridge.processes import ServiceProcess
 
 
 @dataclass
@@ -27,17 +25,3 @@ class RunningSandbox:
             "XERO_CONNECTIONS_URL": f"{self.url}/connections",
             "XERO_API_URL": f"{self.url}/api.xro/2.0",
         }
-
-
-async def run_sandbox(log_dir: Path, extra_env: dict[str, str] | None = None) -> AsyncIterator[
-    RunningSandbox
-]:
-    port = free_port()
-    env = {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true", **(extra_env or {})}
-    process = ServiceProcess("services.xero_sandbox", port, env, log_dir)
-    process.start("/healthz", timeout_s=30)
-    try:
-        async with httpx.AsyncClient(base_url=process.url, timeout=30) as client:
-            yield RunningSandbox(process, client)
-    finally:
-        process.stop()
