@@ -1,12 +1,13 @@
 """Service processes: started with `python -m`, health-checked, stopped or killed for real."""
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -42,6 +43,16 @@ class ServiceProcess:
         self.spawn()
         self.wait_ready(ready_path, timeout_s)
         return self
+
+    @contextlib.contextmanager
+    def running(self, ready_path: str = "/healthz", timeout_s: float = 30.0
+                ) -> Iterator["ServiceProcess"]:
+        """Started and ready inside the block; stopped when it ends, or when it never got
+        ready."""
+        try:
+            yield self.start(ready_path, timeout_s)
+        finally:
+            self.stop()
 
     def spawn(self) -> None:
         log = self.log_path.open("ab") if self.log_path else None

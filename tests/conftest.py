@@ -60,12 +60,8 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servic
     port = free_port()
     log_dir: Path = tmp_path_factory.mktemp("sandbox")
     env = {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true"}
-    process = ServiceProcess("services.xero_sandbox", port, env, log_dir)
-    process.start("/healthz", timeout_s=30)
-    try:
+    with ServiceProcess("services.xero_sandbox", port, env, log_dir).running() as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

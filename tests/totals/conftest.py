@@ -100,12 +100,8 @@ async def auth_url(sandbox, database_url, amqp_url, namespace, tmp_path) -> Asyn
     env = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "AMQP_NAMESPACE": namespace,
            "SERVICE_TOKEN": "test-service-token", "AUTH_PORT": str(port),
            "AUTH_PUBLIC_URL": url, **sandbox.xero_env()}
-    process = ServiceProcess("services.auth", port, env, tmp_path)
-    process.start("/readyz", timeout_s=60)
-    try:
+    with ServiceProcess("services.auth", port, env, tmp_path).running("/readyz", 60):
         yield url
-    finally:
-        process.stop()
 
 
 @pytest.fixture
