@@ -147,13 +147,12 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     log_dir = Path(tempfile.mkdtemp(prefix="sandbox-bench-"))
-    sandbox = ServiceProcess(
+    with ServiceProcess(
         "services.xero_sandbox",
         port,
         {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true", "LOG_LEVEL": "WARNING"},
         log_dir,
-    ).start("/healthz")
-    try:
+    ).running("/healthz") as sandbox:
         headers = _prepare(sandbox.url)
         assert sandbox.process is not None
         cpu_before = _cpu_seconds(sandbox.process.pid)
@@ -167,8 +166,6 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         cpu = _cpu_seconds(sandbox.process.pid) - cpu_before
         stats = httpx.get(f"{sandbox.url}/_control/stats").json()
-    finally:
-        sandbox.stop()
     total = {k: sum(r[k] for r in results) for k in ("put", "get", "errors")}
     done = total["put"] + total["get"]
     print(
