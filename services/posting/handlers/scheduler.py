@@ -9,20 +9,33 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from typing import Protocol
 from uuid import UUID
 
-from services.posting.adapters.repository import Repository
-from services.posting.handlers.drain import Drainer
 from services.posting.metrics import DRAINS_ACTIVE
 
 log = logging.getLogger(__name__)
 
 
+class Leases(Protocol):
+    """The lease rows (the repository): who drains which organisation, until when."""
+
+    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> list[UUID]: ...
+    async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool: ...
+    async def release_lease(self, tenant_id: UUID, owner: str) -> None: ...
+
+
+class Drains(Protocol):
+    """Posts an organisation's due days a batch at a time (the drainer)."""
+
+    async def drain_once(self, tenant_id: UUID) -> bool: ...
+
+
 class Scheduler:
     def __init__(
         self,
-        repo: Repository,
-        drainer: Drainer,
+        repo: Leases,
+        drainer: Drains,
         max_tenants: int,
         lease_s: float,
         poll_s: float,
@@ -38,12 +51,15 @@ class Scheduler:
         # Organisations whose days arrived while they were being drained: the drain may
         # have claimed its last batch before them, so they are looked for when it ends.
         self._arrived_while_draining: set[UUID] = set()
+        # Organisations whose drain has ended and whose lease is being let go.
+        self._releasing: set[UUID] = set()
+        self._drains: set[asyncio.Task[None]] = set()
         # The last claim took every free slot: more may be due than were claimed.
         self._saturated = False
 
     def wake(self, tenant_id: UUID | None = None) -> None:
         """New work (of `tenant_id`, if known) is due: claim it now, not at the next poll."""
-        if tenant_id is not None and tenant_id in self._active:
+        if tenant_id is not None and (tenant_id in self._active or tenant_id in self._releasing):
             self._arrived_while_draining.add(tenant_id)
             return
         self._wake.set()
@@ -60,9 +76,11 @@ class Scheduler:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_s)
                 self._wake.clear()
         finally:
-            for task in list(self._active.values()):
+            # Ending drains included: they are no longer active while letting go.
+            drains = list(self._drains)
+            for task in drains:
                 task.cancel()
-            await asyncio.gather(*self._active.values(), return_exceptions=True)
+            await asyncio.gather(*drains, return_exceptions=True)
 
     async def _claim(self) -> None:
         free = self.max_tenants - len(self._active)
@@ -76,6 +94,8 @@ class Scheduler:
                 continue  # our lease lapsed and was taken again: the drain still runs
             task = asyncio.create_task(self._drain(tenant_id))
             self._active[tenant_id] = task
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
 
     async def _drain(self, tenant_id: UUID) -> None:
         DRAINS_ACTIVE.inc()
@@ -91,11 +111,19 @@ class Scheduler:
             log.exception("draining %s stopped", tenant_id)
         finally:
             renewer.cancel()
-            # Released while still counted as draining, so that a day arriving meanwhile
-            # is remembered, and claimed again once the lease is free.
-            with contextlib.suppress(Exception):
-                await self.repo.release_lease(tenant_id, self.owner)
+            # No longer active before the lease is let go: a claim may take the lease the
+            # moment it is free and must then start a drain. Were this ending one still
+            # counted as running, that claim would skip it and the organisation would stay
+            # leased to nobody until the lease ran out (days waited 15 s in the bench).
             self._active.pop(tenant_id, None)
+            # A day arriving meanwhile is remembered, as during the drain: the lease may
+            # still be held when the scheduler looks.
+            self._releasing.add(tenant_id)
+            try:
+                with contextlib.suppress(Exception):
+                    await self.repo.release_lease(tenant_id, self.owner)
+            finally:
+                self._releasing.discard(tenant_id)
             DRAINS_ACTIVE.dec()
             arrived = tenant_id in self._arrived_while_draining
             self._arrived_while_draining.discard(tenant_id)

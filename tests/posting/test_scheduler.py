@@ -1,0 +1,101 @@
+"""The scheduler's hand-over between an ending drain and the next claim, on an in-memory
+lease table whose answers the test holds back: the interleavings a loaded PostgreSQL
+produces now and then, made to happen every time."""
+
+import asyncio
+import uuid
+from uuid import UUID
+
+import pytest
+
+from services.posting.handlers.scheduler import Scheduler
+
+TENANT = uuid.uuid4()
+
+
+class SlowReleaseLeases:
+    """Lease rows in memory; a release is answered only when the test says so, and
+    committed either at once (its reply is on the way back) or only then (its statement
+    is still queued)."""
+
+    def __init__(self, committed_before_answer: bool = True) -> None:
+        self.committed_before_answer = committed_before_answer
+        self.holders: dict[UUID, str] = {}
+        self.due: set[UUID] = set()
+        self.released = asyncio.Event()
+        self.release_answered = asyncio.Event()
+
+    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> list[UUID]:
+        free = [tenant for tenant in self.due if tenant not in self.holders][:limit]
+        for tenant in free:
+            self.holders[tenant] = owner
+        return free
+
+    async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool:
+        return self.holders.get(tenant_id) == owner
+
+    async def release_lease(self, tenant_id: UUID, owner: str) -> None:
+        if self.committed_before_answer:
+            self._delete(tenant_id, owner)
+        self.released.set()
+        await self.release_answered.wait()
+        self._delete(tenant_id, owner)
+
+    def _delete(self, tenant_id: UUID, owner: str) -> None:
+        if self.holders.get(tenant_id) == owner:
+            del self.holders[tenant_id]
+
+
+class PostsEverythingDue:
+    def __init__(self, leases: SlowReleaseLeases) -> None:
+        self.leases = leases
+        self.drains = 0
+        self.drained = asyncio.Event()
+
+    async def drain_once(self, tenant_id: UUID) -> bool:
+        assert self.leases.holders.get(tenant_id), "drained without holding the lease"
+        self.leases.due.discard(tenant_id)
+        self.drains += 1
+        self.drained.set()
+        return False
+
+
+@pytest.mark.parametrize(
+    ("committed_before_answer", "own_wake"),
+    [
+        # The release is committed but its answer is not back; another organisation's
+        # wake-up makes the scheduler claim, and the claim gets the lease: the claim
+        # must start a drain, not take the ending one for a running one.
+        pytest.param(True, False, id="a claim takes the lease of an ending drain"),
+        # The release is still queued; the day's own wake-up comes while the lease is
+        # held, when a claim would miss it: it is remembered and looked for after.
+        pytest.param(False, True, id="its own wake-up while the lease is held"),
+    ],
+)
+async def test_a_day_arriving_while_a_drain_lets_go_of_its_lease_is_drained(
+    committed_before_answer: bool, own_wake: bool
+) -> None:
+    leases = SlowReleaseLeases(committed_before_answer)
+    drainer = PostsEverythingDue(leases)
+    # Claims only when woken: the poll is an hour away.
+    scheduler = Scheduler(leases, drainer, max_tenants=4, lease_s=60, poll_s=3600)
+    running = asyncio.create_task(scheduler.run())
+    try:
+        leases.due.add(TENANT)
+        scheduler.wake(TENANT)
+        await asyncio.wait_for(leases.released.wait(), 5)
+        assert drainer.drains == 1
+
+        drainer.drained.clear()
+        leases.due.add(TENANT)
+        scheduler.wake(TENANT if own_wake else None)
+        await asyncio.sleep(0.05)
+        leases.release_answered.set()
+
+        await asyncio.wait_for(drainer.drained.wait(), 2)
+        assert drainer.drains == 2
+        assert not leases.due
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert TENANT not in leases.holders, "the lease outlived the drains"
