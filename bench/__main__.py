@@ -75,7 +75,7 @@ class Figures:
     token_refreshes_per_connection: float
     processes: dict[str, dict[str, float]]
     series: dict[str, list[Any]] = field(default_factory=dict)
-    # p50 and p99 of each hop from close to outcome (see bench/hops.py).
+    # p50, p99 and max of each hop from close to outcome (see bench/hops.py).
     hops_ms: dict[str, Any] = field(default_factory=dict)
 
 
@@ -306,13 +306,14 @@ def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
                       str(f.xero_calls), str(f.rate_limited),
                       f"{f.token_refreshes_per_connection:.2f}", str(f.statuses))
     console.print(table)
-    hops = Table(title="where a day's time goes, close to outcome (ms, p50 / p99)")
+    hops = Table(title="where a day's time goes, close to outcome (ms, p50 / p99 / max)")
     hops.add_column("scenario")
     for hop in HOPS:
         hops.add_column(hop.replace("_", " "))
     for f in results.values():
         hops.add_row(f.scenario.name, *(
-            f"{f.hops_ms[hop]['p50']} / {f.hops_ms[hop]['p99']}" if f.hops_ms.get(hop)
+            " / ".join(str(f.hops_ms[hop][share]) for share in ("p50", "p99", "max"))
+            if f.hops_ms.get(hop)
             else "-" for hop in HOPS))
     console.print(hops)
     processes = Table(title="processes (throughput scenario)")
