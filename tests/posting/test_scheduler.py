@@ -99,3 +99,40 @@ async def test_a_day_arriving_while_a_drain_lets_go_of_its_lease_is_drained(
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
     assert TENANT not in leases.holders, "the lease outlived the drains"
+
+
+class EndlessBatches:
+    """An organisation with more due after every batch."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    async def drain_once(self, tenant_id: UUID) -> bool:
+        await asyncio.sleep(0.01)
+        self.batches += 1
+        return True
+
+
+async def test_a_drain_whose_lease_was_taken_by_another_drainer_stops() -> None:
+    leases = SlowReleaseLeases()
+    leases.release_answered.set()
+    drainer = EndlessBatches()
+    # Renewed every 0.1 s.
+    scheduler = Scheduler(leases, drainer, max_tenants=4, lease_s=0.3, poll_s=3600)
+    running = asyncio.create_task(scheduler.run())
+    try:
+        leases.due.add(TENANT)
+        scheduler.wake(TENANT)
+        await asyncio.sleep(0.2)
+        assert drainer.batches > 0
+
+        # Ours lapsed while the database was away, and another replica took it.
+        leases.holders[TENANT] = "posting-elsewhere"
+        await asyncio.wait_for(leases.released.wait(), 2)
+        stopped_at = drainer.batches
+        await asyncio.sleep(0.3)
+        assert drainer.batches == stopped_at, "still draining without the lease"
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+    assert leases.holders[TENANT] == "posting-elsewhere", "let go of a lease not ours"

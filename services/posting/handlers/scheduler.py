@@ -99,11 +99,13 @@ class Scheduler:
 
     async def _drain(self, tenant_id: UUID) -> None:
         DRAINS_ACTIVE.inc()
-        renewer = asyncio.create_task(self._renew(tenant_id))
+        lost = asyncio.Event()
+        renewer = asyncio.create_task(self._renew(tenant_id, lost))
         try:
             # A short batch means the organisation is drained for now; what arrives later
-            # is due and found by the next claim.
-            while await self.drainer.drain_once(tenant_id):
+            # is due and found by the next claim. A lease lost to another drainer ends the
+            # drain after the batch in hand: two drains would claim the same postings.
+            while not lost.is_set() and await self.drainer.drain_once(tenant_id):
                 pass
         except asyncio.CancelledError:
             raise
@@ -130,8 +132,17 @@ class Scheduler:
             if arrived or self._saturated:
                 self._wake.set()  # else the next poll finds what became due
 
-    async def _renew(self, tenant_id: UUID) -> None:
+    async def _renew(self, tenant_id: UUID, lost: asyncio.Event) -> None:
         while True:
             await asyncio.sleep(self.lease_s / 3)
-            with contextlib.suppress(Exception):
-                await self.repo.renew_lease(tenant_id, self.owner, self.lease_s)
+            try:
+                held = await self.repo.renew_lease(tenant_id, self.owner, self.lease_s)
+            except Exception as exc:
+                # The database is away; the lease stays ours unless another drainer takes it.
+                log.warning("could not renew the lease of %s: %r", tenant_id, exc)
+                continue
+            if not held:
+                # It lapsed (renewals failed for a whole lease) and another drainer took it.
+                log.warning("the lease of %s was taken by another drainer", tenant_id)
+                lost.set()
+                return
