@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 
+from services.posting.adapters.repository import Repository
 from shared.contracts.events import (
     Event,
     GlPostingFailed,
@@ -29,6 +31,7 @@ from shared.contracts.events import (
     money,
 )
 from shared.contracts.registry import EventRegistry
+from shared.db import apply_migrations, create_pool
 from shared.messaging.broker import Broker
 from shared.messaging.topology import TOTALS_RESULTS_QUEUE, topology
 from tests.support.processes import ServiceProcess, free_port
@@ -250,3 +253,26 @@ def _outcome(event: Event) -> list[Outcome]:
 
 def total(lines: tuple[tuple[str, str, str], ...]) -> Decimal:
     return sum((Decimal(a) for _, _, a in lines if Decimal(a) > 0), Decimal(0))
+
+
+# Repositories straight on a migrated database, one per pool as replicas would have.
+MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
+SCHEMA = "posting"
+
+
+@pytest.fixture
+async def pools(database_url: str) -> AsyncIterator[list[asyncpg.Pool]]:
+    await apply_migrations(database_url, SCHEMA, MIGRATIONS)
+    made = [await create_pool(database_url, SCHEMA, 1, 4) for _ in range(3)]
+    yield made
+    for pool in made:
+        await pool.close()
+
+
+@pytest.fixture
+async def repos(pools: list[asyncpg.Pool]) -> AsyncIterator[list[Repository]]:
+    """A repository per pool, as replicas would have; stopped even when a test fails."""
+    made = [Repository(pool) for pool in pools]
+    yield made
+    for repo in made:
+        await repo.stop()

@@ -4,9 +4,7 @@ gets more slots than its limits allow, nor the app more than its minute."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -14,29 +12,7 @@ import pytest
 
 from services.posting.adapters.repository import Repository
 from services.posting.domain.budget import Limits
-from shared.db import apply_migrations, create_pool
 from tests.posting.conftest import Store, day_event
-
-MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
-SCHEMA = "posting"
-
-
-@pytest.fixture
-async def pools(database_url: str) -> AsyncIterator[list[asyncpg.Pool]]:
-    await apply_migrations(database_url, SCHEMA, MIGRATIONS)
-    made = [await create_pool(database_url, SCHEMA, 1, 4) for _ in range(3)]
-    yield made
-    for pool in made:
-        await pool.close()
-
-
-@pytest.fixture
-async def repos(pools: list[asyncpg.Pool]) -> AsyncIterator[list[Repository]]:
-    """A repository per pool, as replicas would have; stopped even when a test fails."""
-    made = [Repository(pool) for pool in pools]
-    yield made
-    for repo in made:
-        await repo.stop()
 
 
 async def _recorded(repo: Repository, count: int) -> list[Store]:

@@ -453,23 +453,31 @@ class Repository:
                 _posting(r), r["newer"], tuple(r["to_void"] or ()), r["waits"], r["age_s"]))
         return [by_tenant.get(tenant_id, [])[:limit] for tenant_id, limit in requests]
 
-    async def mark_in_flight(self, ids: Sequence[int], grace_s: float) -> None:
+    async def mark_in_flight(self, postings: Sequence[Posting], grace_s: float) -> set[int]:
         """Committed before the call: after a crash these are looked up in Xero first, once
-        `grace_s` has passed (a request Xero may still be working on is not raced)."""
-        await self._in_flight.submit((list(ids), grace_s))
+        `grace_s` has passed (a request Xero may still be working on is not raced).
+
+        Returns the ids marked: only postings still at the attempt they were claimed at.
+        One that another drainer marked first (two drains of an organisation overlapped,
+        a lease having lapsed) is that drainer's to send: sending it too could post it
+        twice."""
+        return await self._in_flight.submit(([(p.id, p.attempts) for p in postings], grace_s))
 
     async def _mark_in_flight_groups(
-        self, groups: Sequence[tuple[list[int], float]]
-    ) -> list[None]:
-        await self.pool.execute(
-            "UPDATE postings p SET state = 'in_flight', attempts = attempts + 1,"
+        self, groups: Sequence[tuple[list[tuple[int, int]], float]]
+    ) -> list[set[int]]:
+        rows = await self.pool.fetch(
+            "UPDATE postings p SET state = 'in_flight', attempts = p.attempts + 1,"
             " sent_at = now(), next_attempt_at = now() + make_interval(secs => u.grace),"
             " updated_at = now()"
-            " FROM unnest($1::bigint[], $2::float8[]) AS u(id, grace) WHERE p.id = u.id",
-            [i for ids, _ in groups for i in ids],
-            [grace for ids, grace in groups for _ in ids],
+            " FROM unnest($1::bigint[], $2::int[], $3::float8[]) AS u(id, claimed_at, grace)"
+            " WHERE p.id = u.id AND p.attempts = u.claimed_at RETURNING p.id",
+            [i for postings, _ in groups for i, _ in postings],
+            [attempts for postings, _ in groups for _, attempts in postings],
+            [grace for postings, grace in groups for _ in postings],
         )
-        return [None] * len(groups)
+        marked = {r["id"] for r in rows}
+        return [{i for i, _ in postings if i in marked} for postings, _ in groups]
 
     async def event_body(self, posting_id: int) -> str:
         body: str = await self.pool.fetchval("SELECT event FROM postings WHERE id = $1", posting_id)

@@ -81,6 +81,8 @@ class _Round:
     given_up: list[tuple[Posting, str]] = field(default_factory=list)
     # Marked in flight (and their attempt counted) in this round.
     sent: set[int] = field(default_factory=set)
+    # Claimed, but marked in flight by another drainer first: its to send and settle.
+    elsewhere: set[int] = field(default_factory=set)
 
     def settle(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -368,8 +370,15 @@ class Drainer:
     ) -> None:
         if not items:
             return
-        postings = [c.posting for c in items]
-        await self.repo.mark_in_flight([p.id for p in postings], self.policy.in_flight_grace_s)
+        claimed = [c.posting for c in items]
+        marked = await self.repo.mark_in_flight(claimed, self.policy.in_flight_grace_s)
+        postings = [p for p in claimed if p.id in marked]
+        if len(postings) < len(claimed):
+            log.warning("%d postings of tenant %s were marked by another drainer first",
+                        len(claimed) - len(postings), tenant_id)
+            work.elsewhere.update(p.id for p in claimed if p.id not in marked)
+        if not postings:
+            return
         work.sent.update(p.id for p in postings)
         # The same batch sent again gets Xero's first answer back (while Xero remembers).
         key = idempotency_key([p.id for p in postings], "put")
@@ -470,7 +479,8 @@ class Drainer:
 
 
 def _ids(work: _Round) -> set[int]:
-    return {o.posting_id for o in work.outcomes}
+    """Postings this round has done with: settled here, or another drainer's to settle."""
+    return {o.posting_id for o in work.outcomes} | work.elsewhere
 
 
 def _after(seconds: float) -> datetime:

@@ -1,0 +1,100 @@
+"""Marking postings in flight, the last step before the call to Xero, is the fence that
+keeps two drains of one organisation (a lease that lapsed and was taken while its drain
+still ran) from sending the same day twice: only one of them marks it."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+
+import asyncpg
+from pydantic import SecretStr
+
+from services.posting.adapters.auth import AuthClient
+from services.posting.adapters.charts import ChartCache
+from services.posting.adapters.gateway import XeroGateway
+from services.posting.adapters.http import http_session
+from services.posting.adapters.repository import Repository
+from services.posting.adapters.xero import XeroClient
+from services.posting.domain.model import Posting, narration_of
+from services.posting.handlers.drain import Drainer
+from services.posting.main import limits_of, policy_of
+from services.posting.settings import PostingSettings
+from tests.posting.conftest import SERVICE_TOKEN, PostingRig, Store, day_event
+
+
+async def _claimed_by_two_replicas(
+    repos: list[Repository], days: int
+) -> tuple[list[Posting], list[Posting]]:
+    store = Store(f"marks-{uuid.uuid4().hex[:6]}", uuid.uuid4(), uuid.uuid4())
+    await repos[0].record_many(
+        [day_event(store, day=date(2026, 11, 1 + i)) for i in range(days)])
+    first = await repos[0].claim_batch(store.tenant_id, 50)
+    second = await repos[1].claim_batch(store.tenant_id, 50)
+    assert len(first) == len(second) == days
+    return [c.posting for c in first], [c.posting for c in second]
+
+
+async def test_of_two_drains_that_claimed_the_same_postings_only_the_first_marks_them(
+    repos: list[Repository], pools: list[asyncpg.Pool],
+) -> None:
+    first, second = await _claimed_by_two_replicas(repos, 3)
+
+    assert await repos[0].mark_in_flight(first, 60.0) == {p.id for p in first}
+    assert await repos[1].mark_in_flight(second, 60.0) == set()
+
+    rows = await pools[2].fetch(
+        "SELECT state, attempts FROM postings WHERE id = ANY($1::bigint[])", [p.id for p in first])
+    assert [(r["state"], r["attempts"]) for r in rows] == [("in_flight", 1)] * 3
+
+
+async def test_overlapping_batches_split_between_the_drains(repos: list[Repository]) -> None:
+    """Batches of different sizes (each drain's own limit) overlap in part: each day is
+    marked by exactly one of them, and the rest of the later batch is still its own."""
+    first, second = await _claimed_by_two_replicas(repos, 4)
+
+    marked_first = await repos[0].mark_in_flight(first[:2], 60.0)
+    marked_second = await repos[1].mark_in_flight(second, 60.0)
+
+    assert marked_first == {p.id for p in first[:2]}
+    assert marked_second == {p.id for p in second[2:]}
+
+
+@asynccontextmanager
+async def _drainer(rig: PostingRig, pool: asyncpg.Pool, batch_size: int) -> AsyncIterator[Drainer]:
+    """A drainer of its own (a replica's), on the rig's auth and sandbox: no scheduler and
+    no lease, so two of them can drain one organisation at once."""
+    env = rig.env()
+    settings = PostingSettings(**env, POSTING_BATCH_SIZE=batch_size)  # type: ignore[arg-type]
+    repo = Repository(pool)
+    http = http_session(max_connections=8)
+    try:
+        xero = XeroClient(env["XERO_API_URL"], 5.0, http)
+        auth = AuthClient(rig.auth_url, SecretStr(SERVICE_TOKEN), 5.0, 300.0, http)
+        gateway = XeroGateway(repo, xero, auth, limits_of(settings))
+        yield Drainer(repo, gateway, ChartCache(repo, gateway, 300.0), policy_of(settings))
+    finally:
+        await repo.stop()
+        await http.close()
+
+
+async def test_two_drains_of_one_organisation_at_once_post_each_day_once(
+    rig: PostingRig, pools: list[asyncpg.Pool],
+) -> None:
+    """Batches of 2 and of 5 over the same 5 days, both claimed before either is sent:
+    their idempotency keys differ, so only the mark keeps a day from going twice."""
+    store = await rig.connect("marks-1")
+    days = [day_event(store, day=date(2026, 10, 1 + i)) for i in range(5)]
+    async with _drainer(rig, pools[0], 2) as small, _drainer(rig, pools[1], 5) as large:
+        await small.repo.record_many(days)
+        await asyncio.gather(small.drain_once(store.tenant_id),
+                             large.drain_once(store.tenant_id))
+        # Whatever one left to the other (or to later) is drained now.
+        while await large.drain_once(store.tenant_id):
+            pass
+
+    narrations = [j["Narration"] for j in await rig.journals(store.tenant_id)]
+    assert sorted(narrations) == sorted(narration_of(d) for d in days)
+    states = await pools[2].fetch("SELECT state FROM postings WHERE store_id = $1", "marks-1")
+    assert {r["state"] for r in states} == {"posted"}
