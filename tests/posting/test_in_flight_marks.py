@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 
 import asyncpg
 from pydantic import SecretStr
@@ -15,12 +15,20 @@ from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.charts import ChartCache
 from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.http import http_session
-from services.posting.adapters.repository import Repository
+from services.posting.adapters.repository import Outcome, Repository, Reschedule
 from services.posting.adapters.xero import XeroClient
-from services.posting.domain.model import Posting, narration_of
+from services.posting.domain.model import (
+    Posting,
+    State,
+    failed,
+    give_up_error,
+    narration_of,
+    succeeded,
+)
 from services.posting.handlers.drain import Drainer
 from services.posting.main import limits_of, policy_of
 from services.posting.settings import PostingSettings
+from shared.contracts.events import ErrorKind
 from tests.posting.conftest import SERVICE_TOKEN, PostingRig, Store, day_event
 
 
@@ -59,6 +67,37 @@ async def test_overlapping_batches_split_between_the_drains(repos: list[Reposito
 
     assert marked_first == {p.id for p in first[:2]}
     assert marked_second == {p.id for p in second[2:]}
+
+
+
+async def test_a_drain_that_lost_the_race_writes_nothing_over_the_winners_posting(
+    repos: list[Repository], pools: list[asyncpg.Pool],
+) -> None:
+    """The loser (its mark refused, or stopped before marking: a 429, the budget) may still
+    have decided something about the day; its outcome and reschedule are not written, and
+    its event is not sent. The winner's are."""
+    winner, loser = await _claimed_by_two_replicas(repos, 1)
+    posting, its_copy = winner[0], loser[0]
+    assert await repos[0].mark_in_flight(winner, 60.0) == {posting.id}
+
+    stale = {its_copy.id: its_copy.attempts}
+    await repos[1].settle([Outcome(its_copy.id, State.FAILED, failed(its_copy, [
+        give_up_error(1, "decided by the loser", ErrorKind.XERO_UNAVAILABLE)]))], stale)
+    await repos[1].reschedule([Reschedule(its_copy.id, State.PENDING, datetime.now(UTC),
+                                          "decided by the loser")], stale)
+    row = await pools[2].fetchrow("SELECT state, attempts FROM postings WHERE id = $1",
+                                  posting.id)
+    assert row is not None and (row["state"], row["attempts"]) == ("in_flight", 1)
+
+    journal_id = uuid.uuid4()
+    await repos[0].settle([Outcome(posting.id, State.POSTED, succeeded(posting, journal_id),
+                                   journal_id=journal_id)], {posting.id: posting.attempts + 1})
+    row = await pools[2].fetchrow("SELECT state, journal_id FROM postings WHERE id = $1",
+                                  posting.id)
+    assert row is not None and (row["state"], row["journal_id"]) == ("posted", journal_id)
+    events = await pools[2].fetch(
+        "SELECT event_type FROM outbox WHERE correlation_id = $1", posting.correlation_id)
+    assert [e["event_type"] for e in events] == ["gl-posting-succeeded"]
 
 
 @asynccontextmanager

@@ -3,7 +3,7 @@ the chart cache and the outbox. Few round trips per posting: batches use arrays.
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -198,6 +198,10 @@ def _posting(row: asyncpg.Record) -> Posting:
         state=State(row["state"]),
         attempts=row["attempts"],
     )
+
+
+def _expected(posting_id: int, expected: Mapping[int, int] | None) -> int | None:
+    return None if expected is None else expected.get(posting_id)
 
 
 def _day_key(event: StoreTotalsClosed) -> str:
@@ -489,38 +493,55 @@ class Repository:
             journal_id,
         )
 
-    async def settle(self, outcomes: Sequence[Outcome]) -> None:
+    async def settle(
+        self, outcomes: Sequence[Outcome], expected: Mapping[int, int] | None = None
+    ) -> None:
         """Outcomes and their events in one statement, atomic on its own (no BEGIN/COMMIT
         round trips). A process killed while it runs may still have it committed by the
-        server: either way the day is recorded once, by this outcome or by a lookup."""
-        if outcomes:
-            await self._settles.submit(list(outcomes))
+        server: either way the day is recorded once, by this outcome or by a lookup.
 
-    async def _settle_groups(self, groups: Sequence[list[Outcome]]) -> list[None]:
+        With `expected` (posting id → attempts), a posting whose attempts differ is left
+        alone, its event unsent: another drainer has moved it on (see `mark_in_flight`)."""
+        if outcomes:
+            await self._settles.submit([(o, _expected(o.posting_id, expected)) for o in outcomes])
+
+    async def _settle_groups(
+        self, groups: Sequence[list[tuple[Outcome, int | None]]]
+    ) -> list[None]:
+        items = [item for group in groups for item in group]
         async with self.pool.acquire() as conn:
-            written = await self._write_outcomes(conn, [o for group in groups for o in group])
+            written = await self._write_outcomes(
+                conn, [o for o, _ in items], [attempts for _, attempts in items])
         self.handed(written)
         return [None] * len(groups)
 
     async def _write_outcomes(
-        self, conn: asyncpg.Connection, outcomes: Sequence[Outcome]
+        self, conn: asyncpg.Connection, outcomes: Sequence[Outcome],
+        expected: Sequence[int | None] | None = None,
     ) -> list[OutboxRow]:
         """The postings' outcomes and their events in the outbox, in one round trip; each
-        event is serialised once, for both tables. Returns the outbox rows to hand off."""
+        event is serialised once, for both tables. Returns the outbox rows to hand off:
+        those of the postings written."""
         row_of = [outbox_row(o.event) if o.event else None for o in outcomes]
-        rows = [row for row in row_of if row is not None]
-        await conn.execute(
+        with_rows = [(o, row) for o, row in zip(outcomes, row_of, strict=True) if row]
+        inserted = await conn.fetch(
             """
             WITH settled AS (
                 UPDATE postings p SET state = u.state, journal_id = COALESCE(u.journal_id,
                     p.journal_id), replaced_journal_id = u.replaced, outcome = u.outcome,
                     last_error = u.last_error, updated_at = now()
                 FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[],
-                    $6::text[]) AS u(id, state, journal_id, replaced, outcome, last_error)
-                WHERE p.id = u.id
+                    $6::text[], $7::int[])
+                    AS u(id, state, journal_id, replaced, outcome, last_error, expected)
+                WHERE p.id = u.id AND (u.expected IS NULL OR p.attempts = u.expected)
+                RETURNING p.id
             )
             INSERT INTO outbox (event_id, event_type, correlation_id, body)
-            SELECT * FROM unnest($7::uuid[], $8::text[], $9::text[], $10::text[])
+            SELECT e.event_id, e.event_type, e.correlation_id, e.body
+            FROM unnest($8::uuid[], $9::text[], $10::text[], $11::text[], $12::bigint[])
+                AS e(event_id, event_type, correlation_id, body, posting_id)
+            WHERE e.posting_id IN (SELECT id FROM settled)
+            RETURNING event_id
             """,
             [o.posting_id for o in outcomes],
             [o.state.value for o in outcomes],
@@ -528,31 +549,41 @@ class Repository:
             [o.replaced_journal_id for o in outcomes],
             [row.body if row else None for row in row_of],
             [o.last_error for o in outcomes],
-            *outbox_columns(rows),
+            list(expected) if expected is not None else [None] * len(outcomes),
+            *outbox_columns([row for _, row in with_rows]),
+            [o.posting_id for o, _ in with_rows],
         )
-        return rows
+        written = {r["event_id"] for r in inserted}
+        return [row for _, row in with_rows if row.event_id in written]
 
-    async def reschedule(self, items: Sequence[Reschedule]) -> None:
+    async def reschedule(
+        self, items: Sequence[Reschedule], expected: Mapping[int, int] | None = None
+    ) -> None:
+        """Postings back to wait; with `expected`, as for `settle`."""
         if items:
-            await self._reschedules.submit(list(items))
+            await self._reschedules.submit(
+                [(item, _expected(item.posting_id, expected)) for item in items])
 
-    async def _reschedule_groups(self, groups: Sequence[list[Reschedule]]) -> list[None]:
-        items = [item for group in groups for item in group]
+    async def _reschedule_groups(
+        self, groups: Sequence[list[tuple[Reschedule, int | None]]]
+    ) -> list[None]:
+        items = [item for group in groups for item, _ in group]
         await self.pool.execute(
             """
             UPDATE postings p SET state = u.state, next_attempt_at = u.next_at,
                 last_error = u.last_error, updated_at = now(),
                 attempts = p.attempts + CASE WHEN u.count_attempt AND u.state = 'pending'
                     THEN 1 ELSE 0 END
-            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::bool[])
-                AS u(id, state, next_at, last_error, count_attempt)
-            WHERE p.id = u.id
+            FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::bool[],
+                $6::int[]) AS u(id, state, next_at, last_error, count_attempt, expected)
+            WHERE p.id = u.id AND (u.expected IS NULL OR p.attempts = u.expected)
             """,
             [i.posting_id for i in items],
             [i.state.value for i in items],
             [i.next_attempt_at for i in items],
             [i.last_error[:2000] for i in items],
             [i.count_attempt for i in items],
+            [attempts for group in groups for _, attempts in group],
         )
         return [None] * len(groups)
 

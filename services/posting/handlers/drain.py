@@ -165,8 +165,12 @@ class Drainer:
                 log.exception("drain of tenant %s failed", tenant_id)
                 self._retry(items, work, exc)
             finally:
-                await self.repo.settle(work.outcomes)
-                await self.repo.reschedule(work.later)
+                # Written only where no other drainer has moved a posting on since it was
+                # claimed (two drains overlapped: see Repository.mark_in_flight).
+                expected = {c.posting.id: c.posting.attempts + (1 if c.posting.id in work.sent
+                                                                else 0) for c in items}
+                await self.repo.settle(work.outcomes, expected)
+                await self.repo.reschedule(work.later, expected)
                 await self._dead_letter(work.given_up)
 
     async def _process(
