@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
+import aiohttp
 from fastapi import FastAPI
 
 from services.posting.adapters.auth import AuthClient
@@ -70,6 +71,22 @@ def policy_of(settings: PostingSettings) -> DrainPolicy:
     )
 
 
+def drainer_of(
+    settings: PostingSettings, repo: Repository, http: aiohttp.ClientSession,
+    broker: Broker | None = None,
+) -> Drainer:
+    """The drain of one process: Xero and auth over `http`, the budget shared through
+    `repo`, its own chart cache."""
+    xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s, http)
+    auth = AuthClient(
+        settings.auth_url, settings.service_token, settings.auth_timeout_s,
+        settings.token_margin_s, http,
+    )
+    gateway = XeroGateway(repo, xero, auth, limits_of(settings))
+    charts = ChartCache(repo, gateway, settings.chart_ttl_s)
+    return Drainer(repo, gateway, charts, policy_of(settings), broker)
+
+
 def create_app(settings: PostingSettings | None = None) -> FastAPI:
     settings = settings or PostingSettings()
     broker = Broker(
@@ -95,14 +112,8 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
         # One connection per organisation being drained (each drains one call at a time,
         # two while its chart is read), and a few for auth.
         http = http_session(max_connections=settings.max_tenants * 2 + 8)
-        xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s, http)
-        auth = AuthClient(
-            settings.auth_url, settings.service_token, settings.auth_timeout_s,
-            settings.token_margin_s, http,
-        )
-        gateway = XeroGateway(repo, xero, auth, limits_of(settings))
-        charts = ChartCache(repo, gateway, settings.chart_ttl_s)
-        drainer = Drainer(repo, gateway, charts, policy_of(settings), broker)
+        drainer = drainer_of(settings, repo, http, broker)
+        charts, auth = drainer.charts, drainer.gateway.auth
         scheduler = Scheduler(
             repo, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
         )

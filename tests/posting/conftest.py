@@ -6,7 +6,7 @@ queue totals would consume."""
 import asyncio
 import base64
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -184,6 +184,19 @@ class PostingRig:
                        ) -> list[Outcome]:
         """Takes `count` outcome events (then anything more that arrives within `settle`);
         auth's connection events on the same queue are left out."""
+        return await self._take_outcomes(lambda events: len(events) >= count, timeout, settle)
+
+    async def outcomes_of_days(self, days: Collection[date], timeout: float = 60.0,
+                               settle: float = 0.5) -> list[Outcome]:
+        """Takes outcome events until each of `days` has one. Outcomes are published at
+        least once (a killed process's unmarked ones are swept again by its successor), so
+        counting events could stop before the last days arrive."""
+        wanted = set(days)
+        return await self._take_outcomes(
+            lambda events: wanted <= {e.business_date for e in events}, timeout, settle)
+
+    async def _take_outcomes(self, enough: Callable[[list[Outcome]], bool], timeout: float,
+                             settle: float) -> list[Outcome]:
         name = self.broker.topology.queue_name(TOTALS_RESULTS_QUEUE)
         channel = await self.broker.connection.channel()
         queue = await channel.get_queue(name)
@@ -191,7 +204,7 @@ class PostingRig:
         events: list[Outcome] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while loop.time() < deadline and len(events) < count:
+        while loop.time() < deadline and not enough(events):
             message = await queue.get(fail=False)
             if message is None:
                 await asyncio.sleep(0.05)

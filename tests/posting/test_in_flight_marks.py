@@ -9,14 +9,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 
 import asyncpg
-from pydantic import SecretStr
 
-from services.posting.adapters.auth import AuthClient
-from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.http import http_session
 from services.posting.adapters.repository import Outcome, Repository, Reschedule
-from services.posting.adapters.xero import XeroClient
 from services.posting.domain.model import (
     Posting,
     State,
@@ -26,10 +21,11 @@ from services.posting.domain.model import (
     succeeded,
 )
 from services.posting.handlers.drain import Drainer
-from services.posting.main import limits_of, policy_of
+from services.posting.main import drainer_of
 from services.posting.settings import PostingSettings
 from shared.contracts.events import ErrorKind
-from tests.posting.conftest import SERVICE_TOKEN, PostingRig, Store, day_event
+from shared.settings import XeroSettings
+from tests.posting.conftest import PostingRig, Store, day_event
 
 
 async def _claimed_by_two_replicas(
@@ -104,15 +100,13 @@ async def test_a_drain_that_lost_the_race_writes_nothing_over_the_winners_postin
 async def _drainer(rig: PostingRig, pool: asyncpg.Pool, batch_size: int) -> AsyncIterator[Drainer]:
     """A drainer of its own (a replica's), on the rig's auth and sandbox: no scheduler and
     no lease, so two of them can drain one organisation at once."""
-    env = rig.env()
-    settings = PostingSettings(**env, POSTING_BATCH_SIZE=batch_size)  # type: ignore[arg-type]
+    env = rig.env(POSTING_BATCH_SIZE=str(batch_size))
+    # XERO_* from the same map: the nested settings read the process's environment else.
+    settings = PostingSettings(**env, xero=XeroSettings(**env))  # type: ignore[arg-type]
     repo = Repository(pool)
     http = http_session(max_connections=8)
     try:
-        xero = XeroClient(env["XERO_API_URL"], 5.0, http)
-        auth = AuthClient(rig.auth_url, SecretStr(SERVICE_TOKEN), 5.0, 300.0, http)
-        gateway = XeroGateway(repo, xero, auth, limits_of(settings))
-        yield Drainer(repo, gateway, ChartCache(repo, gateway, 300.0), policy_of(settings))
+        yield drainer_of(settings, repo, http)
     finally:
         await repo.stop()
         await http.close()

@@ -4,11 +4,13 @@ produces now and then, made to happen every time."""
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from uuid import UUID
 
 import pytest
 
-from services.posting.handlers.scheduler import Scheduler
+from services.posting.handlers.scheduler import Drains, Scheduler
 
 TENANT = uuid.uuid4()
 
@@ -60,6 +62,22 @@ class PostsEverythingDue:
         return False
 
 
+@asynccontextmanager
+async def draining(leases: SlowReleaseLeases, drainer: Drains, lease_s: float = 60
+                   ) -> AsyncIterator[Scheduler]:
+    """A running scheduler woken for TENANT's due day; it claims only when woken (the poll
+    is an hour away). Renewals come every third of `lease_s`."""
+    scheduler = Scheduler(leases, drainer, max_tenants=4, lease_s=lease_s, poll_s=3600)
+    running = asyncio.create_task(scheduler.run())
+    try:
+        leases.due.add(TENANT)
+        scheduler.wake(TENANT)
+        yield scheduler
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
 @pytest.mark.parametrize(
     ("committed_before_answer", "own_wake"),
     [
@@ -77,12 +95,7 @@ async def test_a_day_arriving_while_a_drain_lets_go_of_its_lease_is_drained(
 ) -> None:
     leases = SlowReleaseLeases(committed_before_answer)
     drainer = PostsEverythingDue(leases)
-    # Claims only when woken: the poll is an hour away.
-    scheduler = Scheduler(leases, drainer, max_tenants=4, lease_s=60, poll_s=3600)
-    running = asyncio.create_task(scheduler.run())
-    try:
-        leases.due.add(TENANT)
-        scheduler.wake(TENANT)
+    async with draining(leases, drainer) as scheduler:
         await asyncio.wait_for(leases.released.wait(), 5)
         assert drainer.drains == 1
 
@@ -95,9 +108,6 @@ async def test_a_day_arriving_while_a_drain_lets_go_of_its_lease_is_drained(
         await asyncio.wait_for(drainer.drained.wait(), 2)
         assert drainer.drains == 2
         assert not leases.due
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert TENANT not in leases.holders, "the lease outlived the drains"
 
 
@@ -117,12 +127,7 @@ async def test_a_drain_whose_lease_was_taken_by_another_drainer_stops() -> None:
     leases = SlowReleaseLeases()
     leases.release_answered.set()
     drainer = EndlessBatches()
-    # Renewed every 0.1 s.
-    scheduler = Scheduler(leases, drainer, max_tenants=4, lease_s=0.3, poll_s=3600)
-    running = asyncio.create_task(scheduler.run())
-    try:
-        leases.due.add(TENANT)
-        scheduler.wake(TENANT)
+    async with draining(leases, drainer, lease_s=0.3):
         await asyncio.sleep(0.2)
         assert drainer.batches > 0
 
@@ -132,7 +137,38 @@ async def test_a_drain_whose_lease_was_taken_by_another_drainer_stops() -> None:
         stopped_at = drainer.batches
         await asyncio.sleep(0.3)
         assert drainer.batches == stopped_at, "still draining without the lease"
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
     assert leases.holders[TENANT] == "posting-elsewhere", "let go of a lease not ours"
+
+
+class AwayDatabaseLeases(SlowReleaseLeases):
+    """Renewals fail while `away` is set, as when the database cannot be reached."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.away = False
+        self.failed_renewals = 0
+
+    async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool:
+        if self.away:
+            self.failed_renewals += 1
+            raise ConnectionError("database unreachable")
+        return await super().renew_lease(tenant_id, owner, lease_s)
+
+
+async def test_renewals_that_fail_while_the_database_is_away_do_not_stop_the_drain() -> None:
+    leases = AwayDatabaseLeases()
+    leases.release_answered.set()
+    drainer = EndlessBatches()
+    async with draining(leases, drainer, lease_s=0.3) as scheduler:
+        await asyncio.sleep(0.1)
+        leases.away = True
+        await asyncio.sleep(0.35)
+        leases.away = False
+        assert leases.failed_renewals >= 2
+
+        # Nobody took the lease meanwhile: it is still ours, and the drain goes on.
+        before = drainer.batches
+        await asyncio.sleep(0.3)
+        assert drainer.batches > before
+        assert not leases.released.is_set()
+        assert leases.holders[TENANT] == scheduler.owner

@@ -167,8 +167,7 @@ class Drainer:
             finally:
                 # Written only where no other drainer has moved a posting on since it was
                 # claimed (two drains overlapped: see Repository.mark_in_flight).
-                expected = {c.posting.id: c.posting.attempts + (1 if c.posting.id in work.sent
-                                                                else 0) for c in items}
+                expected = _attempts_left(items, work)
                 await self.repo.settle(work.outcomes, expected)
                 await self.repo.reschedule(work.later, expected)
                 await self._dead_letter(work.given_up)
@@ -480,6 +479,12 @@ class Drainer:
                 ))
             except Exception:
                 log.exception("could not dead-letter posting %s", posting.id)
+
+
+def _attempts_left(items: Sequence[Claimed], work: _Round) -> dict[int, int]:
+    """Each posting's attempts as this round leaves them: as claimed, plus its own mark."""
+    return {c.posting.id: c.posting.attempts + (1 if c.posting.id in work.sent else 0)
+            for c in items}
 
 
 def _ids(work: _Round) -> set[int]:
