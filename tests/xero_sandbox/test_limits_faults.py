@@ -117,3 +117,14 @@ async def test_control_validates_input(sandbox: RunningSandbox) -> None:
     assert bad.status_code == 400 and "per_minute" in bad.json()["error"]
     missing = await sandbox.client.post("/_control/grants", json={"email": "nobody@example.com"})
     assert missing.status_code == 404
+
+
+async def test_app_minute_breaches_are_counted(sandbox: RunningSandbox) -> None:
+    await sandbox.client.put("/_control/limits", json={"app_per_minute": 2})
+    tokens = await token_set(sandbox.client)
+    answers = [await sandbox.client.get(f"{API}/Accounts", headers=headers(tokens))
+               for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["X-Rate-Limit-Problem"] == "appminute"
+    stats = (await sandbox.client.get("/_control/stats")).json()
+    assert stats["app_minute_breaches"] == 1
