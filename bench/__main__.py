@@ -292,6 +292,7 @@ async def main(args: argparse.Namespace) -> None:
                 results[name] = figures
                 if name == "latency_300ms" and not args.no_peers:
                     sdk = await run_sdk_peer(client, system, stores, 300, args.sdk_days)
+        await run_bulk(system, amqp_url, wanted, args.quick, extra, log_dir)
         floor = await measure_floor(amqp_url, [b"{}" * 400] * 5000)
     finally:
         system.stop()
@@ -302,6 +303,29 @@ async def main(args: argparse.Namespace) -> None:
 
 # Scenarios of bench/bulk.py (run unless --only leaves them out).
 BULK = ("backfill", "many_orgs", "replicas")
+
+
+async def run_bulk(system: System, amqp_url: str, wanted: set[str], quick: bool,
+                   extra: dict[str, Any], log_dir: Path) -> None:
+    scale = 10 if quick else 1
+    if "many_orgs" in wanted:
+        console.print(f"running many_orgs: {1000 // scale} organisations x 1 day within a "
+                      "minute, Xero's limits, charts an hour old")
+        async with _client() as client:
+            figure = await bulk.many_orgs(client, system, amqp_url, 1000 // scale)
+        extra["calls_per_day_many_orgs"] = figure
+        extra["app_minute_breaches"] = {"value": figure["app_minute_breaches"],
+                                        "conditions": "the many_orgs scenario"}
+        console.print(figure)
+    if "replicas" in wanted:
+        console.print("running replicas: 1 then 3 replicas of totals and posting (the "
+                      "system above stopped: its pools would hold PostgreSQL's connections)")
+        system.stop()
+        async with _client() as client:
+            extra["replicas_3_vs_1"] = await bulk.replicas(
+                client, system.database_url, amqp_url, 3000 // scale, 500 // scale,
+                log_dir=log_dir)
+        console.print(extra["replicas_3_vs_1"])
 
 
 def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
@@ -381,6 +405,9 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
                                 or None, "conditions": {"sdk_script": sdk}},
         "one_org_1000_days_s": {"value": fig("one_org", "elapsed_s"),
                                 "conditions": cond("one_org")},
+        "calls_per_day_one_org": {
+            "value": round(results["one_org"].xero_calls / results["one_org"].scenario.days, 3)
+            if "one_org" in results else None, "conditions": cond("one_org")},
         "one_org_429s": {"value": results["one_org"].rate_limited if "one_org" in results
                          else None, "conditions": cond("one_org")},
         "refreshes_per_connection_per_30min": {
