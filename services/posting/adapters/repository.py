@@ -194,7 +194,7 @@ def _posting(row: asyncpg.Record) -> Posting:
         connection_id=row["connection_id"],
         event_id=row["event_id"],
         correlation_id=row["correlation_id"],
-        journal=StoreTotalsClosed.model_validate_json(row["event"]).journal,
+        document=row["event"],
         state=State(row["state"]),
         attempts=row["attempts"],
     )
@@ -259,11 +259,7 @@ class _Plan:
 
 
 def _unsaved(event: StoreTotalsClosed) -> Posting:
-    return Posting(
-        0, event.store_id, event.business_date, event.revision, event.tenant_id,
-        event.connection_id, event.event_id, event.correlation_id, event.journal,
-        State.PENDING, 0,
-    )
+    return Posting.of_event(event, 0, State.PENDING, 0)
 
 
 def _columns(

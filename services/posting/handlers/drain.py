@@ -389,6 +389,8 @@ class Drainer:
         # The same batch sent again gets Xero's first answer back (while Xero remembers).
         key = idempotency_key([p.id for p in postings], "put")
         payloads = [journal_payload(p.journal, p.narration) for p in postings]
+        for posting in postings:
+            posting.forget_journal()  # held through the call as the payload only
         BATCH_SIZE.observe(len(payloads))
         try:
             results = await self.gateway.call(
@@ -408,7 +410,9 @@ class Drainer:
                 work.later.append(Reschedule(posting.id, State.IN_FLIGHT, _after(1.0),
                                              "missing from Xero's answer", count_attempt=False))
                 continue
-            errors = judge(result, posting.journal.lines)
+            # The lines name the Account Numbers entry of an error; parsed only then.
+            errors = judge(result, posting.journal.lines if result.errors or result.warnings
+                           else ())
             if errors:
                 account_trouble |= any(is_account_error(e) for e in errors)
                 work.settle(Outcome(posting.id, State.FAILED, failed(posting, errors),
