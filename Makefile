@@ -14,7 +14,8 @@ test: setup
 	$(BIN)/pytest -q
 
 # The tests that need no RabbitMQ, PostgreSQL or service process (marked in tests/conftest.py).
-test-unit: setup
+test-unit:
+	bash scripts/setup.sh venv
 	$(BIN)/pytest -q -m unit
 
 lint: setup
