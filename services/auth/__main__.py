@@ -8,7 +8,7 @@ from shared.web import serve
 
 def main() -> None:
     settings = AuthSettings()
-    configure_logging("auth", settings.log_level)
+    configure_logging("auth", settings.log_level, settings.log_format)
     serve(create_app(settings), settings.host, settings.port)
 
 

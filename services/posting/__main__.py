@@ -8,7 +8,7 @@ from shared.web import serve
 
 def main() -> None:
     settings = PostingSettings()
-    configure_logging("posting", settings.log_level)
+    configure_logging("posting", settings.log_level, settings.log_format)
     serve(create_app(settings), settings.host, settings.port)
 
 
