@@ -94,7 +94,8 @@ async def test_manual_journal_bodies(sandbox: RunningSandbox) -> None:
     bodies.append(await sandbox.client.get(f"{API}/ManualJournals/{first}", headers=h))
     bodies.append(
         await sandbox.client.post(
-            f"{API}/ManualJournals/{first}", headers=h, json={"Status": "VOIDED"}
+            f"{API}/ManualJournals/{first}", headers=h,
+            json={**journal("x"), "Status": "VOIDED"},
         )
     )
     for answer in bodies:

@@ -500,7 +500,7 @@ async def _update(call: Call, journal_id: str, raw: Any = None) -> Response:
     if not isinstance(raw, dict):
         return _bad_request("A ManualJournal must be a JSON object")
     status = raw.get("Status")
-    error = _status_change_error(call.org, journal, status)
+    error = _body_error(raw) or _status_change_error(call.org, journal, status)
     if error is not None:
         return validation_exception(
             [{**journal_view(journal), "ValidationErrors": [{"Message": error}]}]
@@ -513,6 +513,16 @@ async def _update(call: Call, journal_id: str, raw: Any = None) -> Response:
     if not checked.ok:
         return validation_exception([_element(checked, merged, journal.journal_id)])
     return _ok(call, "ManualJournals", [_stored_view(_store(call, checked, journal_id), True)])
+
+
+def _body_error(raw: dict[str, Any]) -> str | None:
+    """Every ManualJournal body needs a Narration, a void's too: the official spec's
+    ManualJournal schema lists `Narration` as its one required property
+    (xero_accounting.yaml, components/schemas/ManualJournal, `required: [Narration]`)."""
+    narration = raw.get("Narration")
+    if not isinstance(narration, str) or not narration.strip():
+        return "Narration cannot be empty"
+    return None
 
 
 def _status_change_error(org: Organisation, journal: ManualJournal, status: Any) -> str | None:
