@@ -8,6 +8,7 @@ from typing import Any
 from services.xero_sandbox.domain.charts import TAX_RULES
 from services.xero_sandbox.domain.model import JournalLine, Organisation
 from services.xero_sandbox.domain.xerodate import parse_date
+from shared.xero_rules import refused_in_manual_journals
 
 LINE_AMOUNT_TYPES = ("NoTax", "Exclusive", "Inclusive")
 CREATE_STATUSES = ("DRAFT", "POSTED")
@@ -121,7 +122,7 @@ def _check_line(line: Any, index: int, org: Organisation, out: Checked) -> None:
             f"Account code '{account.code}' has been archived, or deleted. Each line item "
             "must reference a valid account."
         )
-    elif account.type == "BANK" or account.system_account:
+    elif account.type == "BANK" or refused_in_manual_journals(account.system_account):
         out.errors.append(f"Account code '{account.code}' is not a valid code for this document")
     tax_type = str(line.get("TaxType") or "NONE")
     if not _tax_allowed(org.template, tax_type, account.type):
