@@ -87,7 +87,7 @@ async def test_refused_accounts(sandbox: RunningSandbox) -> None:
     cases = {
         "090": "Account code '090' is not a valid code for this document",
         "1100": "Account code '1100' is not a valid code for this document",
-        "960": "Account code '960' is not a valid code for this document",
+        "800": "Account code '800' is not a valid code for this document",
         "4095": "Account code '4095' has been archived, or deleted. Each line item must "
         "reference a valid account.",
     }
