@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from shared.contracts.events import ErrorKind, Journal, JournalLine, PostingError
+from shared.xero_rules import refused_in_manual_journals
 
-# Xero refuses these in manual journals (its own ledgers and bank accounts).
 _CLEARING_WORDS = ("clearing", "undeposited", "suspense")
 _STOP_WORDS = {"and", "the", "of", "on", "account", "accounts", "card", "cards"}
 
@@ -28,7 +28,8 @@ class Account:
 
     @property
     def usable(self) -> bool:
-        return self.status == "ACTIVE" and self.type != "BANK" and not self.system_account
+        return self.status == "ACTIVE" and self.type != "BANK" and \
+            not refused_in_manual_journals(self.system_account)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,8 @@ def check_line(line: JournalLine, chart: Chart) -> PostingError | None:
         )
     if account.type == "BANK":
         return _refused(line, account, chart, ErrorKind.BANK_ACCOUNT, "a bank account")
-    if account.system_account:
+    if refused_in_manual_journals(account.system_account):
+        assert account.system_account is not None
         label = f"Xero's system account ({account.system_account.lower()})"
         return _refused(line, account, chart, ErrorKind.SYSTEM_ACCOUNT, label)
     return None

@@ -137,5 +137,13 @@ def message(state: DayState) -> str:
         case DayStatus.FAILED:
             hint = " Retrying may help." if state.retryable else \
                 " Fix the Account Numbers setup, then reprint and post."
-            return f"Posting failed with {len(state.errors)} error(s).{hint}"
+            return f"{_still_live(state)}Posting failed with {len(state.errors)} error(s).{hint}"
     return str(state.status)
+
+
+def _still_live(state: DayState) -> str:
+    """A refused amendment: the earlier revision was not voided and is still in Xero."""
+    if state.posted_revision is None or state.posted_revision >= state.revision:
+        return ""
+    return (f"Amendment refused, revision {state.posted_revision} still in Xero"
+            f" (journal {state.journal_id}). ")

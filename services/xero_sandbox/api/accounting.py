@@ -39,6 +39,8 @@ from services.xero_sandbox.domain.views import (
     envelope,
     journal_view,
     organisation_view,
+    tax_rate_view,
+    tracking_category_view,
 )
 from services.xero_sandbox.domain.where import QueryError, compile_where
 from services.xero_sandbox.domain.xerodate import ms_date
@@ -58,6 +60,15 @@ ACCOUNT_FIELDS: dict[str, Callable[[Any], str]] = {
     "TaxType": lambda a: a.tax_type,
     "SystemAccount": lambda a: a.system_account,
     "AccountID": lambda a: a.account_id,
+}
+TAX_RATE_FIELDS: dict[str, Callable[[Any], str]] = {
+    "TaxType": lambda r: r.tax_type,
+    "Name": lambda r: r.name,
+    "Status": lambda r: r.status,
+}
+TRACKING_FIELDS: dict[str, Callable[[Any], str]] = {
+    "Name": lambda c: c.name,
+    "Status": lambda c: c.status,
 }
 JOURNAL_FIELDS: dict[str, Callable[[Any], str]] = {
     "Narration": lambda j: j.narration,
@@ -258,6 +269,43 @@ async def get_organisation(request: Request) -> Response:
     return await _api(request, READ_SETTINGS, one)
 
 
+async def get_tax_rates(request: Request) -> Response:
+    """`GET /TaxRates` (developer.xero.com api/accounting/taxrates), `where` and `order`."""
+
+    async def rates(call: Call) -> Response:
+        found = list(call.org.tax_rates.values())
+        where = call.request.query_params.get("where")
+        if where:
+            try:
+                found = list(filter(compile_where(where, TAX_RATE_FIELDS, "TaxRate"), found))
+            except QueryError as exc:
+                return _query_error(str(exc))
+        return _ok(call, "TaxRates", [tax_rate_view(r) for r in found])
+
+    return await _api(request, READ_SETTINGS, rates)
+
+
+async def get_tracking_categories(request: Request) -> Response:
+    """`GET /TrackingCategories` (developer.xero.com api/accounting/trackingcategories):
+    active categories and options; archived ones too with `includeArchived=true`."""
+
+    async def categories(call: Call) -> Response:
+        params = call.request.query_params
+        archived = params.get("includeArchived", "false").lower() == "true"
+        found = [c for c in call.org.tracking if archived or c.status == "ACTIVE"]
+        where = params.get("where")
+        if where:
+            try:
+                found = list(filter(compile_where(where, TRACKING_FIELDS, "TrackingCategory"),
+                                    found))
+            except QueryError as exc:
+                return _query_error(str(exc))
+        return _ok(call, "TrackingCategories",
+                   [tracking_category_view(c, archived) for c in found])
+
+    return await _api(request, READ_SETTINGS, categories)
+
+
 # --- ManualJournals: reading -------------------------------------------------------------
 
 
@@ -406,6 +454,7 @@ def _element(checked: Checked, raw: Any, journal_id: str = ZERO_ID) -> dict[str,
             {
                 "Description": ln.description,
                 "TaxType": ln.tax_type,
+                "TaxAmount": float(ln.tax_amount),
                 "LineAmount": float(ln.line_amount),
                 "AccountCode": ln.account_code,
                 "Tracking": ln.tracking,
@@ -500,7 +549,7 @@ async def _update(call: Call, journal_id: str, raw: Any = None) -> Response:
     if not isinstance(raw, dict):
         return _bad_request("A ManualJournal must be a JSON object")
     status = raw.get("Status")
-    error = _status_change_error(call.org, journal, status)
+    error = _body_error(raw) or _status_change_error(call.org, journal, status)
     if error is not None:
         return validation_exception(
             [{**journal_view(journal), "ValidationErrors": [{"Message": error}]}]
@@ -513,6 +562,16 @@ async def _update(call: Call, journal_id: str, raw: Any = None) -> Response:
     if not checked.ok:
         return validation_exception([_element(checked, merged, journal.journal_id)])
     return _ok(call, "ManualJournals", [_stored_view(_store(call, checked, journal_id), True)])
+
+
+def _body_error(raw: dict[str, Any]) -> str | None:
+    """Every ManualJournal body needs a Narration, a void's too: the official spec's
+    ManualJournal schema lists `Narration` as its one required property
+    (xero_accounting.yaml, components/schemas/ManualJournal, `required: [Narration]`)."""
+    narration = raw.get("Narration")
+    if not isinstance(narration, str) or not narration.strip():
+        return "Narration cannot be empty"
+    return None
 
 
 def _status_change_error(org: Organisation, journal: ManualJournal, status: Any) -> str | None:
@@ -535,6 +594,8 @@ routes = [
     Route(PREFIX + "/Accounts", get_accounts, methods=["GET"]),
     Route(PREFIX + "/Accounts/{account_id}", get_account, methods=["GET"]),
     Route(PREFIX + "/Organisation", get_organisation, methods=["GET"]),
+    Route(PREFIX + "/TaxRates", get_tax_rates, methods=["GET"]),
+    Route(PREFIX + "/TrackingCategories", get_tracking_categories, methods=["GET"]),
     Route(PREFIX + "/ManualJournals", get_journals, methods=["GET"]),
     Route(PREFIX + "/ManualJournals/{journal_id}", get_journal, methods=["GET"]),
     Route(PREFIX + "/ManualJournals", put_journals, methods=["PUT"]),

@@ -4,7 +4,7 @@ when SANDBOX_CONTROL_ENABLED=true."""
 import json
 import secrets
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -120,6 +120,8 @@ async def patch_org(tenant_id: str, request: Request) -> Response:
                 setattr(org, name, _date_or_none(body[name], name))
         for change in body.get("accounts") or []:
             _patch_account(org, change, sandbox.clock.now())
+        for change in body.get("tracking") or []:
+            _patch_tracking(org, change)
         org.version += 1
         return json_response(_org(org))
 
@@ -162,6 +164,42 @@ def _patch_account(org: Organisation, change: Any, now: Any) -> None:
         if field in change:
             setattr(account, attr, str(change[field] or ""))
     account.updated = now
+
+
+def _patch_tracking(org: Organisation, change: Any) -> None:
+    """`{Name, Status?, Options?: [{Name, Status?}]}`: an unknown name adds the category or
+    option (as creating it in Xero would)."""
+    from services.xero_sandbox.domain.model import TrackingCategory, TrackingOption
+
+    name = _name_of(change, "tracking")
+    category = org.tracking_category(name) or _added(org.tracking, TrackingCategory(name))
+    category.status = _status(change, category.status)
+    for item in change.get("Options") or []:
+        option_name = _name_of(item, "tracking[].Options")
+        option = category.option(option_name) or _added(category.options,
+                                                        TrackingOption(option_name))
+        option.status = _status(item, option.status)
+
+
+_T = TypeVar("_T")
+
+
+def _added(items: list[_T], item: _T) -> _T:
+    items.append(item)
+    return item
+
+
+def _name_of(item: Any, where: str) -> str:
+    if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
+        raise BadInput(f"each of {where} needs a Name")
+    return str(item["Name"])
+
+
+def _status(change: dict[str, Any], current: str) -> str:
+    status = str(change.get("Status", current))
+    if status not in ("ACTIVE", "ARCHIVED", "DELETED"):
+        raise BadInput("Status must be ACTIVE, ARCHIVED or DELETED")
+    return status
 
 
 @router.put("/clients/{client_id}")

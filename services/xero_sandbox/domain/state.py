@@ -188,12 +188,17 @@ class Sandbox:
         north = self.create_org("Northwind Rentals (US)", "us-rental")
         kiwi = self.create_org("Kiwi Hire (NZ)", "gst")
         locked = self.create_org("Harbour Hire (Locked)", "locked")
+        albion = self.create_org("Albion Hire (UK)", "uk-vat")
+        outback = self.create_org("Outback Hire (AU)", "au-gst")
         today = self.clock.now().date()
         locked.period_lock_date = today - timedelta(days=today.day)  # end of last month
         locked.end_of_year_lock_date = date(today.year - 1, 12, 31)
         self.add_user("demo@example.com", "demo-password", [demo.tenant_id])
         self.add_user("multi@example.com", "multi-password", [north.tenant_id, kiwi.tenant_id])
         self.add_user("locked@example.com", "locked-password", [locked.tenant_id])
+        self.add_user("nz@example.com", "nz-password", [kiwi.tenant_id])
+        self.add_user("uk@example.com", "uk-password", [albion.tenant_id])
+        self.add_user("au@example.com", "au-password", [outback.tenant_id])
 
     def create_org(self, name: str, template: str, users: list[str] | None = None) -> Organisation:
         org = Organisation.from_template(name, template, self.clock.now())
