@@ -13,6 +13,7 @@ from services.totals.adapters.auth_client import AuthClient
 from services.totals.adapters.notifier import DayNotifier
 from services.totals.adapters.ops_reader import OpsReader
 from services.totals.adapters.repository import TotalsRepository
+from services.totals.adapters.setup_checker import PostingSetupChecker
 from services.totals.api import days, events_doc, ops, setup
 from services.totals.api.deps import Wiring
 from services.totals.handlers.days import TotalsService
@@ -88,7 +89,10 @@ async def _start(
     repo = TotalsRepository(pool, handed)
     auth = AuthClient(settings.auth_url, settings.service_token, settings.auth_timeout_s)
     stack.push_async_callback(auth.close)
-    service = TotalsService(repo, auth)
+    checker = PostingSetupChecker(settings.posting_url, settings.service_token,
+                                  settings.setup_check_timeout_s)
+    stack.push_async_callback(checker.close)
+    service = TotalsService(repo, auth, checker)
     notifier = DayNotifier(settings.database_url, on_setup_changed=service.setups.evict,
                            on_connected=service.setups.clear)
     service.setups.live = notifier.connected.is_set
