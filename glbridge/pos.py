@@ -97,12 +97,16 @@ def _problems(problems: list[dict[str, Any]]) -> None:
 
 
 def _errors(errors: list[dict[str, Any]]) -> None:
-    table = Table(title="Errors against the Account Numbers setup")
-    for column in ("category", "account code", "what to do", "retry helps"):
+    table = Table(title="Errors")
+    for column in ("entry", "account code", "what to do", "retry helps"):
         table.add_column(column)
     for error in errors:
+        advice = str(error.get("message", ""))
+        if error.get("xero_message"):
+            # Xero's own words under ours (a lock date, a code it refused).
+            advice += f"\n[dim]Xero said: {error['xero_message']}[/dim]"
         table.add_row(str(error.get("category") or ""), str(error.get("account_code") or ""),
-                      str(error.get("message", "")), "yes" if error.get("retryable") else "no")
+                      advice, "yes" if error.get("retryable") else "no")
     console.print(table)
 
 
@@ -321,7 +325,9 @@ def close_day(
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        console.print({"closed": "Day closed.", "amended": "Day amended (new revision).",
+        console.print({"closed": "Day closed.",
+                       "amended": "Day amended (new revision): once it is posted, the "
+                       "journal already in Xero for this day is voided.",
                        "unchanged": "Already closed with these totals: nothing changed."}
                       .get(result["outcome"], result["outcome"]))
         _day(result["day"])

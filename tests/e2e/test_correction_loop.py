@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from glbridge.connect import connect_store
 from glbridge.ops import ops_app
-from glbridge.pos import pos_app
+from glbridge.pos import EXIT_FAILED, pos_app
 from glbridge.system import System
 from services.totals.domain import examples
 
@@ -34,14 +34,13 @@ async def test_a_failed_day_posts_once_after_its_cause_is_fixed_in_xero(system: 
         tenant = saved.json()["api_key"]["tenant_id"]
         control = f"{system.sandbox_url}/_control"
 
-        async def close_and_fail(day: str, words: str) -> None:
-            url = f"{system.totals_url}/v1/stores/{STORE}/days/{day}"
-            closed = await client.post(f"{url}/close", json=examples.example_day_totals(),
-                                       headers=headers)
-            assert closed.status_code == 200, closed.text
-            state = (await client.get(url, params={"wait": 60}, headers=headers)).json()
-            assert state["status"] == "failed", state
-            assert words in str(state["errors"]), state["errors"]
+        async def close_and_fail(day: str, words: str) -> str:
+            """Closed at the POS: the command waits for Xero's answer and exits 3."""
+            closed = await pos(system, key, "close-day", "-s", STORE, "-d", day)
+            assert closed.exit_code == EXIT_FAILED, closed.output
+            said = " ".join(closed.output.split())  # as words: the console wraps lines
+            assert "failed" in said and words in said, said
+            return said
 
         async def fix_in_xero(change: dict[str, Any]) -> None:
             patched = await client.patch(f"{control}/organisations/{tenant}", json=change)
@@ -65,9 +64,12 @@ async def test_a_failed_day_posts_once_after_its_cause_is_fixed_in_xero(system: 
         await fix_in_xero({"accounts": [{"Code": "4011", "Status": "ACTIVE"}]})
         await post_again("2026-11-17")
 
-        # 3. A day inside a locked period: the accountant moves the lock date back.
+        # 3. A day inside a locked period: the accountant moves the lock date back. The
+        # headline names whose setting it is; Xero's own words, with the date, under it.
         await fix_in_xero({"period_lock_date": "2026-11-18"})
-        await close_and_fail("2026-11-18", "lock date")
+        said = await close_and_fail("2026-11-18", "lock date")
+        assert "Xero organisation settings" in said and "Account Numbers setup" not in said
+        assert "Xero said:" in said and "2026-11-18" in said
         await fix_in_xero({"period_lock_date": "2026-11-10"})
         await post_again("2026-11-18")
 
