@@ -33,6 +33,7 @@ from shared.web import (
     RefuseNulCharacters,
     answer_503_when_the_database_is_unavailable,
     health_router,
+    refuse_each_problem_once,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def create_app(settings: TotalsSettings) -> FastAPI:
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
     answer_503_when_the_database_is_unavailable(app)
+    refuse_each_problem_once(app)
 
     async def database_ready() -> None:
         wired: Wiring = app.state.wiring
