@@ -59,6 +59,7 @@ class System:
             "AUTH_URL": self.auth_url,
             "AUTH_PUBLIC_URL": self.auth_url,
             "TOTALS_URL": self.totals_url,
+            "POSTING_URL": self.posting_url,
         }
         if self.with_sandbox:
             env |= self.sandbox_env()

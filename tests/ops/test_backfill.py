@@ -16,7 +16,7 @@ import httpx
 from typer.testing import CliRunner
 
 from glbridge.connect import connect_store
-from glbridge.pos import pos_app
+from glbridge.pos import EXIT_FAILED, pos_app
 from glbridge.system import System
 from services.totals.domain.examples import example_day_totals, example_setup
 
@@ -90,7 +90,7 @@ async def test_backfill_interrupted_then_resumed(system: System, tmp_path: Path)
         table = await asyncio.to_thread(runner.invoke, pos_app, args[1:], env=env)
         journals = (await client.get(f"{system.sandbox_url}/_control/journals")).json()
 
-    assert resumed.exit_code == 2, resumed.output  # one day could not be posted
+    assert resumed.exit_code == EXIT_FAILED, resumed.output  # one day could not be posted
     summary = json.loads(resumed.stdout)  # the progress bar went to stderr
     finished = sum(1 for d in done_before.values() if d["result"] in ("posted",
                                                                        "already-posted"))
@@ -102,6 +102,6 @@ async def test_backfill_interrupted_then_resumed(system: System, tmp_path: Path)
     narrations = Counter(j["Narration"].split("[glb:71:")[1][:10] for j in journals)
     assert narrations == Counter({d: 1 for d in DAYS if d != UNBALANCED})
     # Run again: everything done is skipped; the summary table names the failure.
-    assert table.exit_code == 2
+    assert table.exit_code == EXIT_FAILED
     assert f"{len(DAYS) - 1} day(s) done by an earlier run were skipped" in table.output
     assert UNBALANCED in table.output and "already posted" in table.output

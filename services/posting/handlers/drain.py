@@ -52,6 +52,7 @@ from services.posting.domain.model import (
 )
 from services.posting.domain.outcome import JournalResult, is_account_error, judge
 from services.posting.domain.reference import idempotency_key, narration_filter
+from services.posting.domain.repost import needs_fresh_chart, put_tag
 from services.posting.domain.retry import backoff_s
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, POSTINGS
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
@@ -198,6 +199,11 @@ class Drainer:
             open_items = self._give_up_exhausted(open_items, work)
             if not open_items:
                 return
+            if needs_fresh_chart((c.reposted_at for c in open_items),
+                                 self.charts.read_at(tenant_id)):
+                # A new attempt of a failed day: the organisation as it is now, not the
+                # copy its failure was decided on (the manager has just fixed it in Xero).
+                await self.charts.invalidate(tenant_id)
             chart = await self.charts.get(tenant_id, connection_id)
             open_items = await self._check(tenant_id, connection_id, open_items, chart, work)
             await self._post(tenant_id, connection_id, open_items, work)
@@ -451,7 +457,9 @@ class Drainer:
             return
         work.sent.update(p.id for p in postings)
         # The same batch sent again gets Xero's first answer back (while Xero remembers).
-        key = idempotency_key([p.id for p in postings], "put")
+        key = idempotency_key([p.id for p in postings],
+                              put_tag((c.posting.id, c.reposts) for c in items
+                                      if c.posting.id in marked))
         payloads = [journal_payload(p.journal, p.narration) for p in postings]
         BATCH_SIZE.observe(len(payloads))
         try:

@@ -151,6 +151,10 @@ def _patch_account(org: Organisation, change: Any, now: Any) -> None:
     if "Status" in change:
         if change["Status"] not in ("ACTIVE", "ARCHIVED", "DELETED"):
             raise BadInput("Status must be ACTIVE, ARCHIVED or DELETED")
+        if account.status == "DELETED" and change["Status"] != "DELETED":
+            # As in Xero: an archived account can be restored, a deleted one never
+            # (help.xero.com Settings_ChartofAccountsArchive).
+            raise BadInput(f"account {code} was deleted: Xero cannot restore a deleted account")
         account.status = change["Status"]
     if "Type" in change:
         if change["Type"] not in CLASS_OF_TYPE:
