@@ -7,11 +7,17 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
+import pytest
+
 from services.posting.adapters.xero import dumps
 from services.posting.domain import budget
 from services.posting.domain.chart import Account, Chart, chart_from_xero, check_journal
 from services.posting.domain.outcome import judge, result_from_xero
-from services.posting.domain.reference import idempotency_key, narration_filter
+from services.posting.domain.reference import (
+    idempotency_key,
+    narration_filter,
+    narration_with_reference,
+)
 from services.posting.domain.retry import backoff_s
 from services.posting.handlers.drain import Allowance
 from shared.contracts.events import ErrorKind, Journal, JournalLine, money
@@ -174,8 +180,13 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert 0.5 <= delays[0] <= 1.0 and 15 <= delays[-1] <= 30
 
 
-def test_narration_filter_escapes_quotes():
-    assert narration_filter('a "b" c') == 'Narration=="a \\"b\\" c"'
+def test_the_narration_sent_never_needs_escaping_in_a_where_filter():
+    # Xero refuses backslash-escaped quotes (XeroAPI/Xero-Java#347) and documents no escape.
+    sent = narration_with_reference('Store "A" \\ day', "[glb:A:2026-01-01:1]")
+    assert '"' not in sent and "\\" not in sent
+    assert narration_filter(sent) == f'Narration=="{sent}"'
+    with pytest.raises(ValueError, match="cannot filter"):
+        narration_filter('a "b" c')
 
 
 def test_idempotency_key_is_stable_and_short():

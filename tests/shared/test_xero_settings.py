@@ -28,7 +28,7 @@ def test_xero_env_sets_every_endpoint() -> None:
         "https://api.xero.com/connections",
         "https://api.xero.com/api.xro/2.0",
     )
-    sandbox = XeroSettings(XERO_SANDBOX_URL="http://sandbox:9")  # type: ignore[call-arg]
+    sandbox = XeroSettings(XERO_SANDBOX_URL="http://sandbox:9")
     assert sandbox.is_sandbox and sandbox.api_url == "http://sandbox:9/api.xro/2.0"
 
 

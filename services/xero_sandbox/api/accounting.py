@@ -40,7 +40,7 @@ from services.xero_sandbox.domain.views import (
     journal_view,
     organisation_view,
 )
-from services.xero_sandbox.domain.where import QueryError, compile_where
+from services.xero_sandbox.domain.where import SYNTAX_ERROR, QueryError, compile_where
 from services.xero_sandbox.domain.xerodate import ms_date
 
 PREFIX = "/api.xro/2.0"
@@ -269,6 +269,10 @@ async def _journals(call: Call) -> Response:
     journals = list(call.sandbox.journals[call.org.tenant_id].values())
     params = call.request.query_params
     where = params.get("where")
+    faults = call.sandbox.faults
+    if where and faults.refuse_where > 0 and faults.applies_to(call.org.tenant_id):
+        faults.refuse_where -= 1
+        return _query_error(SYNTAX_ERROR)
     if where:
         try:
             journals = list(filter(compile_where(where, JOURNAL_FIELDS, "ManualJournal"), journals))

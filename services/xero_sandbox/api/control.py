@@ -279,6 +279,7 @@ def _faults(body: dict[str, Any]) -> Faults:
             _number(body.get("lose_token_responses", 0), "lose_token_responses")
         ),
         force_429_problem=str(body.get("force_429_problem", "minute")),
+        refuse_where=int(_number(body.get("refuse_where", 0), "refuse_where")),
         tenant_id=body.get("tenant_id"),
     )
     if faults.force_429_problem not in ("minute", "day", "appminute", "concurrent"):
