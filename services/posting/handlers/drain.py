@@ -31,6 +31,7 @@ from services.posting.adapters.xero import (
 )
 from services.posting.domain.batching import chunks, group_by
 from services.posting.domain.chart import Chart, check_journal
+from services.posting.domain.forbidden import forbidden_error, reauth_error
 from services.posting.domain.model import (
     Posting,
     State,
@@ -188,9 +189,10 @@ class Drainer:
             open_items = [c for c in open_items if c.posting.id not in _ids(work)]
             await self._post(tenant_id, connection_id, open_items, replaced, work)
         except (ReauthNeeded, UnknownConnection) as exc:
-            self._fail_all(open_items, work, _reauth_error(exc))
+            self._fail_all(open_items, work, reauth_error(str(exc)))
         except XeroForbidden as exc:
-            self._fail_all(open_items, work, _disconnected_error(str(exc)))
+            self._fail_all(open_items, work,
+                           forbidden_error(str(exc), exc.operation, exc.granted))
         except XeroRefused as exc:
             if exc.results:
                 raise
@@ -515,25 +517,3 @@ def _ids(work: _Round) -> set[int]:
 
 def _after(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
-def _reauth_error(exc: Exception) -> PostingError:
-    return PostingError(
-        kind=ErrorKind.REAUTH_NEEDED,
-        message=(
-            "The store's Xero connection needs a new key: open Account Numbers setup, click"
-            " the API Key box and connect to Xero again, then post the day again."
-        ),
-        xero_message=str(exc) or None,
-    )
-
-
-def _disconnected_error(detail: str) -> PostingError:
-    return PostingError(
-        kind=ErrorKind.DISCONNECTED,
-        message=(
-            "Xero refused access to the organisation (disconnected, or the organisation is"
-            " gone): connect the store to Xero again from Account Numbers setup."
-        ),
-        xero_message=detail or None,
-    )
