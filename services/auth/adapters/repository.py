@@ -75,6 +75,20 @@ async def stores_sharing_xero_user(conn: asyncpg.Connection, row: Row) -> list[s
     return [r["store_id"] for r in rows]
 
 
+async def stores_sharing_xero_connection(conn: asyncpg.Connection, row: Row) -> list[str]:
+    """Other live stores on the very same Xero connection as `row` (same user, same
+    organisation, same app: Xero keeps one connection for them)."""
+    if not row["xero_connection_id"]:
+        return []
+    rows = await conn.fetch(
+        "SELECT store_id FROM connections WHERE xero_connection_id = $1 AND id <> $2"
+        " AND status IN ('active', 'needs-reauth') ORDER BY store_id",
+        row["xero_connection_id"],
+        row["id"],
+    )
+    return [r["store_id"] for r in rows]
+
+
 async def end_connection(conn: asyncpg.Connection, connection_id: UUID, status: str) -> None:
     """Retires or disconnects a connection: its tokens are deleted, its key stops working."""
     await conn.execute(
