@@ -111,6 +111,21 @@ class XeroIdentity:
         except ValueError as exc:
             raise XeroError(f"GET /connections answered something unreadable: {exc}") from exc
 
+    async def delete_connection(self, access_token: str, xero_connection_id: str) -> None:
+        """Removes the app's connection to one organisation (`DELETE /connections/{id}`,
+        204). Already gone (404) is what we wanted anyway."""
+        url = f"{self.settings.connections_url.rstrip('/')}/{xero_connection_id}"
+        async with httpx.AsyncClient(timeout=self.settings.timeout_s, verify=self._tls) as client:
+            try:
+                response = await client.delete(
+                    url, headers={"Authorization": f"Bearer {access_token}"})
+            except httpx.HTTPError as exc:
+                raise XeroError(f"DELETE /connections failed: {type(exc).__name__}") from exc
+        if response.status_code == 404:
+            log.info("the Xero connection was already gone")
+        elif response.status_code not in (200, 204):
+            raise XeroError(f"DELETE /connections answered HTTP {response.status_code}")
+
     async def revoke(self, refresh_token: str) -> None:
         async with self._client() as client:
             try:

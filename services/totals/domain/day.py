@@ -22,7 +22,8 @@ class DayStatus(StrEnum):
 
 # Statuses that end a POS's wait: everything but pending.
 SETTLED = frozenset(set(DayStatus) - {DayStatus.PENDING})
-NEEDS_NEW_KEY = frozenset({ErrorKind.REAUTH_NEEDED, ErrorKind.DISCONNECTED})
+NEEDS_NEW_KEY = frozenset({ErrorKind.REAUTH_NEEDED, ErrorKind.DISCONNECTED,
+                           ErrorKind.SCOPE_MISSING})
 
 
 @dataclass(frozen=True)

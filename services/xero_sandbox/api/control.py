@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from services.xero_sandbox.api.common import json_response, sandbox_of
 from services.xero_sandbox.domain.limits import Limits
-from services.xero_sandbox.domain.model import Organisation
+from services.xero_sandbox.domain.model import ROLES, Organisation
 from services.xero_sandbox.domain.state import DEFAULT_CLIENT, DEFAULT_SCOPES, Faults, s256
 from services.xero_sandbox.domain.views import account_view, as_submitted, organisation_view
 from services.xero_sandbox.domain.xerodate import ms_datetime
@@ -89,6 +89,7 @@ def _org(org: Organisation) -> dict[str, Any]:
         "end_of_year_lock_date": (
             org.end_of_year_lock_date.isoformat() if org.end_of_year_lock_date else None
         ),
+        "utc_offset_minutes": org.utc_offset_minutes,
         "Organisation": view,
         "accounts": [account_view(a) for a in org.accounts.values()],
     }
@@ -118,6 +119,11 @@ async def patch_org(tenant_id: str, request: Request) -> Response:
         for name in ("period_lock_date", "end_of_year_lock_date"):
             if name in body:
                 setattr(org, name, _date_or_none(body[name], name))
+        if "utc_offset_minutes" in body:
+            offset = body["utc_offset_minutes"]
+            if isinstance(offset, bool) or not isinstance(offset, int) or abs(offset) > 14 * 60:
+                raise BadInput("utc_offset_minutes must be a whole number of minutes, ±840")
+            org.utc_offset_minutes = offset
         for change in body.get("accounts") or []:
             _patch_account(org, change, sandbox.clock.now())
         for change in body.get("tracking") or []:
@@ -221,12 +227,16 @@ async def put_client(client_id: str, request: Request) -> Response:
 @router.post("/users")
 async def create_user(request: Request) -> Response:
     async def act(body: dict[str, Any]) -> Response:
+        role = str(body.get("role", "STANDARD_ALL_REPORTS"))
+        if role not in ROLES:
+            raise BadInput(f"role must be one of {', '.join(ROLES)}")
         user = sandbox_of(request).add_user(
             _required_str(body, "email"),
             _required_str(body, "password"),
             _str_list(body, "tenant_ids") or [],
         )
-        return json_response({"email": user.email})
+        user.role = role
+        return json_response({"email": user.email, "role": user.role})
 
     return await _guarded(request, act)
 
@@ -321,6 +331,7 @@ def _faults(body: dict[str, Any]) -> Faults:
             _number(body.get("lose_token_responses", 0), "lose_token_responses")
         ),
         force_429_problem=str(body.get("force_429_problem", "minute")),
+        refuse_where=int(_number(body.get("refuse_where", 0), "refuse_where")),
         tenant_id=body.get("tenant_id"),
     )
     if faults.force_429_problem not in ("minute", "day", "appminute", "concurrent"):

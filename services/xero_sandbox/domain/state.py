@@ -73,6 +73,9 @@ class Faults:
     # Which limit the forced 429s name: minute, day, appminute or concurrent.
     force_429_problem: str = "minute"
     lose_token_responses: int = 0
+    # The next n `where` filters on ManualJournals answer 400 QueryParseException, as Xero
+    # answers a filter it cannot parse.
+    refuse_where: int = 0
     tenant_id: str | None = None
 
     def applies_to(self, tenant_id: str | None) -> bool:
@@ -87,6 +90,7 @@ class Faults:
             "force_429": self.force_429,
             "force_429_problem": self.force_429_problem,
             "lose_token_responses": self.lose_token_responses,
+            "refuse_where": self.refuse_where,
             "tenant_id": self.tenant_id,
         }
 
