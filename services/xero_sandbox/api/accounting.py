@@ -4,7 +4,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from services.xero_sandbox.api.common import (
     sandbox_of,
     validation_exception,
 )
-from services.xero_sandbox.api.faults import apply_faults
+from services.xero_sandbox.api.faults import apply_faults, lose_after_commit
 from services.xero_sandbox.api.identity import bearer_grant
 from services.xero_sandbox.api.xml import as_xml, wants_json
 from services.xero_sandbox.domain.journals import Checked, check_journal, lock_message
@@ -114,6 +114,7 @@ async def _api(request: Request, scopes: frozenset[str], handler: Handler) -> Re
         answer = await apply_faults(request, sandbox, tenant_id)
         if answer is None:
             answer = await handler(Call(request, sandbox, grant, sandbox.orgs[tenant_id]))
+            answer = await lose_after_commit(request, sandbox, tenant_id, answer)
     finally:
         budget.in_flight -= 1
     answer.headers.update(headers)
@@ -328,7 +329,7 @@ async def get_journals(request: Request) -> Response:
 
 
 async def _journals(call: Call) -> Response:
-    journals = list(call.sandbox.journals[call.org.tenant_id].values())
+    journals = _searchable(call, list(call.sandbox.journals[call.org.tenant_id].values()))
     params = call.request.query_params
     where = params.get("where")
     faults = call.sandbox.faults
@@ -360,6 +361,15 @@ async def _journals(call: Call) -> Response:
         "itemCount": total,
     }
     return _ok(call, "ManualJournals", [journal_view(j) for j in chunk], {"pagination": pagination})
+
+
+def _searchable(call: Call, journals: list[Any]) -> list[Any]:
+    """The `search_lag_s` fault: journals stored too recently are not listed yet."""
+    faults = call.sandbox.faults
+    if faults.search_lag_s <= 0 or not faults.applies_to(call.org.tenant_id):
+        return journals
+    cutoff = call.sandbox.clock.now() - timedelta(seconds=faults.search_lag_s)
+    return [j for j in journals if j.created <= cutoff]
 
 
 async def get_journal(request: Request) -> Response:

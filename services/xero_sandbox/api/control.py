@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.xero_sandbox.api.common import json_response, sandbox_of
+from services.xero_sandbox.api.faults import LOST_ANSWERS
 from services.xero_sandbox.domain.limits import Limits
 from services.xero_sandbox.domain.model import ROLES, Organisation
 from services.xero_sandbox.domain.state import DEFAULT_CLIENT, DEFAULT_SCOPES, Faults, s256
@@ -333,10 +334,15 @@ def _faults(body: dict[str, Any]) -> Faults:
         force_429_problem=str(body.get("force_429_problem", "minute")),
         refuse_where=int(_number(body.get("refuse_where", 0), "refuse_where")),
         tenant_id=body.get("tenant_id"),
+        lose_write_answers=int(_number(body.get("lose_write_answers", 0), "lose_write_answers")),
+        lost_answer=str(body.get("lost_answer", "drop")),
+        search_lag_s=_number(body.get("search_lag_s", 0), "search_lag_s"),
     )
+    if faults.lost_answer not in LOST_ANSWERS:
+        raise BadInput("lost_answer must be drop, timeout or error")
     if faults.force_429_problem not in ("minute", "day", "appminute", "concurrent"):
         raise BadInput("force_429_problem must be minute, day, appminute or concurrent")
-    for name in ("error_rate", "drop_rate", "timeout_rate"):
+    for name in ("error_rate", "drop_rate", "timeout_rate", "lost_write_answer_rate"):
         rate = _number(body.get(name, 0.0), name)
         if not 0 <= rate <= 1:
             raise BadInput(f"{name} must be between 0 and 1")

@@ -77,6 +77,13 @@ class Faults:
     # answers a filter it cannot parse.
     refuse_where: int = 0
     tenant_id: str | None = None
+    # Faults after the request was processed (the journal is stored, the answer lost):
+    # the next N writes, then each write with this probability; `lost_answer` says how.
+    lose_write_answers: int = 0
+    lost_write_answer_rate: float = 0.0
+    lost_answer: str = "drop"  # drop, timeout or error
+    # A journal reaches `GET /ManualJournals` lists this many seconds after it is stored.
+    search_lag_s: float = 0.0
 
     def applies_to(self, tenant_id: str | None) -> bool:
         return self.tenant_id is None or self.tenant_id == tenant_id
@@ -92,6 +99,10 @@ class Faults:
             "lose_token_responses": self.lose_token_responses,
             "refuse_where": self.refuse_where,
             "tenant_id": self.tenant_id,
+            "lose_write_answers": self.lose_write_answers,
+            "lost_write_answer_rate": self.lost_write_answer_rate,
+            "lost_answer": self.lost_answer,
+            "search_lag_s": self.search_lag_s,
         }
 
 
