@@ -22,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from glbridge import exits
+
 # Results that end a day for good: a rerun skips them.
 DONE = frozenset({"posted", "already-posted", "nothing-to-post"})
 # Totals' day statuses that end a wait (everything but pending).
@@ -39,6 +41,10 @@ LABELS = (("posted", "posted by this run"),
 
 class BackfillAborted(Exception):
     """Nothing more can work (a wrong key, totals unreachable): stop, keep the progress."""
+
+    def __init__(self, reason: str, exit_code: int = exits.UNAVAILABLE) -> None:
+        super().__init__(reason)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -221,7 +227,7 @@ class Backfill:
                                                 headers=self.headers)
             if closed.status_code in (401, 403):
                 raise BackfillAborted(f"totals refused the key ({closed.status_code}): "
-                                      f"{reasons(body_of(closed))}")
+                                      f"{reasons(body_of(closed))}", exits.REFUSED)
             if closed.status_code != 200:
                 return {"result": "refused", "reason": f"close refused "
                         f"({closed.status_code}): {reasons(body_of(closed))}"}
@@ -287,7 +293,7 @@ class Backfill:
                         timeout=httpx.Timeout(30, read=None)) as response:
                     if response.status_code in (401, 403):
                         self._aborted = BackfillAborted(
-                            f"totals refused the key ({response.status_code})")
+                            f"totals refused the key ({response.status_code})", exits.REFUSED)
                         self._stream_up.set()
                         return
                     response.raise_for_status()

@@ -2,6 +2,14 @@
 
 Readable tables by default, `--json` for scripts. The store's `2RF:` key comes from
 `--api-key` or `GLBRIDGE_POS_API_KEY`, else the command asks for it.
+
+Exit codes, the same for every command (README, "When a day fails"):
+0 posted, already posted, nothing to post (or a setup saved and ready to post);
+1 totals could not be reached or answered an error of its own;
+2 the command line itself was wrong (an unknown option: Click's code);
+3 the day failed or waits for a new key (a setup saved with errors): act, then post again;
+4 still pending: Xero's answer is not known yet (or a setup not checked yet);
+5 refused input: totals refused the request (a bad key, totals, setup or date).
 """
 
 import asyncio
@@ -41,6 +49,16 @@ DAY = typer.Option(None, "--date", "-d", help="The business date (default: today
 AS_JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
+_EXIT_OF_STATUS = {"posted": exits.OK, "nothing-to-post": exits.OK, "not-posted": exits.OK,
+                   "failed": exits.FAILED, "waiting-for-new-key": exits.FAILED,
+                   "pending": exits.PENDING}
+
+
+def exit_code_of(day: dict[str, Any]) -> int:
+    """A day's status as the command's exit code."""
+    return _EXIT_OF_STATUS.get(str(day.get("status")), exits.UNAVAILABLE)
+
+
 class PosError(Exception):
     pass
 
@@ -71,7 +89,7 @@ def _fail(response: httpx.Response, as_json: bool) -> None:
             _problems(detail)
         else:
             console.print(str(detail))
-    raise typer.Exit(1)
+    raise typer.Exit(exits.REFUSED if 400 <= response.status_code < 500 else exits.UNAVAILABLE)
 
 
 def _as_dict(body: Any) -> dict[str, Any]:
@@ -89,12 +107,16 @@ def _problems(problems: list[dict[str, Any]]) -> None:
 
 
 def _errors(errors: list[dict[str, Any]]) -> None:
-    table = Table(title="Errors against the Account Numbers setup")
-    for column in ("category", "account code", "what to do", "retry helps"):
+    table = Table(title="Errors")
+    for column in ("entry", "account code", "what to do", "retry helps"):
         table.add_column(column)
     for error in errors:
+        advice = str(error.get("message", ""))
+        if error.get("xero_message"):
+            # Xero's own words under ours (a lock date, a code it refused).
+            advice += f"\n[dim]Xero said: {error['xero_message']}[/dim]"
         table.add_row(str(error.get("category") or ""), str(error.get("account_code") or ""),
-                      str(error.get("message", "")), "yes" if error.get("retryable") else "no")
+                      advice, "yes" if error.get("retryable") else "no")
     console.print(table)
 
 
@@ -115,25 +137,121 @@ def _load_json(path: Path | None, default: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
+def _tracking_option(values: list[str]) -> list[dict[str, str]] | None:
+    if not values:
+        return None
+    tracking = []
+    for value in values:
+        name, equals, option = value.partition("=")
+        if not equals or not name.strip() or not option.strip():
+            raise typer.BadParameter(f"--tracking {value!r}: write NAME=OPTION, e.g. "
+                                     "Region=Store {Store}")
+        tracking.append({"name": name.strip(), "option": option.strip()})
+    return tracking
+
+
+def _account_edits(values: list[str]) -> dict[str, str]:
+    edits = {}
+    for value in values:
+        category, equals, code = value.partition("=")
+        if not equals or not category.strip():
+            raise typer.BadParameter(f"--account {value!r}: write CATEGORY=CODE, e.g. "
+                                     "rental=4000")
+        edits[category.strip()] = code.strip()
+    return edits
+
+
+def _current_setup(client: httpx.Client, store: str, key: str | None) -> dict[str, Any] | None:
+    """The store's saved setup when `key` is its current key; None otherwise."""
+    if not key or not key.upper().startswith("2RF:"):
+        return None
+    response = client.get(f"/v1/stores/{store}/setup", headers={"X-Api-Key": key})
+    if response.status_code != 200:
+        return None
+    current: dict[str, Any] = response.json()
+    return current
+
+
 @pos_app.command()
 def setup(
     store: str = STORE,
+    api_key: str | None = typer.Option(
+        None, "--api-key", envvar="GLBRIDGE_POS_API_KEY",
+        help="The store's current 2RF: key (what its API Key box holds, if connected)."),
     api_key_box: str = typer.Option("", "--api-key-box",
                                     help="What the API Key box holds now (empty, an OAuth1 "
                                     "token, or an old 2RF: key): picks the scenario."),
+    reconnect: bool = typer.Option(False, "--reconnect",
+                                   help="Connect to Xero again (a new key replaces the "
+                                   "current one); only needed when asked for a new key."),
     accounts: Path | None = typer.Option(None, help="JSON file: account code per category "
-                                         "(default: the us-rental example)."),
-    auto_post: bool = typer.Option(True, help="Post automatically at end of day."),
-    journal_status: str = typer.Option("POSTED", help="POSTED, or DRAFT for review."),
-    currency: str = typer.Option("USD"),
-    timezone: str = typer.Option("America/Chicago"),
+                                         "(default: the current setup, else the us-rental "
+                                         "example)."),
+    account: list[str] = typer.Option([], "--account", help="CATEGORY=CODE: change one "
+                                      "entry (repeatable), e.g. --account rental=4000."),
+    store_class: str | None = typer.Option(None, "--class",
+                                           help="The store's class code (for {Class})."),
+    tracking: list[str] = typer.Option([], "--tracking", help="NAME=OPTION: a Xero tracking "
+                                       "category and option on every line (up to 2)."),
+    auto_post: bool | None = typer.Option(None, "--auto-post/--no-auto-post",
+                                          help="Post automatically at end of day."),
+    journal_status: str | None = typer.Option(None, help="POSTED, or DRAFT for review."),
+    currency: str | None = typer.Option(None, help="The store's currency (default USD)."),
+    timezone: str | None = typer.Option(None, help="IANA time zone (default "
+                                        "America/Chicago)."),
     totals_url: str = TOTALS_URL,
     auth_url: str = AUTH_URL,
     as_json: bool = AS_JSON,
 ) -> None:
-    """The API Key dialog: connect to Xero, paste the 2RF: key, save the setup."""
+    """The API Key dialog and the Account Numbers setup. A connected store (its current
+    key given) has its setup edited and keeps its key; `--reconnect` connects it again."""
+    current_key = (api_key or "").strip() or (
+        api_key_box.strip() if api_key_box.strip().upper().startswith("2RF:") else None)
+    with _client(totals_url) as totals:
+        current = _current_setup(totals, store, current_key)
+    needs_new_key = current is not None and current["api_key"]["status"] != "active"
+    body: dict[str, Any] = {
+        key: value for key, value in (current or {}).items()
+        if key not in ("store_id", "api_key", "updated_at", "check")
+    } or example_setup()
+    if accounts is not None:
+        body["accounts"] = _load_json(accounts, {})
+    body["accounts"] = {**body["accounts"], **_account_edits(account)}
+    for name, value in (("auto_post", auto_post), ("journal_status", journal_status),
+                        ("currency", currency), ("timezone", timezone),
+                        ("store_class", store_class), ("tracking", _tracking_option(tracking))):
+        if value is not None:
+            body[name] = value
+    headers = {}
+    if current is not None and not reconnect and not needs_new_key:
+        if not as_json:
+            console.print(f"[bold]Store {store} is connected to Xero "
+                          f"({current['api_key']['tenant_name']}): editing its setup; its "
+                          "key stays as it is.[/bold]")
+        headers["X-Api-Key"] = str(current_key)
+    else:
+        if needs_new_key and not as_json:
+            console.print("[yellow]The store's Xero connection needs a new key.[/yellow]")
+        box = current_key if current is not None else api_key_box
+        body["api_key"] = _connect(store, box or "", auth_url, as_json)
+    with _client(totals_url) as totals:
+        saved = totals.put(f"/v1/stores/{store}/setup", json=body, headers=headers)
+    if saved.status_code != 200:
+        _fail(saved, as_json)
+    result = saved.json()
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        _show_setup(store, result)
+    check = result.get("check") or {}
+    if not check.get("ready"):
+        raise typer.Exit(exits.FAILED if _setup_errors(result) else exits.PENDING)
+
+
+def _connect(store: str, box: str, auth_url: str, as_json: bool) -> str:
+    """The API Key dialog: the scenario auth names, Xero's pages, the new key pasted."""
     with _client(auth_url) as auth:
-        response = auth.post("/v1/setup", json={"store_id": store, "api_key": api_key_box})
+        response = auth.post("/v1/setup", json={"store_id": store, "api_key": box})
     if response.status_code != 200:
         _fail(response, as_json)
     dialog = response.json()
@@ -143,26 +261,46 @@ def setup(
         raise typer.Exit(1)
     console.print("Open this address in a browser, log in, allow access, then copy the key:")
     console.print(dialog["connect_url"], soft_wrap=True)
-    key = typer.prompt("Paste the whole 2RF: key line").strip()
-    body = example_setup(key, auto_post=auto_post)
-    body.update(journal_status=journal_status, currency=currency, timezone=timezone)
-    if accounts is not None:
-        body["accounts"] = _load_json(accounts, {})
-    with _client(totals_url) as totals:
-        saved = totals.put(f"/v1/stores/{store}/setup", json=body)
-    if saved.status_code != 200:
-        _fail(saved, as_json)
-    result = saved.json()
-    if as_json:
-        print(json.dumps(result, indent=2))
-        return
-    console.print(f"[green]Store {store} is connected to {result['api_key']['tenant_name']} "
-                  "and ready to post.[/green]")
+    key: str = typer.prompt("Paste the whole 2RF: key line").strip()
+    return key
+
+
+def _setup_errors(result: dict[str, Any]) -> list[dict[str, Any]]:
+    check = result.get("check") or {}
+    return [p for p in check.get("problems", []) if p.get("severity") == "error"]
+
+
+def _show_setup(store: str, result: dict[str, Any]) -> None:
+    tenant = result["api_key"]["tenant_name"]
+    check = result.get("check") or {}
+    if check.get("ready"):
+        console.print(f"[green]Store {store} is connected to {tenant} and ready to post."
+                      "[/green]")
+    elif check.get("problems"):
+        console.print(f"[red]Setup saved, but store {store} is not ready to post to {tenant}:"
+                      " fix the errors below (in the setup or in Xero), then save again."
+                      "[/red]")
+    else:
+        console.print(f"[yellow]Setup saved for {tenant}; it could not be checked against "
+                      f"Xero now ({check.get('reason', 'no answer')}).[/yellow]")
     table = Table(title="Account Numbers setup")
     table.add_column("category")
     table.add_column("account code")
     for category, code in result["accounts"].items():
         table.add_row(category, code)
+    console.print(table)
+    if check.get("problems"):
+        _setup_problems(check["problems"])
+
+
+def _setup_problems(problems: list[dict[str, Any]]) -> None:
+    table = Table(title="Checked against the Xero organisation")
+    for column in ("entry", "account code", "", "what to do"):
+        table.add_column(column)
+    for problem in problems:
+        colour = "red" if problem["severity"] == "error" else "yellow"
+        table.add_row(str(problem.get("category") or ""), str(problem.get("account_code") or ""),
+                      f"[{colour}]{problem['severity']}[/{colour}]", str(problem["message"]))
     console.print(table)
 
 
@@ -173,7 +311,8 @@ def close_day(
     totals_file: Path | None = typer.Option(None, "--totals",
                                             help="JSON file of the day's totals "
                                             "(default: the example day)."),
-    wait: float = typer.Option(0, help="Seconds to wait for Xero's answer."),
+    wait: float = typer.Option(60, help="Seconds to wait for Xero's answer (0: do not "
+                               "wait; the exit code then says pending)."),
     api_key: str | None = API_KEY,
     totals_url: str = TOTALS_URL,
     as_json: bool = AS_JSON,
@@ -189,17 +328,20 @@ def close_day(
         if response.status_code != 200:
             _fail(response, as_json)
         result = response.json()
-        if wait > 0:
+        if wait > 0 and result["day"]["status"] == "pending":
             waited = client.get(f"/v1/stores/{store}/days/{day}", params={"wait": wait},
                                 headers=headers)
             result["day"] = waited.json()
     if as_json:
         print(json.dumps(result, indent=2))
-        return
-    console.print({"closed": "Day closed.", "amended": "Day amended (new revision).",
-                   "unchanged": "Already closed with these totals: nothing changed."}
-                  .get(result["outcome"], result["outcome"]))
-    _day(result["day"])
+    else:
+        console.print({"closed": "Day closed.",
+                       "amended": "Day amended (new revision): once it is posted, the "
+                       "journal already in Xero for this day is voided.",
+                       "unchanged": "Already closed with these totals: nothing changed."}
+                      .get(result["outcome"], result["outcome"]))
+        _day(result["day"])
+    raise typer.Exit(exit_code_of(result["day"]))
 
 
 @pos_app.command()
@@ -240,13 +382,11 @@ def reprint(
             result["day"] = client.get(url, params={"wait": wait}, headers=headers).json()
     if as_json:
         print(json.dumps(result, indent=2))
-        return
-    if result["post"]["outcome"] != "queued":
+    elif result["post"]["outcome"] != "queued":
         console.print(result["post"]["message"])
-        return
-    _day(result["day"])
-    if result["day"]["status"] in ("failed", "waiting-for-new-key"):
-        raise typer.Exit(2)
+    else:
+        _day(result["day"])
+    raise typer.Exit(exit_code_of(result["day"]))
 
 
 def _print_totals(printed: dict[str, Any]) -> None:
@@ -421,12 +561,12 @@ def backfill(
                                      timeout=httpx.Timeout(30, read=150)) as client:
             await Backfill(client, store, headers, state, window, wait, bar.change).run(plan)
 
-    aborted: str | None = None
+    aborted: BackfillAborted | None = None
     try:
         with bar.progress:
             asyncio.run(run())
     except BackfillAborted as exc:
-        aborted = str(exc)
+        aborted = exc
     except KeyboardInterrupt:
         state.save()
         console.print(f"[yellow]Interrupted. Progress is kept in {state.path}: run the same "
@@ -435,7 +575,7 @@ def backfill(
     summary = _summary(days, state, resumed, as_json)
     if aborted:
         console.print(f"[red]Stopped: {aborted}[/red]")
-        raise typer.Exit(exits.REFUSED)
+        raise typer.Exit(aborted.exit_code)
     code = _exit_code(summary, counts_of(days, state))
     if code:
         raise typer.Exit(code)

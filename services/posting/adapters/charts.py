@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -71,6 +71,13 @@ class ChartCache:
         record is past the TTL, or older than `recheck_s` (the manager may just have fixed
         it in Xero)."""
         return self.age_s(tenant_id) > min(recheck_s, self.ttl_s)
+
+    def read_at(self, tenant_id: UUID) -> datetime | None:
+        """When this process's copy was read from Xero (None: it has none)."""
+        entry = self._entries.get(tenant_id)
+        if entry is None or entry.stale:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=time.monotonic() - entry.fetched)
 
     def age_s(self, tenant_id: UUID) -> float:
         """Of the older part: the accounts, or the organisation record."""
