@@ -3,7 +3,7 @@
     .venv/bin/python -m bench                 # every scenario (several minutes)
     .venv/bin/python -m bench --quick         # small sizes, to see that it works
 
-Prints one table, writes bench/results/latest.json (one key per target of issue 8, each
+Prints one table, writes bench/results/latest.json (one key per figure, each
 with the conditions it was measured under), a JSON of every run and a PNG plot.
 """
 

@@ -16,7 +16,9 @@ from services.posting.adapters.xero import (
     TokenRejected,
     XeroClient,
     XeroError,
+    XeroForbidden,
     XeroRateLimited,
+    scopes_of,
 )
 from services.posting.domain import budget
 from services.posting.metrics import (
@@ -76,6 +78,8 @@ class XeroGateway:
             except XeroError as exc:
                 await self._release(tenant_id, slot, exc.rate)
                 XERO_CALLS.labels(operation, type(exc).__name__).inc()
+                if isinstance(exc, XeroForbidden):
+                    exc.operation, exc.granted = operation, scopes_of(token.value)
                 if isinstance(exc, XeroRateLimited):
                     XERO_429.inc()
                     log.warning("Xero rate limited tenant %s: %s", tenant_id, exc.rate)

@@ -4,16 +4,17 @@ category and code, what to change, and (for refused accounts) a clearing account
 """
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from shared.contracts.accounts import expected_classes
 from shared.contracts.events import ErrorKind, Journal, JournalLine, PostingError
+from shared.xero_rules import refused_in_manual_journals
 
-# Xero refuses these in manual journals (its own ledgers and bank accounts).
 _CLEARING_WORDS = ("clearing", "undeposited", "suspense")
 _STOP_WORDS = {"and", "the", "of", "on", "account", "accounts", "card", "cards"}
 # Xero's account types by class, for an account whose `Class` Xero did not send
@@ -47,7 +48,8 @@ class Account:
 
     @property
     def usable(self) -> bool:
-        return self.status == "ACTIVE" and self.type != "BANK" and not self.system_account
+        return self.status == "ACTIVE" and self.type != "BANK" and \
+            not refused_in_manual_journals(self.system_account)
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,11 @@ class Chart:
 
     @property
     def lock_date(self) -> date | None:
-        dates = [d for d in (self.period_lock_date, self.end_of_year_lock_date) if d]
-        return max(dates) if dates else None
+        """The lock that binds every user, advisers too: the end of year lock date. The
+        period lock date binds every user but an adviser (help.xero.com "Set and work with
+        lock dates": "for all user roles, or all user roles except the Adviser user
+        role"), so whether it refuses a day is Xero's to say for the connected user."""
+        return self.end_of_year_lock_date
 
 
 def chart_from_xero(
@@ -93,16 +98,23 @@ def chart_from_xero(
     )
 
 
+_MS_DATE = re.compile(r"^/Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/$")
+
+
 def parse_xero_date(value: Any) -> date | None:
-    """Xero writes dates as `2026-11-24`, `2026-11-24T00:00:00` or `/Date(1764000000000+0000)/`."""
+    """Xero writes dates as `2026-11-24`, `2026-11-24T00:00:00` or `/Date(ms+hhmm)/`: the
+    instant in milliseconds and the organisation's zone, which is applied before taking
+    the date: `/Date(1419937200000+1300)/` is 2014-12-31 (developer.xero.com "Dates and
+    timestamps explained")."""
     if not value:
         return None
-    text = str(value)
-    if text.startswith("/Date("):
-        from datetime import UTC, datetime
-
-        millis = int(text[6:].split(")")[0].split("+")[0].split("-")[0])
-        return datetime.fromtimestamp(millis / 1000, UTC).date()
+    text = str(value).strip()
+    match = _MS_DATE.match(text)
+    if match:
+        millis, sign, hours, minutes = match.groups()
+        offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+        instant = datetime.fromtimestamp(int(millis) / 1000, UTC)
+        return (instant + offset if sign != "-" else instant - offset).date()
     return date.fromisoformat(text[:10])
 
 
@@ -146,7 +158,8 @@ def check_line(line: JournalLine, chart: Chart) -> PostingError | None:
             f" or change it to an active account{instead}."))
     if account.type == "BANK":
         return _refused(line, account, chart, ErrorKind.BANK_ACCOUNT, "a bank account")
-    if account.system_account:
+    if refused_in_manual_journals(account.system_account):
+        assert account.system_account is not None
         label = f"Xero's system account ({account.system_account.lower()})"
         return _refused(line, account, chart, ErrorKind.SYSTEM_ACCOUNT, label)
     return None
@@ -282,14 +295,17 @@ def check_balance(lines: Iterable[JournalLine]) -> PostingError | None:
 
 
 def check_lock_date(day: date, chart: Chart) -> PostingError | None:
+    """Refuses a day the end of year lock date closes to every user; a day only the
+    period lock date closes is left to Xero (an adviser may post it)."""
     lock = chart.lock_date
     if lock is None or day > lock:
         return None
     return PostingError(
         kind=ErrorKind.LOCKED_PERIOD,
         message=(
-            f"{day.isoformat()} is inside a period locked in Xero{_in_org(chart)} (lock date"
-            f" {lock.isoformat()}). Ask your accountant to move the lock date in Xero"
-            " (Settings > Advanced > Financial settings), then post the day again."
+            f"{day.isoformat()} is on or before the end of year lock date in Xero"
+            f"{_in_org(chart)} ({lock.isoformat()}), which binds every user, advisers too."
+            " Ask your accountant to move the end of year lock date in Xero (Settings >"
+            " Advanced > Financial settings), then post the day again."
         ),
     )

@@ -22,7 +22,8 @@ class DayStatus(StrEnum):
 
 # Statuses that end a POS's wait: everything but pending.
 SETTLED = frozenset(set(DayStatus) - {DayStatus.PENDING})
-NEEDS_NEW_KEY = frozenset({ErrorKind.REAUTH_NEEDED, ErrorKind.DISCONNECTED})
+NEEDS_NEW_KEY = frozenset({ErrorKind.REAUTH_NEEDED, ErrorKind.DISCONNECTED,
+                           ErrorKind.SCOPE_MISSING})
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,14 @@ def message(state: DayState) -> str:
                     "connect to Xero again and paste the new 2RF: key. The day posts then.")
         case DayStatus.FAILED:
             owner, advice = cause_owner(state.errors)
-            return (f"Posting failed ({len(state.errors)} error(s)), to be fixed in: {owner}."
-                    f" What to do: {advice}.")
+            return (f"{_still_live(state)}Posting failed ({len(state.errors)} error(s)),"
+                    f" to be fixed in: {owner}. What to do: {advice}.")
     return str(state.status)
+
+
+def _still_live(state: DayState) -> str:
+    """A refused amendment: the earlier revision was not voided and is still in Xero."""
+    if state.posted_revision is None or state.posted_revision >= state.revision:
+        return ""
+    return (f"Amendment refused, revision {state.posted_revision} still in Xero"
+            f" (journal {state.journal_id}). ")
