@@ -212,13 +212,14 @@ def setup(
                         ("store_class", store_class), ("tracking", _tracking_option(tracking))):
         if value is not None:
             body[name] = value
-    headers = {}
+    # The store's current key is presented whenever it is known: it proves the right to
+    # edit the setup, and to replace the key with the one a new connection gives.
+    headers = {"X-Api-Key": str(current_key)} if current is not None else {}
     if current is not None and not reconnect and not needs_new_key:
         if not as_json:
             console.print(f"[bold]Store {store} is connected to Xero "
                           f"({current['api_key']['tenant_name']}): editing its setup; its "
                           "key stays as it is.[/bold]")
-        headers["X-Api-Key"] = str(current_key)
     else:
         if needs_new_key and not as_json:
             console.print("[yellow]The store's Xero connection needs a new key.[/yellow]")
