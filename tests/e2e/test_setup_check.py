@@ -77,6 +77,8 @@ async def test_setup_of_a_connected_store_keeps_its_key(system: System):
                            "--class", "EQ")
         after = await client.get(f"{system.totals_url}/v1/stores/32/setup",
                                  headers={"X-Api-Key": key})
+        again = await client.get(f"{system.totals_url}/v1/stores/32/setup/check",
+                                 headers={"X-Api-Key": key})
 
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())  # as words: the console wraps long lines
@@ -87,6 +89,7 @@ async def test_setup_of_a_connected_store_keeps_its_key(system: System):
     assert after.json()["accounts"]["rental"] == "4010"
     assert after.json()["store_class"] == "EQ"
     assert after.json()["api_key"]["fingerprint"] == saved["api_key"]["fingerprint"]
+    assert again.status_code == 200 and again.json()["ready"] is True, again.text
 
 
 async def test_reconnecting_names_the_scenario_of_a_connected_store(system: System):
