@@ -12,10 +12,12 @@ Exit codes, the same for every command (README, "When a day fails"):
 5 refused input: totals refused the request (a bad key, totals, setup or date).
 """
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import httpx
 import typer
@@ -24,6 +26,7 @@ from rich.table import Table
 
 from services.totals.domain.examples import example_day_totals, example_setup
 
+P = ParamSpec("P")
 pos_app = typer.Typer(help="Act as a store's POS: setup, close a day, reprint and post.")
 console = Console()
 
@@ -51,6 +54,21 @@ def exit_code_of(day: dict[str, Any]) -> int:
 
 class PosError(Exception):
     pass
+
+
+def _answers_when_unreachable(command: Callable[P, None]) -> Callable[P, None]:
+    """A service that does not answer is said in one line and exit code 1, not a trace."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except httpx.TransportError as exc:
+            console.print(f"[red]{exc.request.url.host}:{exc.request.url.port} did not answer "
+                          f"({type(exc).__name__}): is the system running?[/red]")
+            raise typer.Exit(EXIT_UNAVAILABLE) from None
+
+    return run
 
 
 def _client(base_url: str) -> httpx.Client:
@@ -163,6 +181,7 @@ def _current_setup(client: httpx.Client, store: str, key: str | None) -> dict[st
 
 
 @pos_app.command()
+@_answers_when_unreachable
 def setup(
     store: str = STORE,
     api_key: str | None = typer.Option(
@@ -296,6 +315,7 @@ def _setup_problems(problems: list[dict[str, Any]]) -> None:
 
 
 @pos_app.command("close-day")
+@_answers_when_unreachable
 def close_day(
     store: str = STORE,
     business_date: str | None = DAY,
@@ -336,6 +356,7 @@ def close_day(
 
 
 @pos_app.command()
+@_answers_when_unreachable
 def reprint(
     store: str = STORE,
     business_date: str | None = DAY,
