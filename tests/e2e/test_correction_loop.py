@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
+from glbridge import exits
 from glbridge.connect import connect_store
 from glbridge.ops import ops_app
-from glbridge.pos import EXIT_FAILED, pos_app
+from glbridge.pos import pos_app
 from glbridge.system import System
 from services.totals.domain import examples
 
@@ -37,7 +38,7 @@ async def test_a_failed_day_posts_once_after_its_cause_is_fixed_in_xero(system: 
         async def close_and_fail(day: str, words: str) -> str:
             """Closed at the POS: the command waits for Xero's answer and exits 3."""
             closed = await pos(system, key, "close-day", "-s", STORE, "-d", day)
-            assert closed.exit_code == EXIT_FAILED, closed.output
+            assert closed.exit_code == exits.FAILED, closed.output
             said = " ".join(closed.output.split())  # as words: the console wraps lines
             assert "failed" in said and words in said, said
             return said

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
+from glbridge import exits
 from glbridge.connect import connect_store
-from glbridge.pos import EXIT_FAILED, pos_app
+from glbridge.pos import pos_app
 from glbridge.system import System
 from services.totals.domain import examples
 
@@ -47,7 +48,7 @@ async def test_a_setup_that_can_only_fail_is_saved_but_never_ready(system: Syste
                  "discounts=2200"]  # a liability: Xero accepts it, but unusual
         result = await pos(system, key, "setup", "-s", "31", "--tracking", "Store=Shop #",
                            *[a for edit in edits for a in ("--account", edit)], "--json")
-        assert result.exit_code == EXIT_FAILED, result.output
+        assert result.exit_code == exits.FAILED, result.output
         check = json.loads(result.output)["check"]
         table = await pos(system, key, "setup", "-s", "31")
         kept = await client.get(f"{system.totals_url}/v1/stores/31/setup",
@@ -62,7 +63,7 @@ async def test_a_setup_that_can_only_fail_is_saved_but_never_ready(system: Syste
     assert "clearing account" in by_entry["cash"]
     assert "4011" in by_entry["sales"] and "{Class}" in by_entry["fuel"]
     # The table, the same problems, and no "ready" anywhere; the key still works.
-    assert table.exit_code == EXIT_FAILED, table.output
+    assert table.exit_code == exits.FAILED, table.output
     said = " ".join(table.output.split())  # as words: the console wraps long lines
     assert "and ready to post" not in said and "not ready to post" in said
     assert "error" in said and "warning" in said and "4095" in said

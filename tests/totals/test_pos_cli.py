@@ -6,8 +6,9 @@ import json
 import httpx
 from typer.testing import CliRunner
 
+from glbridge import exits
 from glbridge.connect import connect_store
-from glbridge.pos import EXIT_FAILED, EXIT_PENDING, EXIT_REFUSED, EXIT_UNAVAILABLE, pos_app
+from glbridge.pos import pos_app
 from services.totals.domain.examples import example_day_totals
 from shared.contracts.events import ErrorKind, PostingError
 from tests.totals.support import closed_events, failed, succeeded
@@ -27,7 +28,7 @@ async def test_setup_dialog_then_close_day(totals_with_auth, auth_url):
     result = await invoke(["setup", "--store", "12", "--no-auto-post"], f"y\n{key}\n",
                           TOTALS_URL=totals.url, AUTH_PUBLIC_URL=auth_url)
     # No posting service here to check the codes against Xero: saved, not yet checked.
-    assert result.exit_code == EXIT_PENDING, result.output
+    assert result.exit_code == exits.PENDING, result.output
     assert "Open Xero's login page now?" in result.output
     assert "not connected to Xero yet" in result.output
     assert auth_url in result.output  # the address to open
@@ -45,7 +46,7 @@ async def test_close_day_prints_every_problem(totals, tmp_path):
     day_file.write_text(json.dumps({"revenue": [{"category": "fuel", "amount": "10"}]}))
     result = await invoke(["close-day", "-s", "12", "-d", "2026-11-27", "--totals",
                            str(day_file)], f"{key}\n", TOTALS_URL=totals.url)
-    assert result.exit_code == EXIT_REFUSED
+    assert result.exit_code == exits.REFUSED
     assert "Refused (422)" in result.output
     assert "do not balance" in result.output
 
@@ -87,7 +88,7 @@ async def test_reprint_lists_the_errors_against_the_setup(totals, broker):
     result = await invoke(["reprint", "-s", "12", "-d", "2026-11-27"], "y\n",
                           TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
     await answering
-    assert result.exit_code == EXIT_FAILED, result.output
+    assert result.exit_code == exits.FAILED, result.output
     assert "failed" in result.output
     assert "on-account" in result.output and "1100" in result.output
 
@@ -105,5 +106,5 @@ async def test_reprint_answering_no_posts_nothing(totals, broker):
 async def test_totals_not_answering_is_one_line_and_exit_code_1():
     result = await invoke(["close-day", "-s", "12", "-d", "2026-11-27"],
                           TOTALS_URL="http://127.0.0.1:9", GLBRIDGE_POS_API_KEY="2RF:x")
-    assert result.exit_code == EXIT_UNAVAILABLE
+    assert result.exit_code == exits.UNAVAILABLE
     assert "did not answer" in result.output

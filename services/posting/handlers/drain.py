@@ -37,7 +37,7 @@ from services.posting.adapters.xero import (
     XeroRefused,
     XeroUnavailable,
 )
-from services.posting.domain.batching import chunks, group_by
+from services.posting.domain.batching import chunks, group_by, linger_s
 from services.posting.domain.chart import Chart, check_journal
 from services.posting.domain.forbidden import forbidden_error, reauth_error
 from services.posting.domain.model import (
@@ -157,6 +157,9 @@ class Drainer:
 
     async def drain_once(self, tenant_id: UUID) -> bool:
         """One batch of the organisation; True when it was full (more may be due)."""
+        pause = linger_s(self.gateway.minute_remaining(tenant_id), self.gateway.limits.per_minute)
+        if pause:
+            await asyncio.sleep(pause)
         limit = await self.allowance.take(self.policy.batch_size)
         held = limit
         try:

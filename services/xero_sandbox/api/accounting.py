@@ -151,6 +151,7 @@ def _admit(
             retry_after = _forced_retry_after(problem_name, budget, app, sandbox.clock.timestamp())
     if problem_name is not None:
         stats.rate_limited[tenant_id] = stats.rate_limited.get(tenant_id, 0) + 1
+        stats.app_minute_breaches += problem_name == "appminute"
         return headers, _too_many(problem_name, retry_after, headers)
     if budget.in_flight > stats.max_concurrent.get(tenant_id, 0):
         stats.max_concurrent[tenant_id] = budget.in_flight

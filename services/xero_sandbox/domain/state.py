@@ -114,6 +114,8 @@ class Stats:
     token_refreshes: dict[str, int] = field(default_factory=dict)
     token_requests: int = 0
     api_requests: int = 0
+    # 429s for the app-wide minute (10,000 calls across every organisation).
+    app_minute_breaches: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +125,7 @@ class Stats:
             "token_refreshes": self.token_refreshes,
             "token_requests": self.token_requests,
             "api_requests": self.api_requests,
+            "app_minute_breaches": self.app_minute_breaches,
         }
 
 
