@@ -20,7 +20,7 @@ test: setup
 # Mutation testing of the pure rules (docs/testing.md); long, not part of `make test`.
 mutation: setup
 	rm -rf mutants
-	$(BIN)/mutmut run --max-children 2; $(BIN)/python scripts/mutation_summary.py
+	GLBRIDGE_EXAMPLES_SCALE=0.1 $(BIN)/mutmut run --max-children 2; $(BIN)/python scripts/mutation_summary.py
 
 lint: setup
 	$(BIN)/ruff check .

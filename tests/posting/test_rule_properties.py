@@ -14,6 +14,7 @@ from services.posting.domain.chart import Chart, check_balance, check_lock_date
 from services.posting.domain.outcome import is_account_error, xero_error
 from services.posting.domain.retry import backoff_s
 from shared.contracts.events import ErrorKind, JournalLine
+from tests.support.examples import examples
 
 START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 cents = st.integers(1, 10**9).map(lambda c: Decimal(c) / 100)
@@ -45,7 +46,7 @@ steps = st.lists(st.tuples(st.sampled_from(["call", "call", "release"]),
                            st.floats(0, 20, allow_nan=False)), max_size=60)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(steps)
 def test_granted_calls_never_exceed_the_minute_or_the_concurrent_cap(
     plan: list[tuple[str, float]],
