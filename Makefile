@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint demo chaos bench clean mutation
+.PHONY: setup run test test-unit lint demo chaos bench clean mutation
 
 setup:
 	bash scripts/setup.sh
@@ -21,6 +21,11 @@ test: setup
 mutation: setup
 	rm -rf mutants
 	GLBRIDGE_EXAMPLES_SCALE=0.1 $(BIN)/mutmut run --max-children 2; $(BIN)/python scripts/mutation_summary.py
+
+# The tests that need no RabbitMQ, PostgreSQL or service process (marked in tests/conftest.py).
+test-unit:
+	bash scripts/setup.sh venv
+	$(BIN)/pytest -q -m unit
 
 lint: setup
 	$(BIN)/ruff check .

@@ -172,3 +172,14 @@ async def test_lost_answer_faults_validated(sandbox: RunningSandbox) -> None:
     assert bad.status_code == 400 and "lost_answer" in bad.json()["error"]
     bad = await sandbox.client.put("/_control/faults", json={"lost_write_answer_rate": 1.5})
     assert bad.status_code == 400 and "lost_write_answer_rate" in bad.json()["error"]
+
+
+async def test_app_minute_breaches_are_counted(sandbox: RunningSandbox) -> None:
+    await sandbox.client.put("/_control/limits", json={"app_per_minute": 2})
+    tokens = await token_set(sandbox.client)
+    answers = [await sandbox.client.get(f"{API}/Accounts", headers=headers(tokens))
+               for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["X-Rate-Limit-Problem"] == "appminute"
+    stats = (await sandbox.client.get("/_control/stats")).json()
+    assert stats["app_minute_breaches"] == 1
