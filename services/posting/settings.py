@@ -16,6 +16,9 @@ class PostingSettings(ServiceSettings):
     per_minute: int = Field(60, alias="POSTING_XERO_PER_MINUTE")
     concurrent: int = Field(5, alias="POSTING_XERO_CONCURRENT")
     app_per_minute: int = Field(10_000, alias="POSTING_XERO_APP_PER_MINUTE")
+    # Xero's calls a day per organisation (1,000 on Xero's starter tier): also read from
+    # each answer's X-DayLimit-Remaining.
+    per_day: int = Field(5_000, alias="POSTING_XERO_PER_DAY", ge=1)
     # Our sliding minute is a little longer than Xero's fixed one: a call we count at t
     # may reach Xero later than the next one, so a strict 60 s could still breach.
     window_margin_s: float = Field(2.0, alias="POSTING_WINDOW_MARGIN_S")
