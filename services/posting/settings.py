@@ -45,7 +45,9 @@ class PostingSettings(ServiceSettings):
     backoff_cap_s: float = Field(300.0, alias="POSTING_BACKOFF_CAP_S")
 
     # How long a cached chart of accounts / lock dates is trusted before a refresh.
-    chart_ttl_s: float = Field(300.0, alias="POSTING_CHART_TTL_S")
+    # After this long it is read again behind (changes only); an account error has it
+    # read again whole at once. Each read is two of the organisation's daily calls.
+    chart_ttl_s: float = Field(86_400.0, alias="POSTING_CHART_TTL_S")
     # Narrations looked up in one GET /ManualJournals (joined with OR).
     lookup_chunk: int = Field(10, alias="POSTING_LOOKUP_CHUNK")
     # A request Xero never answered may still be worked on: an in-flight posting is
