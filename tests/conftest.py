@@ -15,6 +15,7 @@ from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 from tests.support.infra import amqp_server, postgres_server
 from tests.support.sandbox import RunningSandbox
+from tests.support.specs import XERO_SPECS
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +60,9 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servic
     """One Xero sandbox process for the whole run, control API on (see `sandbox`)."""
     port = free_port()
     log_dir: Path = tmp_path_factory.mktemp("sandbox")
-    env = {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true"}
+    env = {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true",
+           # Every request body checked against Xero's spec (refused when it breaks it).
+           "SANDBOX_SPEC_DIR": str(XERO_SPECS)}
     with ServiceProcess("services.xero_sandbox", port, env, log_dir).running() as process:
         yield process
 

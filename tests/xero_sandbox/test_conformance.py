@@ -73,7 +73,7 @@ async def test_manual_journal_bodies(sandbox: RunningSandbox) -> None:
     tokens = await token_set(sandbox.client)
     h = headers(tokens)
     warned = journal("warned")
-    warned["JournalLines"].append({"LineAmount": "0", "AccountCode": "476"})
+    warned["JournalLines"].append({"LineAmount": 0, "AccountCode": "476"})
     bodies = [
         await sandbox.client.put(
             f"{API}/ManualJournals", headers=h, json={"ManualJournals": [journal(), warned]}
