@@ -64,6 +64,7 @@ class System:
             "AUTH_URL": self.auth_url,
             "AUTH_PUBLIC_URL": self.auth_url,
             "TOTALS_URL": self.totals_url,
+            "POSTING_URL": self.posting_url,
         }
         if self.with_sandbox:
             defaults |= self.sandbox_env()

@@ -20,6 +20,8 @@ class ServiceSettings(BaseSettings):
     # The credential services present to each other's internal endpoints.
     service_token: SecretStr = Field(SecretStr("dev-service-token"), alias="SERVICE_TOKEN")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
+    # "auto": readable lines on a terminal, JSON otherwise.
+    log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
     db_pool_min: int = Field(1, alias="DB_POOL_MIN")
     db_pool_max: int = Field(10, alias="DB_POOL_MAX")
     prefetch: int = Field(50, alias="AMQP_PREFETCH")

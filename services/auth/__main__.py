@@ -9,7 +9,7 @@ from shared.web import serve
 
 def main() -> None:
     settings = AuthSettings()
-    configure_logging("auth", settings.log_level)
+    configure_logging("auth", settings.log_level, settings.log_format)
     xero = refuse_unworkable(XeroSettings)
     serve(create_app(settings, xero), settings.host, settings.port)
 

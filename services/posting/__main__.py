@@ -9,7 +9,7 @@ from shared.web import serve
 
 def main() -> None:
     settings = refuse_unworkable(PostingSettings)
-    configure_logging("posting", settings.log_level)
+    configure_logging("posting", settings.log_level, settings.log_format)
     serve(create_app(settings), settings.host, settings.port)
 
 

@@ -22,6 +22,9 @@ BAD_SETUPS = [
     ({"store_id": "S1", "api_key": "not a key"}, "api_key"),
     ({"store_id": "", "api_key": ""}, "store_id"),
     ({"store_id": "bad store/id", "api_key": ""}, "store_id"),
+    # The one store-id rule (shared/contracts/stores.py), as totals applies it.
+    ({"store_id": "999.0", "api_key": ""}, "store_id"),
+    ({"store_id": "7" * 21, "api_key": ""}, "store_id"),
     ({"api_key": ""}, "store_id"),
 ]
 

@@ -11,6 +11,7 @@ import pytest
 
 from services.posting.adapters.xero import dumps
 from services.posting.domain import budget
+from services.posting.domain.batching import linger_s
 from services.posting.domain.chart import (
     Account,
     Chart,
@@ -245,3 +246,13 @@ async def test_the_allowance_bounds_what_concurrent_drains_hold() -> None:
     assert await waiting == 50
     allowance.give(second)
     assert allowance.free == 10
+
+
+def test_calls_are_paced_once_half_the_minute_is_spent() -> None:
+    # Plenty left (or nothing known): a batch goes at once.
+    assert linger_s(None, 60) == 0.0
+    assert linger_s(31, 60) == 0.0
+    # Half or less left: one call a second, so days still arriving share a call.
+    assert linger_s(30, 60) == 1.0
+    assert linger_s(0, 60) == 1.0
+    assert linger_s(2, 10) == 6.0

@@ -68,12 +68,24 @@ def test_unknown_code_warns_and_drops() -> None:
     assert [ln.account_code for ln in out.lines] == ["1210", "4000"]
 
 
-@pytest.mark.parametrize("code", ["090", "1100", "800", "960"])
+@pytest.mark.parametrize("code", ["090", "1100", "800"])
 def test_bank_and_system_accounts_refused(code: str) -> None:
     out = check_journal(
         {"Narration": "n", "JournalLines": _lines((code, "5"), ("4000", "-5"))}, _org(), TODAY
     )
     assert out.errors == [f"Account code '{code}' is not a valid code for this document"]
+
+
+@pytest.mark.parametrize(("template", "code"), [("us-rental", "960"), ("gst", "820")])
+def test_system_accounts_xero_allows_in_manual_journals(template: str, code: str) -> None:
+    """Retained earnings and GST/VAT are system accounts Xero accepts on a journal line
+    (help.xero.com "Locked and system accounts in your chart of accounts")."""
+    org = _org(template)
+    other = "620" if template == "gst" else "1210"
+    out = check_journal(
+        {"Narration": "n", "JournalLines": _lines((code, "5"), (other, "-5"))}, org, TODAY
+    )
+    assert out.ok, out.errors
 
 
 def test_lock_date_inclusive() -> None:

@@ -3,13 +3,20 @@ connections and revocation. Every failure becomes one of four exceptions, so the
 can tell a dead token (InvalidGrant) from a lost answer (InDoubt) and an outage."""
 
 import logging
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import authlib.deprecate  # noqa: F401  (it installs an "always" filter when first imported)
 import httpx
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+with warnings.catch_warnings():
+    # authlib 1.x announces that its httpx integration moves to httpx2; the client used
+    # here keeps working until authlib 2, and moving means a new HTTP stack for auth.
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from services.auth.domain.connect import Tenant, tenants_from_connections
 from services.auth.domain.tokens import TokenSet, expiry

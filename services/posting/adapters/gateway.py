@@ -4,6 +4,7 @@ rate headers fed back into the budget."""
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -68,6 +69,16 @@ class XeroGateway:
         self.limits = limits
         self.max_inline_wait_s = max_inline_wait_s
         self.day = day
+        # What Xero's last answer said of each organisation's minute, and when (monotonic).
+        self._minute_left: dict[UUID, tuple[int, float]] = {}
+
+    def minute_remaining(self, tenant_id: UUID) -> int | None:
+        """Calls left in the organisation's minute by Xero's last answer (X-MinLimit-
+        Remaining), if that answer is from the last minute."""
+        seen = self._minute_left.get(tenant_id)
+        if seen is None or time.monotonic() - seen[1] > 60.0:
+            return None
+        return seen[0]
 
     async def call(
         self, operation: str, tenant_id: UUID, connection_id: UUID, send: Call[T]
@@ -121,6 +132,8 @@ class XeroGateway:
 
     async def _release(self, tenant_id: UUID, slot: datetime, rate: RateInfo,
                        answered: bool = False) -> None:
+        if rate.min_remaining is not None:
+            self._minute_left[tenant_id] = (rate.min_remaining, time.monotonic())
         if answered and self.day is not None:
             try:
                 await self.day.record(tenant_id, rate)

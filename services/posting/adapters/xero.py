@@ -196,16 +196,20 @@ class XeroClient:
 
     async def void_journal(
         self, token: str, tenant_id: UUID, journal_id: UUID, idempotency_key: str,
-        status: str = "VOIDED",
+        journal: Mapping[str, Any], status: str = "VOIDED",
     ) -> tuple[JournalResult | None, RateInfo]:
-        """Voids a posted journal (or, with `status="DELETED"`, deletes a draft)."""
+        """Voids a posted journal (or, with `status="DELETED"`, deletes a draft).
+
+        `journal` is the journal as it was posted: the official spec's ManualJournal
+        requires `Narration` in every body (xero_accounting.yaml, components/schemas/
+        ManualJournal), so the journal is sent whole with its new status."""
+        body = {**journal, "ManualJournalID": str(journal_id), "Status": status}
         answer = await self._send(
             "POST",
             f"/ManualJournals/{journal_id}",
             token,
             tenant_id,
-            content=dumps({"ManualJournals": [{"ManualJournalID": str(journal_id),
-                                               "Status": status}]}),
+            content=dumps({"ManualJournals": [body]}),
             headers={"Idempotency-Key": idempotency_key},
         )
         found = _journals(answer.body)

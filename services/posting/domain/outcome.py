@@ -69,6 +69,7 @@ _ARCHIVED = re.compile(r"archived|deleted", re.I)
 _BANK = re.compile(r"bank account", re.I)
 _SYSTEM = re.compile(r"system account|receivable|payable|retained earnings", re.I)
 _QUOTED = re.compile(r"'([^']*)'")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[- ][A-Z][a-z]{2}[- ]\d{4}")
 
 
 def judge(result: JournalResult, lines: Sequence[JournalLine]) -> list[PostingError]:
@@ -150,7 +151,11 @@ def locked_error(message: str) -> PostingError:
     else:
         advice = ("The day is inside a period locked in Xero: ask your accountant to move"
                   " the lock date, then post the day again.")
-    return PostingError(kind=ErrorKind.LOCKED_PERIOD, message=f"{advice} (Xero: {message})",
+    # Xero names the date in its own format, e.g. "The document date cannot be before
+    # the end of year lock date, currently set at 31-Jul-2013" (waynerobinson/xeroizer#92).
+    date = _DATE.search(message)
+    lock = f" Lock date: {date.group(0)}." if date else ""
+    return PostingError(kind=ErrorKind.LOCKED_PERIOD, message=f"{advice}{lock}",
                         xero_message=message)
 
 

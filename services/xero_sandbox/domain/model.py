@@ -5,7 +5,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from services.xero_sandbox.domain.charts import CLASS_OF_TYPE, COUNTRY, TEMPLATES
+from services.xero_sandbox.domain.charts import (
+    CLASS_OF_TYPE,
+    COUNTRY,
+    TAX_RATES,
+    TEMPLATES,
+    TRACKING,
+    TaxRateSpec,
+)
 
 
 def new_id() -> str:
@@ -29,6 +36,25 @@ class Account:
 
 
 @dataclass
+class TrackingOption:
+    name: str
+    status: str = "ACTIVE"
+    option_id: str = field(default_factory=new_id)
+
+
+@dataclass
+class TrackingCategory:
+    name: str
+    status: str = "ACTIVE"
+    options: list[TrackingOption] = field(default_factory=list)
+    category_id: str = field(default_factory=new_id)
+
+    def option(self, name: str) -> TrackingOption | None:
+        wanted = name.strip().lower()
+        return next((o for o in self.options if o.name.lower() == wanted), None)
+
+
+@dataclass
 class Organisation:
     tenant_id: str
     name: str
@@ -42,6 +68,8 @@ class Organisation:
     utc_offset_minutes: int = 0
     # Bumped on every change to the chart, so rendered account lists can be cached.
     version: int = 0
+    tax_rates: dict[str, TaxRateSpec] = field(default_factory=dict)  # by TaxType
+    tracking: list[TrackingCategory] = field(default_factory=list)
 
     @property
     def country(self) -> str:
@@ -50,6 +78,15 @@ class Organisation:
     @property
     def currency(self) -> str:
         return COUNTRY.get(self.template, ("US", "USD", "US"))[1]
+
+    @property
+    def api_version(self) -> str:
+        """The Organisation's `Version` (the edition's country: US, NZ, UK, AU)."""
+        return COUNTRY.get(self.template, ("US", "USD", "US"))[2]
+
+    def tracking_category(self, name: str) -> TrackingCategory | None:
+        wanted = name.strip().lower()
+        return next((c for c in self.tracking if c.name.lower() == wanted), None)
 
     @property
     def lock_date(self) -> date | None:
@@ -89,6 +126,11 @@ class Organisation:
                 spec.tax_type,
                 updated=now,
             )
+        org.tax_rates = {rate.tax_type: rate for rate in TAX_RATES.get(template, [])}
+        org.tracking = [
+            TrackingCategory(name, options=[TrackingOption(o, st) for o, st in options.items()])
+            for name, options in TRACKING.get(template, {}).items()
+        ]
         return org
 
 
@@ -181,6 +223,8 @@ class JournalLine:
     description: str = ""
     tax_type: str = "NONE"
     tracking: list[dict[str, object]] = field(default_factory=list)
+    # What Xero computes on a tax-coded line (0 on NoTax journals).
+    tax_amount: Decimal = Decimal("0.00")
 
 
 @dataclass
