@@ -51,8 +51,10 @@ async def test_a_spent_day_waits_for_tomorrow_without_calling_xero(rig: PostingR
 
 async def test_a_day_429_spends_no_attempt_and_says_when(rig: PostingRig):
     store = await rig.connect("52")
-    rig.start_posting()
+    # The organisation's first call (its chart) meets the day limit: the day waits
+    # before it is marked in flight, which is what spends an attempt.
     await rig.faults(force_429=1, force_429_problem="day")
+    rig.start_posting()
     await rig.publish(day_event(store))
     row = await waiting_row(rig.database_url)
     assert row["state"] == "pending" and row["attempts"] == 0
