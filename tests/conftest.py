@@ -15,7 +15,6 @@ from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 from tests.support.infra import amqp_server, postgres_server
 from tests.support.sandbox import RunningSandbox
-from tests.support.specs import XERO_SPECS
 
 
 @pytest.fixture(scope="session")
@@ -62,7 +61,7 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servic
     log_dir: Path = tmp_path_factory.mktemp("sandbox")
     env = {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true",
            # Every request body checked against Xero's spec (refused when it breaks it).
-           "SANDBOX_SPEC_DIR": str(XERO_SPECS)}
+           "SANDBOX_CHECK_REQUESTS": "true"}
     with ServiceProcess("services.xero_sandbox", port, env, log_dir).running() as process:
         yield process
 

@@ -4,7 +4,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.xero_sandbox.adapters.spec import request_checks
+from services.xero_sandbox.adapters.spec import SPEC_DIR, request_checks
 from services.xero_sandbox.adapters.tokens import TokenCodec
 from services.xero_sandbox.api import accounting, control, identity
 from services.xero_sandbox.api.common import NOT_FOUND_TEXT
@@ -46,7 +46,7 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     app.state.tokens = tokens
     app.state.sandbox = Sandbox(Clock(), tokens.encode, settings.redirect_uri_list,
                                 settings.requests_kept)
-    app.state.request_checks = request_checks(settings.spec_dir) if settings.spec_dir else {}
+    app.state.request_checks = request_checks(SPEC_DIR) if settings.check_requests else {}
     app.router.routes.extend(accounting.routes)
     app.include_router(identity.router)
     if settings.control_enabled:
