@@ -7,7 +7,7 @@ from datetime import timedelta
 import asyncpg
 
 from shared.contracts.events import GlPostingSucceeded
-from tests.posting.conftest import DAY, PostingRig, day_event
+from tests.posting.conftest import DAY, PostingRig, day_event, held_on_the_ops_monitor
 
 
 async def waiting_row(database_url: str, timeout: float = 30.0) -> asyncpg.Record:
@@ -47,6 +47,10 @@ async def test_a_spent_day_waits_for_tomorrow_without_calling_xero(rig: PostingR
     # Xero said none were left (X-DayLimit-Remaining: 0): no call was spent on a 429.
     stats = await rig.stats()
     assert stats["rate_limited"].get(str(store.tenant_id), 0) == 0
+    # The ops monitor shows the day held back, and why.
+    [held] = await held_on_the_ops_monitor(rig)
+    assert held["store_id"] == "51" and "posts after" in held["reason"]
+
 
 
 async def test_a_day_429_spends_no_attempt_and_says_when(rig: PostingRig):
