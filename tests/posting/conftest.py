@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from services.posting.adapters.repository import Repository
+from services.totals.adapters.ops_reader import OpsReader
 from shared.contracts.events import (
     Event,
     GlPostingFailed,
@@ -306,3 +307,15 @@ async def repos(pools: list[asyncpg.Pool]) -> AsyncIterator[list[Repository]]:
     yield made
     for repo in made:
         await repo.stop()
+
+
+async def held_on_the_ops_monitor(rig: PostingRig) -> list[dict[str, Any]]:
+    """The days the ops monitor shows as held back by Xero (in doubt, or waiting for
+    tomorrow's budget), read as totals' ops reader reads them."""
+    pool = await asyncpg.create_pool(rig.database_url, min_size=1, max_size=1)
+    reader = OpsReader(pool, rig.amqp_url, topology(rig.namespace))
+    try:
+        return await reader.held_by_xero()
+    finally:
+        await reader.close()
+        await pool.close()
