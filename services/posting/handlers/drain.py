@@ -201,7 +201,10 @@ class Drainer:
                 [journal_id for c in items for journal_id in c.to_void])
             open_items = await self._resolve_in_flight(tenant_id, connection_id, open_items, work)
             open_items = self._supersede_or_wait(open_items, work)
-            open_items = self._give_up_exhausted(open_items, work)
+            # Days that waited for the organisation's daily budget are not given up for
+            # their age: the wait was Xero's limit, not Xero being unreachable.
+            waited = await self.gateway.day_spent_within(tenant_id, self.policy.max_age_s)
+            open_items = self._give_up_exhausted(open_items, work, by_age=not waited)
             if not open_items:
                 return
             if needs_fresh_chart((c.reposted_at for c in open_items),
@@ -313,10 +316,12 @@ class Drainer:
                 remaining.append(claimed)
         return remaining
 
-    def _give_up_exhausted(self, items: list[Claimed], work: _Round) -> list[Claimed]:
+    def _give_up_exhausted(self, items: list[Claimed], work: _Round, by_age: bool = True
+                           ) -> list[Claimed]:
         remaining = []
         for claimed in items:
-            too_old = claimed.age_s > self.policy.max_age_s and claimed.posting.attempts > 0
+            too_old = by_age and claimed.age_s > self.policy.max_age_s \
+                and claimed.posting.attempts > 0
             if claimed.posting.attempts >= self.policy.max_attempts or too_old:
                 reason = f"{claimed.posting.attempts} attempts failed" + (
                     f" over {claimed.age_s / 3600:.1f} hours" if too_old else "")
