@@ -13,6 +13,7 @@ from services.posting.adapters.xero import RateInfo
 from shared.contracts.events import GlPostingSucceeded
 from shared.db import apply_migrations, create_pool
 from tests.posting.conftest import DAY, PostingRig, day_event, held_on_the_ops_monitor
+from tests.posting.test_charts import _chart_saved
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
 
@@ -93,3 +94,20 @@ async def test_the_day_budget_remembers_when_the_day_ran_out(database_url: str):
         assert blocked is not None and blocked < datetime.now(UTC) + timedelta(hours=2)
     finally:
         await pool.close()
+
+
+async def test_a_429_on_the_journal_itself_spends_no_attempt(rig: PostingRig):
+    """The batch is marked in flight (the mark counts an attempt) before Xero answers 429:
+    the attempt is given back, so one allowed attempt still posts the day."""
+    store = await rig.connect("54")
+    rig.start_posting(POSTING_MAX_ATTEMPTS="1")
+    assert await _chart_saved(rig.database_url, store.tenant_id)  # read ahead on connect
+    # The organisation's minute is nearly over: its Retry-After is a few seconds.
+    (await rig.sandbox.client.post("/_control/clock/advance", json={"seconds": 57})
+     ).raise_for_status()
+    await rig.faults(force_429=1, force_429_problem="minute")
+    await rig.publish(day_event(store))
+    [posted] = await rig.outcomes(1, timeout=60)
+    assert isinstance(posted, GlPostingSucceeded), posted
+    assert (await rig.stats())["rate_limited"].get(str(store.tenant_id)) == 1
+
