@@ -152,6 +152,10 @@ def demo(
     finally:
         if system is not None:
             system.stop()
+    console.print(f"Store {store_id}'s API key (what its API Key box holds; keep it secret):")
+    console.print(result.api_key, soft_wrap=True, highlight=False)
+    console.print(f"Carry on with this store: GLBRIDGE_POS_API_KEY='<the key>' glbridge pos "
+                  f"reprint --store {store_id} --date {day}")
     if not result.ok:
         console.print(f"[red]store {store_id}, {day}: {result.status}[/red]")
         for error in result.errors:

@@ -142,7 +142,7 @@ async def services(places: Places) -> list[Check]:
                                    f"start {name} (glbridge up), or correct its URL"))
     checks.append(await _probe(
         "services", "public URL", _ready(f"{places.auth.public_url.rstrip('/')}/healthz"),
-        "AUTH_PUBLIC_URL must reach auth from this machine too: check the proxy and DNS"))
+        "AUTH_PUBLIC_URL must reach auth from where doctor runs too: check the proxy and DNS"))
     return checks
 
 

@@ -13,8 +13,11 @@ from glbridge.processes import ServiceProcess, free_port
 from glbridge.system import Ports, System
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
+from tests.support.examples import load_profile
 from tests.support.infra import amqp_server, postgres_server
 from tests.support.sandbox import RunningSandbox
+
+load_profile()
 
 
 @pytest.fixture(scope="session")

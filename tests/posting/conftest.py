@@ -261,6 +261,23 @@ async def rig(
         await broker.close()
 
 
+async def wait_for_value(database_url: str, query: str, done: Callable[[Any], bool],
+                         what: str, timeout: float = 30.0) -> Any:
+    """Polls `query` (one value) until `done` holds for it; fails naming `what` if never."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            value = await conn.fetchval(query)
+            if done(value):
+                return value
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"never happened: {what}")
+    finally:
+        await conn.close()
+
+
 def _outcome(event: Event) -> list[Outcome]:
     return [event] if isinstance(event, GlPostingSucceeded | GlPostingFailed) else []
 

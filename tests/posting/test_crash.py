@@ -9,24 +9,19 @@ from datetime import timedelta
 import asyncpg
 
 from shared.contracts.events import GlPostingSucceeded
-from tests.posting.conftest import DAY, PostingRig, day_event, held_on_the_ops_monitor
+from tests.posting.conftest import (
+    DAY,
+    PostingRig,
+    day_event,
+    held_on_the_ops_monitor,
+    wait_for_value,
+)
 
 
 async def wait_for_state(database_url: str, state: str, timeout: float = 20.0) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            found = await conn.fetchval(
-                "SELECT count(*) FROM posting.postings WHERE state = $1", state
-            )
-            if found:
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"no posting reached {state}")
-    finally:
-        await conn.close()
+    await wait_for_value(
+        database_url, f"SELECT count(*) FROM posting.postings WHERE state = '{state}'",
+        bool, f"a posting reached {state}", timeout)
 
 
 @contextlib.asynccontextmanager
