@@ -152,7 +152,7 @@ def test_a_lock_date_refusal_is_a_locked_period_not_plain_validation(message: st
        st.dates(date(2020, 1, 1), date(2030, 12, 31)))
 def test_a_day_on_or_before_the_lock_date_is_refused_before_sending(day: date,
                                                                     lock: date) -> None:
-    error = check_lock_date(day, Chart(accounts={}, period_lock_date=lock))
+    error = check_lock_date(day, Chart(accounts={}, end_of_year_lock_date=lock))
     assert (error is not None) == (day <= lock)
     if error is not None:
         assert error.kind == ErrorKind.LOCKED_PERIOD

@@ -154,9 +154,6 @@ def test_the_setup_names_each_bad_entry_where_it_is() -> None:
      "Closed, not posted (automatic posting is off): reprint and post to Xero."),
     (DayStatus.PENDING, None, "Sent to Xero; waiting for the result."),
     (DayStatus.POSTED, None, f"Posted to Xero (journal {JOURNAL})."),
-    (DayStatus.FAILED, True, "Posting failed with 2 error(s). Retrying may help."),
-    (DayStatus.FAILED, False,
-     "Posting failed with 2 error(s). Fix the Account Numbers setup, then reprint and post."),
     (DayStatus.WAITING_FOR_NEW_KEY, None,
      "The Xero connection needs a new key: open the Account Numbers setup, connect to Xero"
      " again and paste the new 2RF: key. The day posts then."),
