@@ -513,6 +513,8 @@ class Drainer:
                               put_tag((c.posting.id, c.reposts) for c in items
                                       if c.posting.id in marked))
         payloads = [journal_payload(p.journal, p.narration) for p in postings]
+        for posting in postings:
+            posting.forget_journal()  # held through the call as the payload only
         BATCH_SIZE.observe(len(payloads))
         try:
             results = await self.gateway.call(
@@ -533,7 +535,9 @@ class Drainer:
                 work.later.append(Reschedule(posting.id, State.IN_FLIGHT, _after(1.0),
                                              "missing from Xero's answer", count_attempt=False))
                 continue
-            errors = judge(result, posting.journal.lines)
+            # The lines name the Account Numbers entry of an error; parsed only then.
+            errors = judge(result, posting.journal.lines if result.errors or result.warnings
+                           else ())
             if errors:
                 account_trouble |= any(is_account_error(e) for e in errors)
                 self._refused(by_id[posting.id], errors, work, result.journal_id)
