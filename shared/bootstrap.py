@@ -60,8 +60,8 @@ async def open_pool(
 
 
 def start_task(
-    stack: contextlib.AsyncExitStack, coro: Coroutine[Any, Any, None], name: str
-) -> asyncio.Task[None]:
+    stack: contextlib.AsyncExitStack, coro: Coroutine[Any, Any, object], name: str
+) -> asyncio.Task[object]:
     """Runs `coro` in the background; cancelled (and awaited) when the stack unwinds."""
     task = asyncio.create_task(coro, name=name)
 
