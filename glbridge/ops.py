@@ -14,7 +14,7 @@ from rich.table import Table
 from shared.messaging import inspect
 from shared.messaging.broker import Broker
 from shared.messaging.topology import topology
-from shared.settings import ServiceSettings
+from shared.settings import OpsSettings, ServiceSettings
 
 ops_app = typer.Typer(help="Operate the system: queues, dead letters, replays, failures.")
 dlq_app = typer.Typer(help="Dead-letter queues.")
@@ -81,26 +81,35 @@ def dlq_replay(
     console.print(f"replayed {_with_broker(replay)} message(s) into {queue}")
 
 
-@ops_app.command("failures")
-def failures(
-    totals_url: str = typer.Option("http://127.0.0.1:8002", "--totals-url", envvar="TOTALS_URL",
-                                   help="Where totals (which serves the ops monitor) answers."),
-    token: str | None = typer.Option(None, "--token", envvar="OPS_TOKEN",
-                                     help="The ops token (default: SERVICE_TOKEN)."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Recent failed days by store, with their messages (from totals' ops monitor)."""
-    credential = token or ServiceSettings().service_token.get_secret_value()
+TOTALS_URL = typer.Option("http://127.0.0.1:8002", "--totals-url", envvar="TOTALS_URL",
+                          help="Where totals (which serves the ops monitor) answers.")
+OPS_TOKEN = typer.Option(None, "--token", envvar="OPS_TOKEN", help="The ops token.")
+
+
+def _ops_call(method: str, totals_url: str, path: str, token: str | None,
+              body: dict[str, Any] | None = None) -> Any:
+    """Calls totals' ops monitor with the ops credential; exits non-zero on a refusal."""
+    credential = token or OpsSettings().ops_token.get_secret_value()
     try:
-        response = httpx.get(f"{totals_url.rstrip('/')}/ops/data", timeout=30,
-                             headers={"Authorization": f"Bearer {credential}"})
+        response = httpx.request(method, f"{totals_url.rstrip('/')}{path}", json=body,
+                                 timeout=30, headers={"Authorization": f"Bearer {credential}"})
     except httpx.HTTPError as exc:
         console.print(f"[red]totals did not answer at {totals_url}: {exc}[/red]")
         raise typer.Exit(1) from exc
     if response.status_code != 200:
         console.print(f"[red]totals refused ({response.status_code}): {response.text}[/red]")
         raise typer.Exit(1)
-    days: list[dict[str, Any]] = response.json()["failed_days"]
+    return response.json()
+
+
+@ops_app.command("failures")
+def failures(
+    totals_url: str = TOTALS_URL,
+    token: str | None = OPS_TOKEN,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recent failed days by store, with their messages (from totals' ops monitor)."""
+    days: list[dict[str, Any]] = _ops_call("GET", totals_url, "/ops/data", token)["failed_days"]
     if as_json:
         print(json.dumps(days, indent=2))
         return
@@ -115,3 +124,21 @@ def failures(
         table.add_row(day["store_id"], day["business_date"], str(day["revision"]),
                       day["failed_at"], day["message"], errors)
     console.print(table)
+
+
+@ops_app.command("reconnect-token")
+def reconnect_token(
+    store: str = typer.Option(..., "--store", "-s", help="The store whose key is lost."),
+    totals_url: str = TOTALS_URL,
+    token: str | None = OPS_TOKEN,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A one-time token that lets a store whose key is lost connect again (its setup
+    dialog presents it: `glbridge pos setup --reconnect-token ...`)."""
+    issued = _ops_call("POST", totals_url, "/ops/api/reconnect-token", token,
+                       {"store_id": store})
+    if as_json:
+        print(json.dumps(issued, indent=2))
+        return
+    console.print(f"Reconnect token for store {store} (one use, until {issued['expires_at']}):")
+    print(issued["reconnect_token"])

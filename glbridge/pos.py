@@ -116,13 +116,19 @@ def setup(
     journal_status: str = typer.Option("POSTED", help="POSTED, or DRAFT for review."),
     currency: str = typer.Option("USD"),
     timezone: str = typer.Option("America/Chicago"),
+    reconnect_token: str | None = typer.Option(
+        None, help="A connected store whose key is lost: the one-time token the operator "
+        "issued (glbridge ops reconnect-token)."),
     totals_url: str = TOTALS_URL,
     auth_url: str = AUTH_URL,
     as_json: bool = AS_JSON,
 ) -> None:
     """The API Key dialog: connect to Xero, paste the 2RF: key, save the setup."""
+    request = {"store_id": store, "api_key": api_key_box}
+    if reconnect_token:
+        request["reconnect_token"] = reconnect_token
     with _client(auth_url) as auth:
-        response = auth.post("/v1/setup", json={"store_id": store, "api_key": api_key_box})
+        response = auth.post("/v1/setup", json=request)
     if response.status_code != 200:
         _fail(response, as_json)
     dialog = response.json()
@@ -138,7 +144,9 @@ def setup(
     if accounts is not None:
         body["accounts"] = _load_json(accounts, {})
     with _client(totals_url) as totals:
-        saved = totals.put(f"/v1/stores/{store}/setup", json=body)
+        # The old key proves the store's own to totals, which then takes the new one.
+        current = {"X-Api-Key": api_key_box.strip()} if api_key_box.strip() else {}
+        saved = totals.put(f"/v1/stores/{store}/setup", json=body, headers=current)
     if saved.status_code != 200:
         _fail(saved, as_json)
     result = saved.json()

@@ -62,13 +62,15 @@ def answer_503_when_the_database_is_unavailable(app: FastAPI, retry_after_s: int
         app.add_exception_handler(kind, unavailable)
 
 
-def service_credential(expected: SecretStr) -> Callable[..., None]:
-    """A dependency that admits only callers presenting the service credential."""
+def service_credential(*accepted: SecretStr) -> Callable[..., None]:
+    """A dependency that admits only callers presenting one of the `accepted` credentials
+    (each caller has its own, so an endpoint names who may call it)."""
 
     def check(authorization: str | None = Header(default=None)) -> None:
         scheme, _, presented = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            presented.encode(), expected.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not any(
+            hmac.compare_digest(presented.encode(), expected.get_secret_value().encode())
+            for expected in accepted
         ):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,

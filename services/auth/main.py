@@ -20,6 +20,7 @@ from shared.messaging.broker import Broker
 from shared.messaging.topology import topology
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
+from shared.security import refuse_insecure_start
 from shared.settings import XeroSettings
 from shared.web import (
     BodySizeLimit,
@@ -37,6 +38,7 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
     xero = xero or XeroSettings()
+    refuse_insecure_start("auth", settings, xero, settings.encryption_keys)
     cipher = Cipher.from_spec(settings.encryption_keys.get_secret_value())  # fail fast
     broker = Broker(
         settings.amqp_url, topology(settings.amqp_namespace), settings.publish_timeout_s
@@ -93,10 +95,14 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
         if not broker.is_connected:
             raise ConnectionError("broker connection closed")
 
-    credential = service_credential(settings.service_token)
+    totals = service_credential(settings.totals_service_token)
+    posting = service_credential(settings.posting_service_token)
+    either = service_credential(settings.totals_service_token, settings.posting_service_token)
 
     app.include_router(health_router({"database": database_ready, "broker": broker_ready}))
     app.include_router(metrics_router())
     app.include_router(public.router)
-    app.include_router(internal.router, dependencies=[Depends(credential)])
+    app.include_router(internal.for_totals, dependencies=[Depends(totals)])
+    app.include_router(internal.for_posting, dependencies=[Depends(posting)])
+    app.include_router(internal.for_services, dependencies=[Depends(either)])
     return app

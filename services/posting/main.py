@@ -34,6 +34,7 @@ from shared.messaging.consumer import Consumer
 from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE, POSTING_QUEUE, topology
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
+from shared.security import refuse_insecure_start
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
@@ -79,7 +80,7 @@ def drainer_of(
     `repo`, its own chart cache."""
     xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s, http)
     auth = AuthClient(
-        settings.auth_url, settings.service_token, settings.auth_timeout_s,
+        settings.auth_url, settings.posting_service_token, settings.auth_timeout_s,
         settings.token_margin_s, http,
     )
     gateway = XeroGateway(repo, xero, auth, limits_of(settings))
@@ -89,6 +90,7 @@ def drainer_of(
 
 def create_app(settings: PostingSettings | None = None) -> FastAPI:
     settings = settings or PostingSettings()
+    refuse_insecure_start("posting", settings, settings.xero)
     broker = Broker(
         settings.amqp_url, topology(settings.amqp_namespace), settings.publish_timeout_s
     )
@@ -179,5 +181,6 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
 
     app.include_router(health_router({"database": database, "broker": broker_ready}))
     app.include_router(metrics_router())
-    app.include_router(status_router(service_credential(settings.service_token)))
+    # Posting's status API is the operator's view: the ops credential opens it.
+    app.include_router(status_router(service_credential(settings.ops_token)))
     return app

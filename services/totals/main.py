@@ -27,6 +27,8 @@ from shared.messaging.consumer import Consumer
 from shared.messaging.topology import TOTALS_POS_QUEUE, TOTALS_RESULTS_QUEUE, topology
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
+from shared.security import refuse_insecure_start
+from shared.settings import XeroSettings
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
@@ -41,6 +43,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: TotalsSettings) -> FastAPI:
+    refuse_insecure_start("totals", settings, XeroSettings())
     state: dict[str, object] = {}
 
     @contextlib.asynccontextmanager
@@ -86,7 +89,7 @@ async def _start(
     stack.push_async_callback(pool.close)
     handed = HandOff()
     repo = TotalsRepository(pool, handed)
-    auth = AuthClient(settings.auth_url, settings.service_token, settings.auth_timeout_s)
+    auth = AuthClient(settings.auth_url, settings.totals_service_token, settings.auth_timeout_s)
     stack.push_async_callback(auth.close)
     service = TotalsService(repo, auth)
     notifier = DayNotifier(settings.database_url, on_setup_changed=service.setups.evict,

@@ -1,6 +1,6 @@
 """The totals service's settings (environment variables, see `.env.example`)."""
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from shared.settings import ServiceSettings
 
@@ -17,8 +17,7 @@ class TotalsSettings(ServiceSettings):
     broker_wait_s: float = Field(10.0, alias="TOTALS_BROKER_WAIT_S")
     # Comment lines sent on an idle event stream, so proxies keep it open.
     sse_keepalive_s: float = Field(15.0, alias="TOTALS_SSE_KEEPALIVE_S")
-    # The ops monitor (/ops): its login token (default: SERVICE_TOKEN), RabbitMQ's
-    # management API (else what AMQP tells), and how often the page refreshes itself.
-    ops_token: SecretStr | None = Field(None, alias="OPS_TOKEN")
+    # The ops monitor (/ops, behind OPS_TOKEN): RabbitMQ's management API (else what
+    # AMQP tells), and how often the page refreshes itself.
     rabbitmq_management_url: str | None = Field(None, alias="RABBITMQ_MANAGEMENT_URL")
     ops_refresh_s: float = Field(5.0, alias="OPS_REFRESH_S")

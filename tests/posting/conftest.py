@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
+from glbridge.system import Credentials
 from services.posting.adapters.repository import Repository
 from shared.contracts.events import (
     Event,
@@ -37,7 +38,7 @@ from shared.messaging.topology import TOTALS_RESULTS_QUEUE, topology
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.sandbox import RunningSandbox
 
-SERVICE_TOKEN = "posting-test-service-token"
+CREDENTIALS = Credentials.named("posting-test")
 CLIENT_ID = "glbridge-dev"
 CLIENT_SECRET = "glbridge-dev-secret"
 DAY = date(2026, 11, 24)
@@ -114,7 +115,7 @@ class PostingRig:
             "DATABASE_URL": self.database_url,
             "AMQP_URL": self.amqp_url,
             "AMQP_NAMESPACE": self.namespace,
-            "SERVICE_TOKEN": SERVICE_TOKEN,
+            **CREDENTIALS.env(),
             "AUTH_URL": self.auth_url,
             "AUTH_PUBLIC_URL": self.auth_url,
             "AUTH_PORT": str(self.auth_port),
@@ -163,7 +164,7 @@ class PostingRig:
                                       tenant_name)
             verified = await client.post(
                 f"{self.auth_url}/internal/v1/keys/verify", json={"api_key": key},
-                headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+                headers=CREDENTIALS.bearer("totals"),
             )
         verified.raise_for_status()
         data = verified.json()

@@ -1,7 +1,7 @@
 """The ops monitor: a page (and its JSON twin) of queues, dead letters, failed days, held
 days and outbox lag, with two actions: replay dead letters, retry a failed day.
 
-Behind a credential: `OPS_TOKEN` (default: SERVICE_TOKEN), presented either as
+Behind a credential: `OPS_TOKEN` (its own, never a service's), presented either as
 `Authorization: Bearer ...` (scripts) or through the login form, which sets an HttpOnly,
 SameSite=Strict cookie (browsers). Actions are POSTs; from the page they also carry a
 form token derived from the credential, so no other site can make a browser post them.
@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.totals.adapters.auth_client import AuthUnavailable
 from services.totals.adapters.ops_reader import BrokerUnavailable, OpsReader
 from services.totals.api.deps import STORE_ID, Wired
 from services.totals.api.views import post_view
@@ -38,8 +39,7 @@ TEMPLATES = jinja2.Environment(
 
 
 def _token(wired: Wired) -> bytes:
-    secret = wired.settings.ops_token or wired.settings.service_token
-    return secret.get_secret_value().encode()
+    return wired.settings.ops_token.get_secret_value().encode()
 
 
 def _derived(token: bytes, purpose: str) -> str:
@@ -48,11 +48,16 @@ def _derived(token: bytes, purpose: str) -> str:
     return hmac.new(token, f"glbridge-ops:{purpose}".encode(), hashlib.sha256).hexdigest()
 
 
+def presents_ops_bearer(request: Request, wired: Wired) -> bool:
+    """Whether the request carries the ops credential as `Authorization: Bearer`."""
+    scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), _token(wired))
+
+
 def _authenticated(request: Request, wired: Wired) -> str | None:
     """How the caller proved itself: `bearer`, `cookie`, or None."""
     token = _token(wired)
-    scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), token):
+    if presents_ops_bearer(request, wired):
         return "bearer"
     cookie = request.cookies.get(COOKIE, "")
     if cookie and hmac.compare_digest(cookie, _derived(token, "session")):
@@ -120,18 +125,32 @@ async def page(request: Request, wired: Wired, notice: str | None = None,
                error: str | None = None) -> Response:
     if _authenticated(request, wired) is None:
         return RedirectResponse("/ops/login", status_code=status.HTTP_303_SEE_OTHER)
-    data = await _reader(request).snapshot()
+    return await _page(request, wired, notice=notice, error=error)
+
+
+async def _page(request: Request, wired: Wired, **context: Any) -> HTMLResponse:
     html = TEMPLATES.get_template("ops.html").render(
-        data=data, notice=notice, error=error, csrf=_derived(_token(wired), "form"),
-        refresh_s=wired.settings.ops_refresh_s)
+        data=await _snapshot(request, wired), csrf=_derived(_token(wired), "form"),
+        refresh_s=wired.settings.ops_refresh_s, **context)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
+async def _snapshot(request: Request, wired: Wired) -> dict[str, Any]:
+    data = await _reader(request).snapshot()
+    try:
+        data["store_moves"] = await wired.service.auth.store_moves()
+    except AuthUnavailable as exc:
+        data["store_moves"] = []
+        data["problems"].append(f"auth (store moves): {exc}")
+    return data
+
+
 @router.get("/data")
-async def data(request: Request, caller: OpsCaller) -> dict[str, Any]:
+async def data(request: Request, caller: OpsCaller, wired: Wired) -> dict[str, Any]:
     """Everything the page shows, as JSON: queues (depth, consumers, rates), dead
-    letters, failed days, stores waiting for a new key, outbox lag per service."""
-    return await _reader(request).snapshot()
+    letters, failed days, stores waiting for a new key, outbox lag per service, stores
+    moved to another organisation."""
+    return await _snapshot(request, wired)
 
 
 # --- actions --------------------------------------------------------------------------
@@ -142,6 +161,21 @@ class ReplayRequest(BaseModel):
 
     queue: str = Field(description="Consumer queue, e.g. posting.store-totals-closed")
     message_id: str | None = Field(None, description="Only this message; all when absent")
+
+
+class ReconnectTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    store_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+async def _issue_reconnect_token(wired: Wired, body: ReconnectTokenRequest) -> dict[str, Any]:
+    try:
+        issued = await wired.service.auth.issue_reconnect_token(body.store_id)
+    except AuthUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            detail=f"auth cannot issue a token now: {exc}") from None
+    return issued
 
 
 class RetryRequest(BaseModel):
@@ -197,6 +231,33 @@ async def retry_json(request: Request, body: RetryRequest, caller: OpsCaller,
                      wired: Wired) -> dict[str, Any]:
     _check_form_token(caller, request.headers.get("x-ops-form-token"), wired)
     return await _retry(wired, body)
+
+
+@router.post("/api/reconnect-token")
+async def reconnect_token_json(request: Request, body: ReconnectTokenRequest, caller: OpsCaller,
+                               wired: Wired) -> dict[str, Any]:
+    """A one-time token that reconnects a store whose key is lost (`{store_id,
+    reconnect_token, expires_at}`); the store's setup presents it to auth."""
+    _check_form_token(caller, request.headers.get("x-ops-form-token"), wired)
+    return await _issue_reconnect_token(wired, body)
+
+
+@router.post("/actions/reconnect-token", include_in_schema=False)
+async def reconnect_token_form(
+    request: Request, caller: OpsCaller, wired: Wired,
+    store_id: Annotated[str, Form(max_length=64)],
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    _check_form_token(caller, csrf, wired)
+    try:
+        body = ReconnectTokenRequest.model_validate({"store_id": store_id})
+        issued = await _issue_reconnect_token(wired, body)
+    except HTTPException as exc:
+        return _back(None, exc)
+    except ValueError:  # pydantic's ValidationError: a hand-edited form
+        return _back(None, HTTPException(422, detail="a store id is 1 to 64 letters, digits, "
+                                                     "'.', '_' or '-'"))
+    return await _page(request, wired, issued=issued)
 
 
 def _back(outcome: dict[str, Any] | None, failure: HTTPException | None) -> Response:
