@@ -22,7 +22,7 @@ from services.totals.domain import examples
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 
-CREDENTIALS = Credentials.named("badinput")
+CREDENTIALS = Credentials.named("badinput-credential")
 
 
 @dataclass

@@ -58,6 +58,7 @@ class Store:
     store_id: str
     connection_id: UUID
     tenant_id: UUID
+    key: str = ""
 
 
 def day_event(
@@ -155,20 +156,23 @@ class PostingRig:
 
     async def connect(
         self, store_id: str, email: str = "demo@example.com", password: str = "demo-password",
-        tenant_name: str | None = None,
+        tenant_name: str | None = None, moving: Store | None = None,
     ) -> Store:
+        """Connects `store_id`; `moving`: the store as connected now, reconnected with its
+        key to the organisation named (the move confirmed)."""
         from tests.support.connect import connect_store
 
         async with httpx.AsyncClient(timeout=30) as client:
             key = await connect_store(client, self.auth_url, store_id, email, password,
-                                      tenant_name)
+                                      tenant_name, api_key_box=moving.key if moving else "",
+                                      confirm_move=moving is not None)
             verified = await client.post(
                 f"{self.auth_url}/internal/v1/keys/verify", json={"api_key": key},
                 headers=CREDENTIALS.bearer("totals"),
             )
         verified.raise_for_status()
         data = verified.json()
-        return Store(store_id, UUID(data["connection_id"]), UUID(data["tenant_id"]))
+        return Store(store_id, UUID(data["connection_id"]), UUID(data["tenant_id"]), key)
 
     async def new_org(self, name: str, template: str = "us-rental",
                       email: str = "demo@example.com") -> str:

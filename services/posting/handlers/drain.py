@@ -21,6 +21,7 @@ from aio_pika.abc import DeliveryMode
 from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
 from services.posting.adapters.charts import ChartCache
 from services.posting.adapters.gateway import Throttled, XeroGateway
+from services.posting.adapters.journal_origins import JournalOrigins, PgJournalOrigins
 from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
 from services.posting.adapters.xero import (
     TokenRejected,
@@ -43,6 +44,7 @@ from services.posting.domain.model import (
 from services.posting.domain.outcome import JournalResult, is_account_error, judge
 from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.retry import backoff_s
+from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, POSTINGS
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
 from shared.logging import correlation_id
@@ -131,8 +133,10 @@ class Drainer:
         charts: ChartCache,
         policy: DrainPolicy,
         broker: Broker | None = None,
+        origins: JournalOrigins | None = None,
     ) -> None:
         self.repo = repo
+        self.origins: JournalOrigins = origins or PgJournalOrigins(repo.pool)
         self.gateway = gateway
         self.charts = charts
         self.policy = policy
@@ -324,14 +328,29 @@ class Drainer:
     async def _void(
         self, tenant_id: UUID, connection_id: UUID, journal_id: UUID
     ) -> PostingError | None:
-        """Voids the earlier journal (deletes it if it is a draft); done if it already is."""
+        """Voids the earlier journal in the organisation it was posted to (deletes it if it
+        is a draft); done if it already is. Not found there is a failure, never done."""
+        origin = void_target(await self.origins.origin_of(journal_id), tenant_id, connection_id)
+        try:
+            return await self._void_in(origin.tenant_id, origin.connection_id, journal_id)
+        except (ReauthNeeded, UnknownConnection):
+            return PostingError(kind=ErrorKind.VALIDATION,
+                                message=cannot_reach(origin.tenant_id))
+
+    async def _void_in(
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID
+    ) -> PostingError | None:
         result = await self._set_status(tenant_id, connection_id, journal_id, "VOIDED")
         if result is None or result.errors:
             current = await self.gateway.call(
                 "get", tenant_id, connection_id,
                 lambda token: self.gateway.xero.get_journal(token, tenant_id, journal_id),
             )
-            status = current.journal_status if current is not None else "DELETED"
+            if current is None:  # a 404: not in this organisation
+                return PostingError(kind=ErrorKind.VALIDATION,
+                                    message=not_found_there(tenant_id),
+                                    xero_message=f"ManualJournal {journal_id} not found")
+            status = current.journal_status
             if status == "DRAFT":
                 result = await self._set_status(tenant_id, connection_id, journal_id, "DELETED")
                 status = "DELETED" if result is not None and not result.errors else status
