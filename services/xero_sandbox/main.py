@@ -12,6 +12,7 @@ from services.xero_sandbox.domain.clock import Clock
 from services.xero_sandbox.domain.state import Sandbox
 from services.xero_sandbox.settings import SandboxSettings
 from shared.metrics import metrics_router
+from shared.settings import XeroSettings
 
 # Xero's routing ignores case (the official SDKs call `/Connections`): canonical spellings.
 _CANONICAL = {
@@ -38,7 +39,11 @@ class CaseInsensitivePaths:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: SandboxSettings) -> FastAPI:
+def create_app(settings: SandboxSettings, xero: XeroSettings | None = None) -> FastAPI:
+    if settings.control_enabled and not (xero or XeroSettings()).is_sandbox:
+        # The control API rewires users, grants and clocks: never beside real Xero.
+        raise SystemExit("xero-sandbox refuses to start: SANDBOX_CONTROL_ENABLED=true while "
+                         "real Xero is configured (XERO_TOKEN_URL); unset one of them")
     app = FastAPI(title="Xero sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     tokens = TokenCodec(settings.jwt_secret.get_secret_value())
     app.state.settings = settings
