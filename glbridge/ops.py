@@ -81,14 +81,14 @@ def dlq_replay(
     console.print(f"replayed {_with_broker(replay)} message(s) into {queue}")
 
 
-TOTALS_URL = typer.Option("http://127.0.0.1:8002", "--totals-url", envvar="TOTALS_URL",
-                          help="Where totals (which serves the ops monitor) answers.")
+OPS_TOTALS_URL = typer.Option("http://127.0.0.1:8002", "--totals-url", envvar="TOTALS_URL",
+                              help="Where totals (which serves the ops monitor) answers.")
 OPS_TOKEN = typer.Option(None, "--token", envvar="OPS_TOKEN", help="The ops token.")
 
 
-def _ops_call(method: str, totals_url: str, path: str, token: str | None,
-              body: dict[str, Any] | None = None) -> Any:
-    """Calls totals' ops monitor with the ops credential; exits non-zero on a refusal."""
+def _ops_call(totals_url: str, token: str | None, method: str, path: str,
+              body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One call to totals' ops monitor (its JSON twin), with the ops token."""
     credential = token or OpsSettings().ops_token.get_secret_value()
     try:
         response = httpx.request(method, f"{totals_url.rstrip('/')}{path}", json=body,
@@ -99,17 +99,36 @@ def _ops_call(method: str, totals_url: str, path: str, token: str | None,
     if response.status_code != 200:
         console.print(f"[red]totals refused ({response.status_code}): {response.text}[/red]")
         raise typer.Exit(1)
-    return response.json()
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+@ops_app.command("retry")
+def retry(
+    store: str = typer.Option(..., "--store", "-s", help="The store number."),
+    business_date: str = typer.Option(..., "--date", "-d", help="The failed business date."),
+    totals_url: str = OPS_TOTALS_URL,
+    token: str | None = OPS_TOKEN,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Posts a failed day again (the ops page's Retry): a new attempt, checked against
+    the organisation as it is now in Xero."""
+    answer = _ops_call(totals_url, token, "POST", "/ops/api/retry",
+                       {"store_id": store, "business_date": business_date})
+    if as_json:
+        print(json.dumps(answer, indent=2))
+        return
+    console.print(answer["message"])
 
 
 @ops_app.command("failures")
 def failures(
-    totals_url: str = TOTALS_URL,
+    totals_url: str = OPS_TOTALS_URL,
     token: str | None = OPS_TOKEN,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Recent failed days by store, with their messages (from totals' ops monitor)."""
-    days: list[dict[str, Any]] = _ops_call("GET", totals_url, "/ops/data", token)["failed_days"]
+    days: list[dict[str, Any]] = _ops_call(totals_url, token, "GET", "/ops/data")["failed_days"]
     if as_json:
         print(json.dumps(days, indent=2))
         return
@@ -129,13 +148,13 @@ def failures(
 @ops_app.command("reconnect-token")
 def reconnect_token(
     store: str = typer.Option(..., "--store", "-s", help="The store whose key is lost."),
-    totals_url: str = TOTALS_URL,
+    totals_url: str = OPS_TOTALS_URL,
     token: str | None = OPS_TOKEN,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A one-time token that lets a store whose key is lost connect again (its setup
     dialog presents it: `glbridge pos setup --reconnect-token ...`)."""
-    issued = _ops_call("POST", totals_url, "/ops/api/reconnect-token", token,
+    issued = _ops_call(totals_url, token, "POST", "/ops/api/reconnect-token",
                        {"store_id": store})
     if as_json:
         print(json.dumps(issued, indent=2))

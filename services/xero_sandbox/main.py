@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.xero_sandbox.adapters.tokens import TokenCodec
@@ -39,11 +40,18 @@ class CaseInsensitivePaths:
         await self.app(scope, receive, send)
 
 
+def _beside_real_xero(xero: XeroSettings | None) -> bool:
+    try:
+        return not (xero or XeroSettings()).is_sandbox
+    except ValidationError:  # a Xero configuration that cannot work: no control API either
+        return True
+
+
 def create_app(settings: SandboxSettings, xero: XeroSettings | None = None) -> FastAPI:
-    if settings.control_enabled and not (xero or XeroSettings()).is_sandbox:
+    if settings.control_enabled and _beside_real_xero(xero):
         # The control API rewires users, grants and clocks: never beside real Xero.
         raise SystemExit("xero-sandbox refuses to start: SANDBOX_CONTROL_ENABLED=true while "
-                         "real Xero is configured (XERO_TOKEN_URL); unset one of them")
+                         "real Xero is configured (XERO_ENV=xero); unset one of them")
     app = FastAPI(title="Xero sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     tokens = TokenCodec(settings.jwt_secret.get_secret_value())
     app.state.settings = settings

@@ -156,10 +156,18 @@ class PostingRig:
 
     async def connect(
         self, store_id: str, email: str = "demo@example.com", password: str = "demo-password",
-        tenant_name: str | None = None, moving: Store | None = None,
+        tenant_name: str | None = None,
     ) -> Store:
-        """Connects `store_id`; `moving`: the store as connected now, reconnected with its
-        key to the organisation named (the move confirmed)."""
+        return await self._connect(store_id, email, password, tenant_name, None)
+
+    async def move(self, store: Store, email: str, password: str, tenant_name: str) -> Store:
+        """Reconnects `store` with its key to the organisation named, the move confirmed."""
+        return await self._connect(store.store_id, email, password, tenant_name, store)
+
+    async def _connect(
+        self, store_id: str, email: str, password: str, tenant_name: str | None,
+        moving: Store | None,
+    ) -> Store:
         from tests.support.connect import connect_store
 
         async with httpx.AsyncClient(timeout=30) as client:

@@ -58,3 +58,41 @@ async def test_an_amended_draft_day_deletes_the_earlier_draft(rig: PostingRig):
     statuses = {j["ManualJournalID"]: j["Status"] for j in await rig.journals(store.tenant_id)}
     assert statuses[str(first.journal_id)] == "DELETED"
     assert statuses[str(second.journal_id)] == "DRAFT"
+
+
+async def test_a_refused_amendment_leaves_the_earlier_journal_live(rig: PostingRig):
+    """Xero refuses the new revision (a tax type the account does not allow, which only
+    Xero checks): the earlier journal was not voided first, and the day says so."""
+    store = await rig.connect("6")
+    rig.start_posting()
+    await rig.publish(day_event(store))
+    [first] = await rig.outcomes(1)
+    assert isinstance(first, GlPostingSucceeded)
+
+    await rig.publish(day_event(store, revision=2, lines=AMENDED, tax_types={"Cash": "TAX001"}))
+    [second] = await rig.outcomes(1)
+    assert isinstance(second, GlPostingFailed), second
+    assert "cannot be used with account code '1210'" in (second.errors[0].xero_message or
+                                                          second.errors[0].message)
+    assert second.errors[-1].message.startswith(
+        f"Amendment refused, revision 1 still in Xero (journal {first.journal_id})")
+    [journal] = await rig.journals(store.tenant_id)
+    assert journal["ManualJournalID"] == str(first.journal_id)
+    assert journal["Status"] == "POSTED"
+
+
+async def test_a_void_sends_the_journal_as_posted(rig: PostingRig):
+    """The sandbox refuses a void body without the spec's required Narration: the amended
+    day posting at all shows the void carried it (and the journal as it was posted)."""
+    store = await rig.connect("7")
+    rig.start_posting()
+    await rig.publish(day_event(store))
+    [first] = await rig.outcomes(1)
+    assert isinstance(first, GlPostingSucceeded)
+    await rig.publish(day_event(store, revision=2, lines=AMENDED))
+    [second] = await rig.outcomes(1)
+    assert isinstance(second, GlPostingSucceeded), second
+    statuses = {j["ManualJournalID"]: j for j in await rig.journals(store.tenant_id)}
+    voided = statuses[str(first.journal_id)]
+    assert voided["Status"] == "VOIDED"
+    assert [ln["AccountCode"] for ln in voided["JournalLines"]] == ["1210", "1230", "4000", "2210"]

@@ -29,7 +29,7 @@ async def test_the_earlier_journal_is_voided_in_the_organisation_it_was_posted_t
     [other] = await rig.outcomes(1)
     assert isinstance(other, GlPostingSucceeded)
 
-    moved = await rig.connect("31", *MULTI, moving=store)
+    moved = await rig.move(store, *MULTI)
     assert moved.tenant_id != store.tenant_id
     await rig.publish(day_event(moved, revision=2, lines=AMENDED))
     [second] = await rig.outcomes(1)
@@ -49,14 +49,16 @@ async def test_an_earlier_journal_in_an_organisation_no_longer_connected_fails_t
     [first] = await rig.outcomes(1)
     assert isinstance(first, GlPostingSucceeded)
 
-    moved = await rig.connect("41", *MULTI, moving=store)
+    moved = await rig.move(store, *MULTI)
     # A new posting process: no access token of the ended connection kept from before.
     rig.postings.pop().stop()
     rig.start_posting()
     await rig.publish(day_event(moved, revision=2, lines=AMENDED))
     [second] = await rig.outcomes(1)
     assert isinstance(second, GlPostingFailed), second
-    assert "no longer connects to" in second.errors[0].message
-    assert str(store.tenant_id) in second.errors[0].message
+    [error] = second.errors
+    assert "could not be voided, so both are live" in error.message
+    assert error.xero_message is not None
+    assert f"organisation {store.tenant_id}, which this store no longer connects to" in (
+        error.xero_message)
     assert (await _statuses(rig, store.tenant_id))[str(first.journal_id)] == "POSTED"
-    assert await rig.journals(moved.tenant_id) == []

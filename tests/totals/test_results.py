@@ -202,3 +202,23 @@ async def test_an_outcome_decided_on_a_day_another_writer_changed_is_not_written
     day = await repo.get_day(*day_key)
     assert day.state.status == DayStatus.POSTED
     assert day.state.journal_id == posted.journal_id
+
+
+async def test_a_refused_amendment_says_the_earlier_revision_is_still_in_xero(totals, broker):
+    key = await totals.add_store("14")
+    await close(totals, "14", key)
+    await close(totals, "14", key, scale=2)
+    first, second = await closed_events(broker, 2)
+    posted = succeeded(first)
+    await broker.publish(posted)
+    await broker.publish(failed(second, [PostingError(kind=ErrorKind.TAX_TYPE, message="x")]))
+    day: dict = {}
+    for _ in range(100):
+        day = (await totals.client.get(DAY_URL.format(store="14"),
+                                       headers={"X-Api-Key": key})).json()
+        if day["status"] == "failed":
+            break
+        await asyncio.sleep(0.1)
+    assert (day["status"], day["posted_revision"]) == ("failed", 1)
+    assert day["message"].startswith(
+        f"Amendment refused, revision 1 still in Xero (journal {posted.journal_id}).")

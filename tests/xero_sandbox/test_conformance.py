@@ -14,7 +14,7 @@ from referencing.jsonschema import DRAFT202012
 from tests.support.sandbox import RunningSandbox
 from tests.xero_sandbox.helpers import API, headers, journal, refresh, token_set
 
-SPECS = Path("/work/shared/xero")
+SPECS = Path(__file__).resolve().parents[2] / "services" / "xero_sandbox" / "spec"
 
 
 @cache
@@ -55,7 +55,8 @@ async def test_identity_bodies(sandbox: RunningSandbox) -> None:
 
 
 async def test_accounting_bodies(sandbox: RunningSandbox) -> None:
-    for email in ("demo@example.com", "locked@example.com", "multi@example.com"):
+    for email in ("demo@example.com", "locked@example.com", "multi@example.com",
+                  "uk@example.com", "au@example.com"):
         tokens = await token_set(sandbox.client, email)
         for tenant in tokens["tenant_ids"]:
             h = headers(tokens, tenant)
@@ -67,6 +68,11 @@ async def test_accounting_bodies(sandbox: RunningSandbox) -> None:
             )
             org = (await sandbox.client.get(f"{API}/Organisation", headers=h)).json()
             assert_valid(org, "Organisations")
+            rates = (await sandbox.client.get(f"{API}/TaxRates", headers=h)).json()
+            assert_valid(rates, "TaxRates")
+            tracking = await sandbox.client.get(f"{API}/TrackingCategories", headers=h,
+                                                params={"includeArchived": "true"})
+            assert_valid(tracking.json(), "TrackingCategories")
 
 
 async def test_manual_journal_bodies(sandbox: RunningSandbox) -> None:
@@ -94,7 +100,8 @@ async def test_manual_journal_bodies(sandbox: RunningSandbox) -> None:
     bodies.append(await sandbox.client.get(f"{API}/ManualJournals/{first}", headers=h))
     bodies.append(
         await sandbox.client.post(
-            f"{API}/ManualJournals/{first}", headers=h, json={"Status": "VOIDED"}
+            f"{API}/ManualJournals/{first}", headers=h,
+            json={**journal("x"), "Status": "VOIDED"},
         )
     )
     for answer in bodies:

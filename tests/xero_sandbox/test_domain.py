@@ -68,12 +68,24 @@ def test_unknown_code_warns_and_drops() -> None:
     assert [ln.account_code for ln in out.lines] == ["1210", "4000"]
 
 
-@pytest.mark.parametrize("code", ["090", "1100", "800", "960"])
+@pytest.mark.parametrize("code", ["090", "1100", "800"])
 def test_bank_and_system_accounts_refused(code: str) -> None:
     out = check_journal(
         {"Narration": "n", "JournalLines": _lines((code, "5"), ("4000", "-5"))}, _org(), TODAY
     )
     assert out.errors == [f"Account code '{code}' is not a valid code for this document"]
+
+
+@pytest.mark.parametrize(("template", "code"), [("us-rental", "960"), ("gst", "820")])
+def test_system_accounts_xero_allows_in_manual_journals(template: str, code: str) -> None:
+    """Retained earnings and GST/VAT are system accounts Xero accepts on a journal line
+    (help.xero.com "Locked and system accounts in your chart of accounts")."""
+    org = _org(template)
+    other = "620" if template == "gst" else "1210"
+    out = check_journal(
+        {"Narration": "n", "JournalLines": _lines((code, "5"), (other, "-5"))}, org, TODAY
+    )
+    assert out.ok, out.errors
 
 
 def test_lock_date_inclusive() -> None:
@@ -140,6 +152,12 @@ def test_where_filter() -> None:
     with pytest.raises(QueryError):
         compile_where("Code=1", fields, "Account")
 
+
+
+def test_a_backslash_escaped_quote_is_a_syntax_error_as_at_xero() -> None:
+    # XeroAPI/Xero-Java#347: 400 QueryParseException "Syntax error".
+    with pytest.raises(QueryError, match=r"^Syntax error$"):
+        compile_where('Narration=="a \\"b\\" c"', {"Narration": str}, "ManualJournal")
 
 def test_xero_dates_round_trip() -> None:
     assert ms_date(date(2026, 11, 20)) == "/Date(1795132800000+0000)/"

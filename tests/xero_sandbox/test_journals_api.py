@@ -87,7 +87,7 @@ async def test_refused_accounts(sandbox: RunningSandbox) -> None:
     cases = {
         "090": "Account code '090' is not a valid code for this document",
         "1100": "Account code '1100' is not a valid code for this document",
-        "960": "Account code '960' is not a valid code for this document",
+        "800": "Account code '800' is not a valid code for this document",
         "4095": "Account code '4095' has been archived, or deleted. Each line item must "
         "reference a valid account.",
     }
@@ -167,16 +167,26 @@ async def test_where_narration_and_void(sandbox: RunningSandbox) -> None:
     )
     [one] = found.json()["ManualJournals"]
     assert one["Narration"] == "Store 1 day B" and "JournalLines" not in one
-    voided = await sandbox.client.post(
+    # The spec's ManualJournal requires Narration: a bare status is refused as Xero does.
+    short = await sandbox.client.post(
         f"{API}/ManualJournals/{one['ManualJournalID']}",
         headers=headers(tokens),
         json={"ManualJournals": [{"Status": "VOIDED"}]},
+    )
+    assert short.status_code == 400 and short.json()["Type"] == "ValidationException"
+    [element] = short.json()["Elements"]
+    assert element["ValidationErrors"] == [{"Message": "Narration cannot be empty"}]
+    as_posted = {**journal("Store 1 day B"), "Status": "VOIDED"}
+    voided = await sandbox.client.post(
+        f"{API}/ManualJournals/{one['ManualJournalID']}",
+        headers=headers(tokens),
+        json={"ManualJournals": [as_posted]},
     )
     assert voided.status_code == 200 and voided.json()["ManualJournals"][0]["Status"] == "VOIDED"
     again = await sandbox.client.post(
         f"{API}/ManualJournals/{one['ManualJournalID']}",
         headers=headers(tokens),
-        json={"Status": "VOIDED"},
+        json=as_posted,
     )
     assert again.status_code == 400
     stored = {
@@ -249,3 +259,21 @@ async def test_xml_unless_json_is_asked_for(sandbox: RunningSandbox) -> None:
     )
     assert refused.status_code == 400 and refused.text.startswith("<ApiException>")
     assert "<ValidationError><Message>The total debits" in refused.text
+
+
+async def test_control_restores_archived_accounts_never_deleted_ones(
+    sandbox: RunningSandbox,
+) -> None:
+    """As in Xero (help.xero.com Settings_ChartofAccountsArchive)."""
+    tokens = await token_set(sandbox.client)
+    org = f"/_control/organisations/{tokens['tenant_ids'][0]}"
+    archived = await sandbox.client.patch(org, json={"accounts": [
+        {"Code": "1210", "Status": "ARCHIVED"}, {"Code": "4010", "Status": "DELETED"}]})
+    assert archived.status_code == 200, archived.text
+    restored = await sandbox.client.patch(org, json={"accounts": [
+        {"Code": "1210", "Status": "ACTIVE"}]})
+    assert restored.status_code == 200, restored.text
+    undeleted = await sandbox.client.patch(org, json={"accounts": [
+        {"Code": "4010", "Status": "ACTIVE"}]})
+    assert undeleted.status_code == 400
+    assert "cannot restore a deleted account" in undeleted.text

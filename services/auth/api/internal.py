@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.auth.adapters import proofs
 from services.auth.adapters.cipher import CannotOpen
 from services.auth.api import deps
-from services.auth.api.public import STORE_ID_PATTERN
 from services.auth.domain.keys import matches, parse_key
 from services.auth.domain.tokens import ReauthNeeded, UnknownConnection, XeroUnavailable
 from services.auth.service_layer.connect import ConnectFlow
 from services.auth.service_layer.vault import Vault
+from shared.contracts.stores import STORE_ID_PATTERN
 
 # Who may call what: totals verifies keys, issues reconnect tokens (for the operator) and
 # reads store moves; posting fetches access tokens; either may disconnect.
@@ -159,6 +159,7 @@ async def disconnect(
     return JSONResponse(
         {
             "connection_id": str(connection_id),
+            "removed_at_xero": outcome.removed_at_xero,
             "revoked_at_xero": outcome.revoked_at_xero,
             "detail": outcome.detail,
         }

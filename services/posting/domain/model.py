@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from shared.contracts.events import (
@@ -17,6 +17,15 @@ from shared.contracts.events import (
 )
 
 from .reference import narration_with_reference
+
+
+class EarlierRevision(Protocol):
+    """An earlier revision's journal still in Xero."""
+
+    @property
+    def revision(self) -> int: ...
+    @property
+    def journal_id(self) -> UUID: ...
 
 
 class State(StrEnum):
@@ -119,6 +128,36 @@ def superseded_error(newer_revision: int) -> PostingError:
             f"Not posted: revision {newer_revision} of this day arrived first and replaces"
             " this one. Nothing to do."
         ),
+    )
+
+
+def amendment_refused_error(live: "EarlierRevision | UUID") -> PostingError:
+    """Added to a refused amendment: the earlier journal was not touched."""
+    which = (f"revision {live.revision} still in Xero (journal {live.journal_id})"
+             if not isinstance(live, UUID) else f"the earlier journal {live} still in Xero")
+    return PostingError(
+        kind=ErrorKind.VALIDATION,
+        message=(
+            f"Amendment refused, {which}: it stays live until this revision posts. Fix the"
+            " errors above, then post the day again."
+        ),
+    )
+
+
+def unvoided_error(
+    posted: UUID, live: "EarlierRevision | UUID", xero_message: str | None
+) -> PostingError:
+    """The amendment is in Xero but its earlier journal could not be voided."""
+    earlier = live if isinstance(live, UUID) else live.journal_id
+    which = "" if isinstance(live, UUID) else f" (revision {live.revision})"
+    return PostingError(
+        kind=ErrorKind.VALIDATION,
+        message=(
+            f"This revision is in Xero as journal {posted}, but the earlier journal"
+            f" {earlier}{which} could not be voided, so both are live. Void {earlier} in Xero"
+            " by hand (or ask your accountant to unlock its period)."
+        ),
+        xero_message=xero_message,
     )
 
 

@@ -27,18 +27,14 @@ def void_target(origin: JournalOrigin | None, tenant_id: UUID, connection_id: UU
     return origin
 
 
+# What the day's message adds (as the answer from Xero's side) when the void cannot be done.
+
+
 def not_found_there(tenant_id: UUID) -> str:
-    return (
-        f"The earlier revision of this day was not found in organisation {tenant_id}, where "
-        "it was posted, so the new one was not posted. Check that journal in Xero (void it "
-        "by hand if it is there), then post again."
-    )
+    return (f"not found in organisation {tenant_id}, where it was posted: check it there "
+            "and void it by hand if it is live")
 
 
 def cannot_reach(tenant_id: UUID) -> str:
-    return (
-        f"The earlier revision of this day is in organisation {tenant_id}, which this store "
-        "no longer connects to (it moved to another organisation), so it could not be "
-        "voided and the new one was not posted. Void the earlier journal in that "
-        "organisation by hand, then post again."
-    )
+    return (f"it is in organisation {tenant_id}, which this store no longer connects to (it "
+            "moved to another organisation): void it there by hand")

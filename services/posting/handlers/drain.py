@@ -3,8 +3,10 @@
 The order for each batch, so that every day reaches Xero at most once:
 1. postings left in flight (a crash, a timeout) are looked up in Xero by narration;
 2. the rest are checked against the chart of accounts and lock dates;
-3. an earlier revision's journal is voided before its replacement is posted;
-4. the batch is marked in flight and committed, then sent (`summarizeErrors=false`);
+3. the batch is marked in flight and committed, then sent (`summarizeErrors=false`);
+4. an amended day's earlier journal is voided only once its replacement is accepted, so
+   a refused amendment leaves the earlier revision live; until the void is done the new
+   revision stays in flight (after a crash it is found by narration and the void done);
 5. outcomes and their events are committed together (the outbox publishes them).
 """
 
@@ -13,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import aio_pika
@@ -20,6 +23,11 @@ from aio_pika.abc import DeliveryMode
 
 from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
 from services.posting.adapters.charts import ChartCache
+from services.posting.adapters.earlier import (
+    EarlierJournal,
+    EarlierJournals,
+    PostgresEarlierJournals,
+)
 from services.posting.adapters.gateway import Throttled, XeroGateway
 from services.posting.adapters.journal_origins import JournalOrigins, PgJournalOrigins
 from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
@@ -30,22 +38,26 @@ from services.posting.adapters.xero import (
     XeroRefused,
     XeroUnavailable,
 )
-from services.posting.domain.batching import chunks, group_by
+from services.posting.domain.batching import chunks, group_by, linger_s
 from services.posting.domain.chart import Chart, check_journal
+from services.posting.domain.forbidden import forbidden_error, reauth_error
 from services.posting.domain.model import (
     Posting,
     State,
+    amendment_refused_error,
     failed,
     give_up_error,
     journal_payload,
     succeeded,
     superseded_error,
+    unvoided_error,
 )
 from services.posting.domain.outcome import JournalResult, is_account_error, judge
 from services.posting.domain.reference import idempotency_key, narration_filter
+from services.posting.domain.repost import needs_fresh_chart, put_tag
 from services.posting.domain.retry import backoff_s
 from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
-from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, POSTINGS
+from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, LOOKUPS_REFUSED, POSTINGS
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
 from shared.logging import correlation_id
 from shared.messaging.broker import DEAD_REASON_HEADER, Broker
@@ -85,6 +97,8 @@ class _Round:
     sent: set[int] = field(default_factory=set)
     # Claimed, but marked in flight by another drainer first: its to send and settle.
     elsewhere: set[int] = field(default_factory=set)
+    # The journals amended days replace, as posted (by journal id).
+    earlier: dict[UUID, EarlierJournal] = field(default_factory=dict)
 
     def settle(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -133,9 +147,11 @@ class Drainer:
         charts: ChartCache,
         policy: DrainPolicy,
         broker: Broker | None = None,
+        earlier: EarlierJournals | None = None,
         origins: JournalOrigins | None = None,
     ) -> None:
         self.repo = repo
+        self.earlier = earlier or PostgresEarlierJournals(repo.pool)
         self.origins: JournalOrigins = origins or PgJournalOrigins(repo.pool)
         self.gateway = gateway
         self.charts = charts
@@ -145,6 +161,9 @@ class Drainer:
 
     async def drain_once(self, tenant_id: UUID) -> bool:
         """One batch of the organisation; True when it was full (more may be due)."""
+        pause = linger_s(self.gateway.minute_remaining(tenant_id), self.gateway.limits.per_minute)
+        if pause:
+            await asyncio.sleep(pause)
         limit = await self.allowance.take(self.policy.batch_size)
         held = limit
         try:
@@ -181,20 +200,26 @@ class Drainer:
     ) -> None:
         open_items = list(items)
         try:
+            work.earlier = await self.earlier.posted_as(
+                [journal_id for c in items for journal_id in c.to_void])
             open_items = await self._resolve_in_flight(tenant_id, connection_id, open_items, work)
             open_items = self._supersede_or_wait(open_items, work)
             open_items = self._give_up_exhausted(open_items, work)
             if not open_items:
                 return
+            if needs_fresh_chart((c.reposted_at for c in open_items),
+                                 self.charts.read_at(tenant_id)):
+                # A new attempt of a failed day: the organisation as it is now, not the
+                # copy its failure was decided on (the manager has just fixed it in Xero).
+                await self.charts.invalidate(tenant_id)
             chart = await self.charts.get(tenant_id, connection_id)
             open_items = await self._check(tenant_id, connection_id, open_items, chart, work)
-            replaced = await self._void_earlier(tenant_id, connection_id, open_items, work)
-            open_items = [c for c in open_items if c.posting.id not in _ids(work)]
-            await self._post(tenant_id, connection_id, open_items, replaced, work)
+            await self._post(tenant_id, connection_id, open_items, work)
         except (ReauthNeeded, UnknownConnection) as exc:
-            self._fail_all(open_items, work, _reauth_error(exc))
+            self._fail_all(open_items, work, reauth_error(str(exc)))
         except XeroForbidden as exc:
-            self._fail_all(open_items, work, _disconnected_error(str(exc)))
+            self._fail_all(open_items, work,
+                           forbidden_error(str(exc), exc.operation, exc.granted))
         except XeroRefused as exc:
             if exc.results:
                 raise
@@ -209,8 +234,9 @@ class Drainer:
         except Throttled as exc:
             self._later(open_items, work, exc.wait_s, "Xero budget spent", count=False)
         except XeroRateLimited as exc:
+            # Xero refused the call before acting on it: no attempt is spent.
             wait = exc.rate.retry_after_s or 60.0
-            self._later(open_items, work, wait, f"Xero answered 429: {exc}")
+            self._later(open_items, work, wait, f"Xero answered 429: {exc}", count=False)
         except (XeroUnavailable, AuthUnavailable, TokenRejected) as exc:
             self._retry(open_items, work, exc)
 
@@ -223,30 +249,47 @@ class Drainer:
         if not unknown:
             return items
         found: dict[str, JournalResult] = {}
+        in_doubt: set[int] = set()
         for group in chunks(unknown, self.policy.lookup_chunk):
             where = " OR ".join(narration_filter(c.posting.narration) for c in group)
-            results = await self.gateway.call(
-                "find", tenant_id, connection_id,
-                lambda token, where=where: self.gateway.xero.find_journals(  # type: ignore[misc]
-                    token, tenant_id, where
-                ),
-            )
+            try:
+                results = await self.gateway.call(
+                    "find", tenant_id, connection_id,
+                    lambda token, where=where: self.gateway.xero.find_journals(  # type: ignore[misc]
+                        token, tenant_id, where
+                    ),
+                )
+            except XeroRefused as exc:
+                # These journals may be in Xero: never failed, never sent again unseen.
+                self._in_doubt(group, work, exc)
+                in_doubt.update(c.posting.id for c in group)
+                continue
             found.update({r.narration: r for r in results if r.journal_id is not None})
         remaining = []
         for claimed in items:
+            if claimed.posting.id in in_doubt:
+                continue
             hit = found.get(claimed.posting.narration)
             if claimed.posting.state == State.IN_FLIGHT and hit is not None:
                 assert hit.journal_id is not None
                 log.info("posting %s was already in Xero as %s", claimed.posting.id,
                          hit.journal_id)
-                work.settle(Outcome(
-                    claimed.posting.id, State.POSTED,
-                    succeeded(claimed.posting, hit.journal_id, already_posted=True),
-                    journal_id=hit.journal_id,
-                ))
+                await self._accepted(tenant_id, connection_id, claimed, hit.journal_id, work,
+                                     already_posted=True)
             else:
                 remaining.append(claimed)
         return remaining
+
+    def _in_doubt(self, group: Sequence[Claimed], work: _Round, exc: XeroRefused) -> None:
+        LOOKUPS_REFUSED.inc()
+        reason = (f"in doubt: Xero refused the lookup of a journal that may be in Xero ({exc});"
+                  " looked up again later")
+        log.warning("lookup refused for postings %s: %s", [c.posting.id for c in group], exc)
+        for claimed in group:
+            delay = backoff_s(claimed.posting.attempts + 1, self.policy.backoff_base_s,
+                              self.policy.backoff_cap_s)
+            work.later.append(Reschedule(claimed.posting.id, State.IN_FLIGHT, _after(delay),
+                                         reason, count_attempt=False))
 
     # --- 2. revisions of the same day, and attempts spent ---
 
@@ -301,46 +344,92 @@ class Drainer:
         for claimed in items:
             errors = problems[claimed.posting.id]
             if errors:
-                work.settle(Outcome(claimed.posting.id, State.FAILED,
-                                    failed(claimed.posting, errors),
-                                    last_error=errors[0].message))
+                self._refused(claimed, errors, work)
             else:
                 remaining.append(claimed)
         return remaining
 
-    # --- 4. an amended day: void the earlier revision's journal first ---
+    # --- 4. an amended day: the earlier journal is voided once the new one is accepted ---
 
-    async def _void_earlier(
-        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], work: _Round
-    ) -> dict[int, UUID]:
-        replaced: dict[int, UUID] = {}
-        for claimed in items:
-            for journal_id in claimed.to_void:
-                problem = await self._void(tenant_id, connection_id, journal_id)
-                if problem is not None:
-                    work.settle(Outcome(claimed.posting.id, State.FAILED,
-                                        failed(claimed.posting, [problem]),
-                                        last_error=problem.message))
-                    break
-                replaced[claimed.posting.id] = journal_id
-        return replaced
+    def _refused(
+        self, claimed: Claimed, errors: list[PostingError], work: _Round,
+        journal_id: UUID | None = None,
+    ) -> None:
+        """The day failed; an amendment's earlier journal is untouched and says so."""
+        if claimed.to_void:
+            errors = [*errors, amendment_refused_error(_live(claimed, work))]
+        work.settle(Outcome(claimed.posting.id, State.FAILED, failed(claimed.posting, errors),
+                            journal_id=journal_id, last_error=errors[0].message))
+
+    async def _accepted(
+        self, tenant_id: UUID, connection_id: UUID, claimed: Claimed, journal_id: UUID,
+        work: _Round, already_posted: bool = False,
+    ) -> None:
+        """Xero holds the posting's journal: void what it replaces, then settle. A void that
+        cannot be done now leaves the posting in flight (it is in Xero: a later round finds
+        it by narration and voids again), so a crash or an outage between the two steps
+        never leaves the day with no live journal, nor with two for good."""
+        posting = claimed.posting
+        try:
+            replaced, problem = await self._void_all(tenant_id, connection_id, claimed, work)
+        except _NOT_NOW as exc:
+            wait = _wait_s(exc) or backoff_s(posting.attempts + 1, self.policy.backoff_base_s,
+                                             self.policy.backoff_cap_s)
+            work.later.append(Reschedule(
+                posting.id, State.IN_FLIGHT, _after(wait),
+                f"posted as {journal_id}; voiding the earlier revision: {exc!r}",
+                count_attempt=posting.id not in work.sent,
+            ))
+            return
+        if problem is not None:
+            self._refused_void(claimed, journal_id, problem, work)
+            return
+        work.settle(Outcome(
+            posting.id, State.POSTED,
+            succeeded(posting, journal_id, already_posted=already_posted, replaced=replaced),
+            journal_id=journal_id, replaced_journal_id=replaced,
+        ))
+
+    def _refused_void(
+        self, claimed: Claimed, journal_id: UUID, problem: PostingError, work: _Round
+    ) -> None:
+        earlier = _live(claimed, work)
+        error = unvoided_error(journal_id, earlier, problem.xero_message)
+        work.settle(Outcome(claimed.posting.id, State.FAILED, failed(claimed.posting, [error]),
+                            journal_id=journal_id, last_error=error.message))
+
+    async def _void_all(
+        self, tenant_id: UUID, connection_id: UUID, claimed: Claimed, work: _Round
+    ) -> tuple[UUID | None, PostingError | None]:
+        replaced = None
+        for journal_id in claimed.to_void:
+            problem = await self._void(tenant_id, connection_id, journal_id,
+                                       work.earlier.get(journal_id))
+            if problem is not None:
+                return replaced, problem
+            replaced = journal_id
+        return replaced, None
 
     async def _void(
-        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
+        earlier: EarlierJournal | None,
     ) -> PostingError | None:
         """Voids the earlier journal in the organisation it was posted to (deletes it if it
         is a draft); done if it already is. Not found there is a failure, never done."""
         origin = void_target(await self.origins.origin_of(journal_id), tenant_id, connection_id)
         try:
-            return await self._void_in(origin.tenant_id, origin.connection_id, journal_id)
+            return await self._void_in(origin.tenant_id, origin.connection_id, journal_id,
+                                       earlier)
         except (ReauthNeeded, UnknownConnection):
-            return PostingError(kind=ErrorKind.VALIDATION,
-                                message=cannot_reach(origin.tenant_id))
+            return PostingError(kind=ErrorKind.VALIDATION, message=f"journal {journal_id} "
+                                "could not be voided", xero_message=cannot_reach(origin.tenant_id))
 
     async def _void_in(
-        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
+        earlier: EarlierJournal | None,
     ) -> PostingError | None:
-        result = await self._set_status(tenant_id, connection_id, journal_id, "VOIDED")
+        body = await self._as_posted(tenant_id, connection_id, journal_id, earlier)
+        result = await self._set_status(tenant_id, connection_id, journal_id, "VOIDED", body)
         if result is None or result.errors:
             current = await self.gateway.call(
                 "get", tenant_id, connection_id,
@@ -348,35 +437,47 @@ class Drainer:
             )
             if current is None:  # a 404: not in this organisation
                 return PostingError(kind=ErrorKind.VALIDATION,
-                                    message=not_found_there(tenant_id),
-                                    xero_message=f"ManualJournal {journal_id} not found")
+                                    message=f"journal {journal_id} could not be voided",
+                                    xero_message=not_found_there(tenant_id))
             status = current.journal_status
             if status == "DRAFT":
-                result = await self._set_status(tenant_id, connection_id, journal_id, "DELETED")
+                result = await self._set_status(tenant_id, connection_id, journal_id, "DELETED",
+                                                body)
                 status = "DELETED" if result is not None and not result.errors else status
             if status not in ("VOIDED", "DELETED"):
                 message = "; ".join(result.errors) if result else "no answer"
                 return PostingError(
                     kind=ErrorKind.VALIDATION,
-                    message=(
-                        "The earlier revision of this day is in Xero and could not be voided,"
-                        " so the new one was not posted. Void the earlier journal in Xero by"
-                        " hand (or ask your accountant to unlock its period), then post again."
-                    ),
+                    message=f"journal {journal_id} could not be voided",
                     xero_message=message,
                 )
         await self.repo.mark_voided(journal_id)
         return None
 
+    async def _as_posted(
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
+        earlier: EarlierJournal | None,
+    ) -> dict[str, Any]:
+        """The journal as it was posted (a void sends it whole: see XeroClient.void_journal)."""
+        if earlier is not None:
+            return journal_payload(earlier.journal, earlier.narration)
+        # Not recorded here (never expected): Xero's own copy gives the narration.
+        current = await self.gateway.call(
+            "get", tenant_id, connection_id,
+            lambda token: self.gateway.xero.get_journal(token, tenant_id, journal_id),
+        )
+        return {"Narration": current.narration if current is not None else ""}
+
     async def _set_status(
-        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID, status: str
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID, status: str,
+        body: dict[str, Any],
     ) -> JournalResult | None:
         key = idempotency_key([], f"{status}:{journal_id}")
         try:
             return await self.gateway.call(
                 "void", tenant_id, connection_id,
                 lambda token: self.gateway.xero.void_journal(
-                    token, tenant_id, journal_id, key, status
+                    token, tenant_id, journal_id, key, body, status
                 ),
             )
         except XeroRefused as exc:
@@ -387,11 +488,11 @@ class Drainer:
     # --- 5. the batch itself ---
 
     async def _post(
-        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed],
-        replaced: dict[int, UUID], work: _Round,
+        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], work: _Round
     ) -> None:
         if not items:
             return
+        by_id = {c.posting.id: c for c in items}
         claimed = [c.posting for c in items]
         marked = await self.repo.mark_in_flight(claimed, self.policy.in_flight_grace_s)
         postings = [p for p in claimed if p.id in marked]
@@ -403,7 +504,9 @@ class Drainer:
             return
         work.sent.update(p.id for p in postings)
         # The same batch sent again gets Xero's first answer back (while Xero remembers).
-        key = idempotency_key([p.id for p in postings], "put")
+        key = idempotency_key([p.id for p in postings],
+                              put_tag((c.posting.id, c.reposts) for c in items
+                                      if c.posting.id in marked))
         payloads = [journal_payload(p.journal, p.narration) for p in postings]
         BATCH_SIZE.observe(len(payloads))
         try:
@@ -417,6 +520,7 @@ class Drainer:
             results = exc.results  # a 400 that still says what each journal got
         by_narration = {r.narration: r for r in results}
         account_trouble = False
+        accepted: list[tuple[Claimed, UUID]] = []
         for posting in postings:
             result = by_narration.get(posting.narration)
             if result is None:
@@ -427,17 +531,14 @@ class Drainer:
             errors = judge(result, posting.journal.lines)
             if errors:
                 account_trouble |= any(is_account_error(e) for e in errors)
-                work.settle(Outcome(posting.id, State.FAILED, failed(posting, errors),
-                                    journal_id=result.journal_id, last_error=errors[0].message))
+                self._refused(by_id[posting.id], errors, work, result.journal_id)
             else:
                 assert result.journal_id is not None
-                work.settle(Outcome(
-                    posting.id, State.POSTED,
-                    succeeded(posting, result.journal_id, replaced=replaced.get(posting.id)),
-                    journal_id=result.journal_id, replaced_journal_id=replaced.get(posting.id),
-                ))
+                accepted.append((by_id[posting.id], result.journal_id))
         if account_trouble:
             await self.charts.invalidate(tenant_id)
+        for claimed_item, journal_id in accepted:
+            await self._accepted(tenant_id, connection_id, claimed_item, journal_id, work)
 
     # --- failures of the whole batch ---
 
@@ -477,6 +578,8 @@ class Drainer:
             if isinstance(exc, XeroUnavailable) and not exc.maybe_processed \
                     and claimed.posting.state != State.IN_FLIGHT:
                 state = State.PENDING
+            elif claimed.posting.id in work.sent and not isinstance(exc, XeroUnavailable):
+                state = State.IN_FLIGHT  # sent, then something failed: Xero may hold it
             work.later.append(Reschedule(claimed.posting.id, state, _after(delay),
                                          f"{type(exc).__name__}: {exc}",
                                          count_attempt=claimed.posting.id not in work.sent))
@@ -511,27 +614,26 @@ def _ids(work: _Round) -> set[int]:
     return {o.posting_id for o in work.outcomes} | work.elsewhere
 
 
+# What may pass: the void of an accepted amendment is tried again later.
+_NOT_NOW = (XeroUnavailable, XeroRateLimited, XeroForbidden, Throttled, AuthUnavailable,
+            TokenRejected, ReauthNeeded, UnknownConnection)
+
+
+def _wait_s(exc: Exception) -> float | None:
+    if isinstance(exc, Throttled):
+        return exc.wait_s
+    if isinstance(exc, XeroRateLimited):
+        return exc.rate.retry_after_s or 60.0
+    return None
+
+
+def _live(claimed: Claimed, work: _Round) -> EarlierJournal | UUID:
+    """The latest earlier journal of the day still live in Xero (its id when unrecorded)."""
+    known = [work.earlier[j] for j in claimed.to_void if j in work.earlier]
+    if known:
+        return max(known, key=lambda e: e.revision)
+    return claimed.to_void[-1]
+
+
 def _after(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
-def _reauth_error(exc: Exception) -> PostingError:
-    return PostingError(
-        kind=ErrorKind.REAUTH_NEEDED,
-        message=(
-            "The store's Xero connection needs a new key: open Account Numbers setup, click"
-            " the API Key box and connect to Xero again, then post the day again."
-        ),
-        xero_message=str(exc) or None,
-    )
-
-
-def _disconnected_error(detail: str) -> PostingError:
-    return PostingError(
-        kind=ErrorKind.DISCONNECTED,
-        message=(
-            "Xero refused access to the organisation (disconnected, or the organisation is"
-            " gone): connect the store to Xero again from Account Numbers setup."
-        ),
-        xero_message=detail or None,
-    )

@@ -4,7 +4,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,10 +20,10 @@ from services.xero_sandbox.api.common import (
     sandbox_of,
     validation_exception,
 )
-from services.xero_sandbox.api.faults import apply_faults
+from services.xero_sandbox.api.faults import apply_faults, lose_after_commit
 from services.xero_sandbox.api.identity import bearer_grant
 from services.xero_sandbox.api.xml import as_xml, wants_json
-from services.xero_sandbox.domain.journals import Checked, check_journal
+from services.xero_sandbox.domain.journals import Checked, check_journal, lock_message
 from services.xero_sandbox.domain.limits import TenantBudget, Window, admit
 from services.xero_sandbox.domain.model import Grant, ManualJournal, Organisation, new_id
 from services.xero_sandbox.domain.state import (
@@ -39,8 +39,10 @@ from services.xero_sandbox.domain.views import (
     envelope,
     journal_view,
     organisation_view,
+    tax_rate_view,
+    tracking_category_view,
 )
-from services.xero_sandbox.domain.where import QueryError, compile_where
+from services.xero_sandbox.domain.where import SYNTAX_ERROR, QueryError, compile_where
 from services.xero_sandbox.domain.xerodate import ms_date
 
 PREFIX = "/api.xro/2.0"
@@ -59,6 +61,15 @@ ACCOUNT_FIELDS: dict[str, Callable[[Any], str]] = {
     "SystemAccount": lambda a: a.system_account,
     "AccountID": lambda a: a.account_id,
 }
+TAX_RATE_FIELDS: dict[str, Callable[[Any], str]] = {
+    "TaxType": lambda r: r.tax_type,
+    "Name": lambda r: r.name,
+    "Status": lambda r: r.status,
+}
+TRACKING_FIELDS: dict[str, Callable[[Any], str]] = {
+    "Name": lambda c: c.name,
+    "Status": lambda c: c.status,
+}
 JOURNAL_FIELDS: dict[str, Callable[[Any], str]] = {
     "Narration": lambda j: j.narration,
     "Status": lambda j: j.status,
@@ -73,6 +84,11 @@ class Call:
     def __init__(self, request: Request, sandbox: Sandbox, grant: Grant, org: Organisation):
         self.request, self.sandbox, self.grant, self.org = request, sandbox, grant, org
 
+    @property
+    def adviser(self) -> bool:
+        user = self.sandbox.user(self.grant.email)
+        return user is not None and user.is_adviser
+
 
 async def _api(request: Request, scopes: frozenset[str], handler: Handler) -> Response:
     """Xero's gatekeeping for every Accounting call: token, tenant, scope, limits, faults."""
@@ -85,6 +101,10 @@ async def _api(request: Request, scopes: frozenset[str], handler: Handler) -> Re
     if not sandbox.may_reach(grant, tenant_id):
         return problem(403, "Forbidden", "AuthenticationUnsuccessful")
     if scopes.isdisjoint(grant.scopes):
+        # A token without the scope (XeroAPI/xero-mcp-server#209).
+        return problem(403, "Forbidden", "AuthorizationUnsuccessful")
+    if scopes is WRITE_JOURNALS and not _may_post_journals(sandbox, grant):
+        # The user's role may not post manual journals (help.xero.com "Manual journals").
         return problem(403, "Forbidden", "AuthorizationUnsuccessful")
     budget = sandbox.budget(grant.client_id, tenant_id)
     headers, refused = _admit(sandbox, grant, tenant_id, budget)
@@ -94,12 +114,18 @@ async def _api(request: Request, scopes: frozenset[str], handler: Handler) -> Re
         answer = await apply_faults(request, sandbox, tenant_id)
         if answer is None:
             answer = await handler(Call(request, sandbox, grant, sandbox.orgs[tenant_id]))
+            answer = await lose_after_commit(request, sandbox, tenant_id, answer)
     finally:
         budget.in_flight -= 1
     answer.headers.update(headers)
     if not wants_json(request.headers.get("accept")) and answer.media_type == JSON_TYPE:
         return as_xml(answer)
     return answer
+
+
+def _may_post_journals(sandbox: Sandbox, grant: Grant) -> bool:
+    user = sandbox.user(grant.email)
+    return user is None or user.may_post_journals
 
 
 def _admit(
@@ -125,6 +151,7 @@ def _admit(
             retry_after = _forced_retry_after(problem_name, budget, app, sandbox.clock.timestamp())
     if problem_name is not None:
         stats.rate_limited[tenant_id] = stats.rate_limited.get(tenant_id, 0) + 1
+        stats.app_minute_breaches += problem_name == "appminute"
         return headers, _too_many(problem_name, retry_after, headers)
     if budget.in_flight > stats.max_concurrent.get(tenant_id, 0):
         stats.max_concurrent[tenant_id] = budget.in_flight
@@ -258,6 +285,43 @@ async def get_organisation(request: Request) -> Response:
     return await _api(request, READ_SETTINGS, one)
 
 
+async def get_tax_rates(request: Request) -> Response:
+    """`GET /TaxRates` (developer.xero.com api/accounting/taxrates), `where` and `order`."""
+
+    async def rates(call: Call) -> Response:
+        found = list(call.org.tax_rates.values())
+        where = call.request.query_params.get("where")
+        if where:
+            try:
+                found = list(filter(compile_where(where, TAX_RATE_FIELDS, "TaxRate"), found))
+            except QueryError as exc:
+                return _query_error(str(exc))
+        return _ok(call, "TaxRates", [tax_rate_view(r) for r in found])
+
+    return await _api(request, READ_SETTINGS, rates)
+
+
+async def get_tracking_categories(request: Request) -> Response:
+    """`GET /TrackingCategories` (developer.xero.com api/accounting/trackingcategories):
+    active categories and options; archived ones too with `includeArchived=true`."""
+
+    async def categories(call: Call) -> Response:
+        params = call.request.query_params
+        archived = params.get("includeArchived", "false").lower() == "true"
+        found = [c for c in call.org.tracking if archived or c.status == "ACTIVE"]
+        where = params.get("where")
+        if where:
+            try:
+                found = list(filter(compile_where(where, TRACKING_FIELDS, "TrackingCategory"),
+                                    found))
+            except QueryError as exc:
+                return _query_error(str(exc))
+        return _ok(call, "TrackingCategories",
+                   [tracking_category_view(c, archived) for c in found])
+
+    return await _api(request, READ_SETTINGS, categories)
+
+
 # --- ManualJournals: reading -------------------------------------------------------------
 
 
@@ -266,9 +330,13 @@ async def get_journals(request: Request) -> Response:
 
 
 async def _journals(call: Call) -> Response:
-    journals = list(call.sandbox.journals[call.org.tenant_id].values())
+    journals = _searchable(call, list(call.sandbox.journals[call.org.tenant_id].values()))
     params = call.request.query_params
     where = params.get("where")
+    faults = call.sandbox.faults
+    if where and faults.refuse_where > 0 and faults.applies_to(call.org.tenant_id):
+        faults.refuse_where -= 1
+        return _query_error(SYNTAX_ERROR)
     if where:
         try:
             journals = list(filter(compile_where(where, JOURNAL_FIELDS, "ManualJournal"), journals))
@@ -294,6 +362,15 @@ async def _journals(call: Call) -> Response:
         "itemCount": total,
     }
     return _ok(call, "ManualJournals", [journal_view(j) for j in chunk], {"pagination": pagination})
+
+
+def _searchable(call: Call, journals: list[Any]) -> list[Any]:
+    """The `search_lag_s` fault: journals stored too recently are not listed yet."""
+    faults = call.sandbox.faults
+    if faults.search_lag_s <= 0 or not faults.applies_to(call.org.tenant_id):
+        return journals
+    cutoff = call.sandbox.clock.now() - timedelta(seconds=faults.search_lag_s)
+    return [j for j in journals if j.created <= cutoff]
 
 
 async def get_journal(request: Request) -> Response:
@@ -406,6 +483,7 @@ def _element(checked: Checked, raw: Any, journal_id: str = ZERO_ID) -> dict[str,
             {
                 "Description": ln.description,
                 "TaxType": ln.tax_type,
+                "TaxAmount": float(ln.tax_amount),
                 "LineAmount": float(ln.line_amount),
                 "AccountCode": ln.account_code,
                 "Tracking": ln.tracking,
@@ -462,7 +540,7 @@ async def _create(call: Call) -> Response:
     if isinstance(items, Response):
         return items
     today = call.sandbox.clock.now().date()
-    checked = [check_journal(raw, call.org, today) for raw in items]
+    checked = [check_journal(raw, call.org, today, call.adviser) for raw in items]
     summarize = _summarize(call)
     if summarize and not all(c.ok for c in checked):
         return validation_exception(
@@ -500,7 +578,7 @@ async def _update(call: Call, journal_id: str, raw: Any = None) -> Response:
     if not isinstance(raw, dict):
         return _bad_request("A ManualJournal must be a JSON object")
     status = raw.get("Status")
-    error = _status_change_error(call.org, journal, status)
+    error = _body_error(raw) or _status_change_error(call.org, journal, status, call.adviser)
     if error is not None:
         return validation_exception(
             [{**journal_view(journal), "ValidationErrors": [{"Message": error}]}]
@@ -509,13 +587,25 @@ async def _update(call: Call, journal_id: str, raw: Any = None) -> Response:
         journal.status, journal.updated = str(status), call.sandbox.clock.now()
         return _ok(call, "ManualJournals", [journal_view(journal)])
     merged = {**as_submitted(journal), **raw}
-    checked = check_journal(merged, call.org, call.sandbox.clock.now().date())
+    checked = check_journal(merged, call.org, call.sandbox.clock.now().date(), call.adviser)
     if not checked.ok:
         return validation_exception([_element(checked, merged, journal.journal_id)])
     return _ok(call, "ManualJournals", [_stored_view(_store(call, checked, journal_id), True)])
 
 
-def _status_change_error(org: Organisation, journal: ManualJournal, status: Any) -> str | None:
+def _body_error(raw: dict[str, Any]) -> str | None:
+    """Every ManualJournal body needs a Narration, a void's too: the official spec's
+    ManualJournal schema lists `Narration` as its one required property
+    (xero_accounting.yaml, components/schemas/ManualJournal, `required: [Narration]`)."""
+    narration = raw.get("Narration")
+    if not isinstance(narration, str) or not narration.strip():
+        return "Narration cannot be empty"
+    return None
+
+
+def _status_change_error(
+    org: Organisation, journal: ManualJournal, status: Any, adviser: bool
+) -> str | None:
     if journal.status in ("VOIDED", "DELETED"):
         return f"This manual journal is {journal.status.lower()} and cannot be changed"
     if status == "VOIDED" and journal.status != "POSTED":
@@ -524,9 +614,8 @@ def _status_change_error(org: Organisation, journal: ManualJournal, status: Any)
         return "Only a draft manual journal can be deleted; void a posted one"
     if status == "DRAFT" and journal.status == "POSTED":
         return "A posted manual journal cannot be returned to draft"
-    lock = org.lock_date
-    if status in ("VOIDED", "DELETED") and lock is not None and journal.date <= lock:
-        return f"The document date cannot be on or before the lock date ({lock.isoformat()})"
+    if status in ("VOIDED", "DELETED"):
+        return lock_message(org, journal.date, adviser)
     return None
 
 
@@ -535,6 +624,8 @@ routes = [
     Route(PREFIX + "/Accounts", get_accounts, methods=["GET"]),
     Route(PREFIX + "/Accounts/{account_id}", get_account, methods=["GET"]),
     Route(PREFIX + "/Organisation", get_organisation, methods=["GET"]),
+    Route(PREFIX + "/TaxRates", get_tax_rates, methods=["GET"]),
+    Route(PREFIX + "/TrackingCategories", get_tracking_categories, methods=["GET"]),
     Route(PREFIX + "/ManualJournals", get_journals, methods=["GET"]),
     Route(PREFIX + "/ManualJournals/{journal_id}", get_journal, methods=["GET"]),
     Route(PREFIX + "/ManualJournals", put_journals, methods=["PUT"]),

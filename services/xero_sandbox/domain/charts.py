@@ -1,6 +1,6 @@
 """Charts of accounts for the seeded organisation templates."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # Account type -> Xero's account class.
 CLASS_OF_TYPE = {
@@ -75,14 +75,33 @@ _GST: list[AccountSpec] = [
     AccountSpec("800", "Accounts Payable", "CURRLIAB", system_account="CREDITORS"),
     AccountSpec("820", "GST", "CURRLIAB", system_account="GST"),
     AccountSpec("830", "Customer Deposits", "CURRLIAB"),
+    AccountSpec("860", "Rounding", "CURRLIAB", system_account="ROUNDING"),
     AccountSpec("960", "Retained Earnings", "EQUITY", system_account="RETAINEDEARNINGS"),
     AccountSpec("200", "Sales", "REVENUE", tax_type="OUTPUT2"),
     AccountSpec("210", "Hire Revenue", "REVENUE", tax_type="OUTPUT2"),
     AccountSpec("260", "Other Revenue", "REVENUE", tax_type="OUTPUT2"),
+    AccountSpec("270", "Discounts Given", "REVENUE", tax_type="OUTPUT2"),
     AccountSpec("400", "Advertising", "OVERHEADS", tax_type="INPUT2"),
     AccountSpec("404", "Bank Fees", "OVERHEADS"),
     AccountSpec("690", "Cash Over/Short", "EXPENSE"),
 ]
+
+
+
+def _taxed_like(chart: list[AccountSpec], output: str, names: dict[str, str]) -> list[AccountSpec]:
+    """Another GST/VAT country's chart: the NZ one with its income tax type and names."""
+    return [
+        replace(spec, name=names.get(spec.code, spec.name),
+                tax_type=output if spec.tax_type == "OUTPUT2" else spec.tax_type)
+        for spec in chart
+    ]
+
+
+# A UK VAT organisation (the VAT account's SystemAccount is GST, as the spec's enum names it).
+_UK_VAT = _taxed_like(_GST, "OUTPUT2", {"610": "Trade Debtors", "800": "Trade Creditors",
+                                        "820": "VAT", "210": "Hire Income"})
+# An Australian GST organisation.
+_AU_GST = _taxed_like(_GST, "OUTPUT", {})
 
 # Archived and deleted accounts beside live ones; the lock dates are set on the organisation.
 _LOCKED: list[AccountSpec] = [
@@ -91,22 +110,74 @@ _LOCKED: list[AccountSpec] = [
     AccountSpec("4010", "Sales Revenue", "REVENUE", status="DELETED"),
 ]
 
-TEMPLATES: dict[str, list[AccountSpec]] = {"us-rental": _US_RENTAL, "gst": _GST, "locked": _LOCKED}
+TEMPLATES: dict[str, list[AccountSpec]] = {
+    "us-rental": _US_RENTAL, "gst": _GST, "locked": _LOCKED, "uk-vat": _UK_VAT,
+    "au-gst": _AU_GST,
+}
 
-# Tax types an account type allows, per template (NONE is allowed everywhere).
-TAX_RULES: dict[str, dict[str, set[str]]] = {
-    "us-rental": {"TAX001": {"REVENUE"}},
-    "locked": {"TAX001": {"REVENUE"}},
-    "gst": {
-        "OUTPUT2": {"REVENUE", "SALES", "OTHERINCOME", "CURRENT", "CURRLIAB"},
-        "INPUT2": {"EXPENSE", "OVERHEADS", "DIRECTCOSTS", "CURRENT", "CURRLIAB", "FIXED"},
-        "EXEMPTOUTPUT": {"REVENUE", "SALES", "OTHERINCOME"},
-        "ZERORATEDOUTPUT": {"REVENUE", "SALES", "OTHERINCOME"},
-    },
+
+@dataclass(frozen=True)
+class TaxRateSpec:
+    """One of the organisation's tax rates, as `GET /TaxRates` describes it (spec
+    components/schemas/TaxRate): the account classes it may be used on, one component."""
+
+    tax_type: str
+    name: str
+    rate: str  # percent, up to 4 decimal places
+    report_tax_type: str
+    applies_to: frozenset[str]  # account classes: ASSET, EQUITY, EXPENSE, LIABILITY, REVENUE
+    status: str = "ACTIVE"
+
+
+_ALL = frozenset({"ASSET", "EQUITY", "EXPENSE", "LIABILITY", "REVENUE"})
+_INCOME = frozenset({"REVENUE", "ASSET", "LIABILITY"})
+_EXPENSES = frozenset({"EXPENSE", "ASSET", "LIABILITY"})
+_REVENUE = frozenset({"REVENUE"})
+
+TAX_RATES: dict[str, list[TaxRateSpec]] = {
+    "us-rental": [
+        TaxRateSpec("TAX001", "Sales Tax", "0.0000", "USSALESTAX", _REVENUE),
+        TaxRateSpec("NONE", "Tax Exempt", "0.0000", "NONE", _ALL),
+    ],
+    "gst": [
+        TaxRateSpec("OUTPUT2", "15% GST on Income", "15.0000", "OUTPUT", _INCOME),
+        TaxRateSpec("INPUT2", "15% GST on Expenses", "15.0000", "INPUT", _EXPENSES),
+        TaxRateSpec("EXEMPTOUTPUT", "Exempt Income", "0.0000", "EXEMPTOUTPUT", _REVENUE),
+        TaxRateSpec("ZERORATEDOUTPUT", "Zero Rated", "0.0000", "ZERORATEDOUTPUT", _REVENUE),
+        TaxRateSpec("OUTPUT", "12.5% GST on Income (before October 2010)", "12.5000",
+                    "OUTPUT", _INCOME, status="ARCHIVED"),
+        TaxRateSpec("NONE", "No GST", "0.0000", "NONE", _ALL),
+    ],
+    "uk-vat": [
+        TaxRateSpec("OUTPUT2", "20% (VAT on Income)", "20.0000", "OUTPUT", _INCOME),
+        TaxRateSpec("INPUT2", "20% (VAT on Expenses)", "20.0000", "INPUT", _EXPENSES),
+        TaxRateSpec("RROUTPUT", "5% (VAT on Income)", "5.0000", "OUTPUT", _INCOME),
+        TaxRateSpec("ZERORATEDOUTPUT", "Zero Rated Income", "0.0000", "ZERORATEDOUTPUT",
+                    _REVENUE),
+        TaxRateSpec("EXEMPTOUTPUT", "Exempt Income", "0.0000", "EXEMPTOUTPUT", _REVENUE),
+        TaxRateSpec("NONE", "No VAT", "0.0000", "NONE", _ALL),
+    ],
+    "au-gst": [
+        TaxRateSpec("OUTPUT", "GST on Income", "10.0000", "OUTPUT", _INCOME),
+        TaxRateSpec("INPUT", "GST on Expenses", "10.0000", "INPUT", _EXPENSES),
+        TaxRateSpec("EXEMPTOUTPUT", "GST Free Income", "0.0000", "EXEMPTOUTPUT", _REVENUE),
+        TaxRateSpec("BASEXCLUDED", "BAS Excluded", "0.0000", "BASEXCLUDED", _ALL),
+        TaxRateSpec("NONE", "No GST", "0.0000", "NONE", _ALL),
+    ],
+}
+TAX_RATES["locked"] = TAX_RATES["us-rental"]
+
+# Tracking categories per template: name -> {option: status}.
+TRACKING: dict[str, dict[str, dict[str, str]]] = {
+    "gst": {"Store": {"Store 1": "ACTIVE", "Store 2": "ACTIVE", "Store 3": "ACTIVE",
+                      "Store 9": "ARCHIVED"}},
+    "uk-vat": {"Branch": {"London": "ACTIVE", "Leeds": "ACTIVE"}},
 }
 
 COUNTRY = {
     "us-rental": ("US", "USD", "US"),
     "locked": ("US", "USD", "US"),
     "gst": ("NZ", "NZD", "NZ"),
+    "uk-vat": ("GB", "GBP", "UK"),
+    "au-gst": ("AU", "AUD", "AU"),
 }

@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from services.xero_sandbox.domain.charts import TAX_RULES
-from services.xero_sandbox.domain.model import JournalLine, Organisation
+from services.xero_sandbox.domain.model import Account, JournalLine, Organisation
 from services.xero_sandbox.domain.xerodate import parse_date
+from shared.xero_rules import line_tax, refused_in_manual_journals
 
 LINE_AMOUNT_TYPES = ("NoTax", "Exclusive", "Inclusive")
 CREATE_STATUSES = ("DRAFT", "POSTED")
@@ -47,13 +47,14 @@ def _fmt(amount: Decimal) -> str:
     return f"{amount.quantize(CENT):.2f}"
 
 
-def check_journal(raw: Any, org: Organisation, today: dt.date) -> Checked:
-    """Applies Xero's rules to one submitted ManualJournal object."""
+def check_journal(raw: Any, org: Organisation, today: dt.date, adviser: bool = False) -> Checked:
+    """Applies Xero's rules to one submitted ManualJournal object, for a user who is an
+    adviser or not (which lock dates bind them)."""
     out = Checked()
     if not isinstance(raw, dict):
         out.errors.append("A ManualJournal must be a JSON object")
         return out
-    _check_header(raw, org, today, out)
+    _check_header(raw, org, today, out, adviser)
     lines = raw.get("JournalLines")
     if lines is None:
         lines = []
@@ -63,10 +64,23 @@ def check_journal(raw: Any, org: Organisation, today: dt.date) -> Checked:
     for index, line in enumerate(lines):
         _check_line(line, index, org, out)
     _check_totals(out)
+    if out.ok and out.line_amount_types == "Inclusive":
+        _as_exclusive(out)
     return out
 
 
-def _check_header(raw: dict[str, Any], org: Organisation, today: dt.date, out: Checked) -> None:
+def _as_exclusive(out: Checked) -> None:
+    """help.xero.com "Add and post, or edit a manual journal": with amounts Tax Inclusive
+    "the journal shows as tax exclusive when it's saved or posted": each line keeps its
+    net amount and its tax."""
+    for line in out.lines:
+        line.line_amount -= line.tax_amount
+    out.line_amount_types = "Exclusive"
+
+
+def _check_header(
+    raw: dict[str, Any], org: Organisation, today: dt.date, out: Checked, adviser: bool
+) -> None:
     narration = raw.get("Narration")
     if not isinstance(narration, str) or not narration.strip():
         out.errors.append("Narration cannot be empty")
@@ -84,11 +98,21 @@ def _check_header(raw: dict[str, Any], org: Organisation, today: dt.date, out: C
     out.show_on_cash_basis = raw.get("ShowOnCashBasisReports", True) is not False
     url = raw.get("Url")
     out.url = url if isinstance(url, str) else None
-    lock = org.lock_date
-    if out.date is not None and lock is not None and out.date <= lock:
-        out.errors.append(
-            f"The document date cannot be on or before the lock date ({lock.isoformat()})"
-        )
+    message = lock_message(org, out.date, adviser)
+    if message:
+        out.errors.append(message)
+
+
+def lock_message(org: Organisation, day: dt.date | None, adviser: bool) -> str | None:
+    """Xero's refusal of a date on or before the lock that binds the user, naming it (as
+    Xero's message does: "The document date cannot be before the end of year lock date,
+    currently set at ...", quoted in help.dext.com "How do Xero lock dates affect
+    publishing")."""
+    lock = org.lock_for(adviser)
+    if day is None or lock is None or day > lock[1]:
+        return None
+    return (f"The document date cannot be before the {lock[0]} lock date, currently set at"
+            f" {lock[1].isoformat()}")
 
 
 def _journal_date(value: Any, today: dt.date, out: Checked) -> dt.date | None:
@@ -121,10 +145,10 @@ def _check_line(line: Any, index: int, org: Organisation, out: Checked) -> None:
             f"Account code '{account.code}' has been archived, or deleted. Each line item "
             "must reference a valid account."
         )
-    elif account.type == "BANK" or account.system_account:
+    elif account.type == "BANK" or refused_in_manual_journals(account.system_account):
         out.errors.append(f"Account code '{account.code}' is not a valid code for this document")
     tax_type = str(line.get("TaxType") or "NONE")
-    if not _tax_allowed(org.template, tax_type, account.type):
+    if not _tax_allowed(org, tax_type, account):
         out.errors.append(
             f"The TaxType code '{tax_type}' cannot be used with account code '{account.code}'."
         )
@@ -132,6 +156,8 @@ def _check_line(line: Any, index: int, org: Organisation, out: Checked) -> None:
     if not isinstance(tracking, list) or len(tracking) > 2:
         out.errors.append(f"Journal line {index + 1}: at most 2 tracking categories may be given")
         tracking = []
+    tracking = [t for t in tracking if isinstance(t, dict)]
+    out.errors.extend(_tracking_errors(tracking, org))
     description = line.get("Description")
     out.lines.append(
         JournalLine(
@@ -140,24 +166,58 @@ def _check_line(line: Any, index: int, org: Organisation, out: Checked) -> None:
             account.account_id,
             description if isinstance(description, str) else "",
             tax_type,
-            [t for t in tracking if isinstance(t, dict)],
+            tracking,
+            _tax(org, tax_type, amount, out.line_amount_types),
         )
     )
 
 
-def _tax_allowed(template: str, tax_type: str, account_type: str) -> bool:
-    if tax_type == "NONE":
-        return True
-    allowed = TAX_RULES.get(template, {}).get(tax_type)
-    return allowed is not None and account_type in allowed
+def _tax_allowed(org: Organisation, tax_type: str, account: Account) -> bool:
+    """The tax rate exists, is active and may be used on the account's class (its
+    CanApplyTo* flags: developer.xero.com api/accounting/taxrates)."""
+    rate = org.tax_rates.get(tax_type)
+    if rate is None:
+        return tax_type == "NONE"
+    return rate.status == "ACTIVE" and account.account_class in rate.applies_to
+
+
+def _tax(org: Organisation, tax_type: str, amount: Decimal, line_amount_types: str) -> Decimal:
+    rate = org.tax_rates.get(tax_type)
+    if rate is None:
+        return Decimal("0.00")
+    return line_tax(amount, Decimal(rate.rate), line_amount_types)
+
+
+def _tracking_errors(tracking: list[dict[str, Any]], org: Organisation) -> list[str]:
+    """Tracking names a category and one of its options; both must exist and be active.
+    Xero's words for a category are "There is no ACTIVE tracking category with the name
+    'X'" (calcinai/xero-php#386, a validation error Xero returned); an option is refused
+    in the same form."""
+    errors = []
+    for item in tracking:
+        name = str(item.get("Name") or "")
+        category = org.tracking_category(name)
+        if category is None or category.status != "ACTIVE":
+            errors.append(f"There is no ACTIVE tracking category with the name '{name}'")
+            continue
+        option_name = str(item.get("Option") or "")
+        option = category.option(option_name)
+        if option is None or option.status != "ACTIVE":
+            errors.append(f"There is no ACTIVE tracking option with the name '{option_name}'"
+                          f" in the tracking category '{category.name}'")
+    return errors
 
 
 def _check_totals(out: Checked) -> None:
     if len(out.lines) < 2:
         out.errors.append("A manual journal must have at least two journal lines")
         return
-    debits = sum((ln.line_amount for ln in out.lines if ln.line_amount > 0), Decimal(0))
-    credits = sum((ln.line_amount for ln in out.lines if ln.line_amount < 0), Decimal(0))
+    # Exclusive amounts are net: Xero adds each line's tax, and the journal balances with
+    # it; Inclusive amounts already hold their tax.
+    with_tax = out.line_amount_types == "Exclusive"
+    amounts = [ln.line_amount + (ln.tax_amount if with_tax else 0) for ln in out.lines]
+    debits = sum((a for a in amounts if a > 0), Decimal(0))
+    credits = sum((a for a in amounts if a < 0), Decimal(0))
     if debits + credits != 0:
         out.errors.append(
             f"The total debits ({_fmt(debits)}) must equal total credits ({_fmt(credits)})"

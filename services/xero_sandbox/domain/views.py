@@ -3,8 +3,14 @@
 from datetime import datetime
 from typing import Any
 
-from services.xero_sandbox.domain.model import Account, ManualJournal, Organisation
-from services.xero_sandbox.domain.xerodate import ms_date, ms_datetime
+from services.xero_sandbox.domain.charts import TaxRateSpec
+from services.xero_sandbox.domain.model import (
+    Account,
+    ManualJournal,
+    Organisation,
+    TrackingCategory,
+)
+from services.xero_sandbox.domain.xerodate import ms_date, ms_datetime, ms_local_date
 
 
 def account_view(account: Account) -> dict[str, Any]:
@@ -36,6 +42,45 @@ def account_view(account: Account) -> dict[str, Any]:
     return view
 
 
+_TIMEZONES = {"US": "EASTERNSTANDARDTIME", "NZ": "NEWZEALANDSTANDARDTIME",
+              "GB": "GMTSTANDARDTIME", "AU": "AUSEASTERNSTANDARDTIME"}
+# TaxRate's CanApplyTo* flags (spec components/schemas/TaxRate) by account class.
+CAN_APPLY_TO = {"ASSET": "CanApplyToAssets", "EQUITY": "CanApplyToEquity",
+                "EXPENSE": "CanApplyToExpenses", "LIABILITY": "CanApplyToLiabilities",
+                "REVENUE": "CanApplyToRevenue"}
+
+
+def tax_rate_view(rate: TaxRateSpec) -> dict[str, Any]:
+    """A TaxRate as `GET /TaxRates` answers (spec components/schemas/TaxRate)."""
+    percent = float(rate.rate)
+    view: dict[str, Any] = {
+        "Name": rate.name,
+        "TaxType": rate.tax_type,
+        "ReportTaxType": rate.report_tax_type,
+        "TaxComponents": [{"Name": rate.name.split(" (")[0], "Rate": percent,
+                           "IsCompound": False, "IsNonRecoverable": False}],
+        "Status": rate.status,
+        "DisplayTaxRate": percent,
+        "EffectiveRate": percent,
+    }
+    view.update({flag: cls in rate.applies_to for cls, flag in CAN_APPLY_TO.items()})
+    return view
+
+
+def tracking_category_view(category: TrackingCategory, with_archived: bool) -> dict[str, Any]:
+    """A TrackingCategory as `GET /TrackingCategories` answers (archived options only with
+    includeArchived=true)."""
+    return {
+        "Name": category.name,
+        "Status": category.status,
+        "TrackingCategoryID": category.category_id,
+        "Options": [
+            {"TrackingOptionID": o.option_id, "Name": o.name, "Status": o.status}
+            for o in category.options if with_archived or o.status == "ACTIVE"
+        ],
+    }
+
+
 def organisation_view(org: Organisation) -> dict[str, Any]:
     view: dict[str, Any] = {
         "OrganisationID": org.tenant_id,
@@ -43,7 +88,7 @@ def organisation_view(org: Organisation) -> dict[str, Any]:
         "Name": org.name,
         "LegalName": org.name,
         "PaysTax": True,
-        "Version": org.country,
+        "Version": org.api_version,
         "OrganisationType": "COMPANY",
         "BaseCurrency": org.currency,
         "CountryCode": org.country,
@@ -57,7 +102,7 @@ def organisation_view(org: Organisation) -> dict[str, Any]:
         "DefaultPurchasesTax": "Tax Exclusive",
         "CreatedDateUTC": ms_datetime(org.created),
         "OrganisationEntityType": "COMPANY",
-        "Timezone": "EASTERNSTANDARDTIME" if org.country == "US" else "NEWZEALANDSTANDARDTIME",
+        "Timezone": _TIMEZONES.get(org.country, "EASTERNSTANDARDTIME"),
         "ShortCode": "!" + org.tenant_id[:5],
         "Edition": "BUSINESS",
         "Class": "STANDARD",
@@ -67,9 +112,10 @@ def organisation_view(org: Organisation) -> dict[str, Any]:
         "PaymentTerms": {},
     }
     if org.period_lock_date:
-        view["PeriodLockDate"] = ms_date(org.period_lock_date)
+        view["PeriodLockDate"] = ms_local_date(org.period_lock_date, org.utc_offset_minutes)
     if org.end_of_year_lock_date:
-        view["EndOfYearLockDate"] = ms_date(org.end_of_year_lock_date)
+        view["EndOfYearLockDate"] = ms_local_date(org.end_of_year_lock_date,
+                                                  org.utc_offset_minutes)
     return view
 
 
@@ -91,7 +137,7 @@ def journal_view(journal: ManualJournal, with_lines: bool = True) -> dict[str, A
             {
                 "Description": line.description,
                 "TaxType": line.tax_type,
-                "TaxAmount": 0.00,
+                "TaxAmount": float(line.tax_amount),
                 "LineAmount": float(line.line_amount),
                 "AccountID": line.account_id,
                 "AccountCode": line.account_code,
