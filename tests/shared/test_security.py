@@ -12,13 +12,8 @@ from pydantic import SecretStr
 from shared.security import DEV_ENCRYPTION_KEYS, insecure_defaults
 from shared.settings import ServiceSettings
 
-REAL_XERO = {
-    "XERO_AUTHORIZE_URL": "https://login.xero.com/identity/connect/authorize",
-    "XERO_TOKEN_URL": "https://identity.xero.com/connect/token",
-    "XERO_REVOCATION_URL": "https://identity.xero.com/connect/revocation",
-    "XERO_CONNECTIONS_URL": "https://api.xero.com/connections",
-    "XERO_API_URL": "https://api.xero.com/api.xro/2.0",
-}
+# Real Xero as an operator configures it (XERO_ENV picks Xero's endpoints).
+REAL_XERO = {"XERO_ENV": "xero", "XERO_CLIENT_ID": "A" * 32, "XERO_CLIENT_SECRET": "B" * 48}
 OWN = {"TOTALS_SERVICE_TOKEN": "t" * 32, "POSTING_SERVICE_TOKEN": "p" * 32,
        "OPS_TOKEN": "o" * 32}
 OWN_KEY = "k1:" + "A" * 43 + "="
@@ -68,6 +63,9 @@ def test_the_sandbox_refuses_its_control_api_beside_real_xero() -> None:
     started = _start("services.xero_sandbox", **REAL_XERO, SANDBOX_CONTROL_ENABLED="true")
     assert started.returncode != 0
     assert "SANDBOX_CONTROL_ENABLED=true while real Xero is configured" in started.stderr
+    # Real Xero named only in part (the sandbox has no use for the app's credentials).
+    partly = _start("services.xero_sandbox", XERO_ENV="xero", SANDBOX_CONTROL_ENABLED="true")
+    assert partly.returncode != 0 and "SANDBOX_CONTROL_ENABLED=true" in partly.stderr
 
 
 def test_compose_publishes_on_loopback_unless_the_operator_opts_in() -> None:
@@ -80,4 +78,4 @@ def test_compose_publishes_on_loopback_unless_the_operator_opts_in() -> None:
         assert str(port).startswith("${BIND_ADDRESS:-127.0.0.1}:"), (name, port)
     sandbox = compose["services"]["xero-sandbox"]["environment"]
     assert sandbox["SANDBOX_CONTROL_ENABLED"] == "${SANDBOX_CONTROL_ENABLED:-false}"
-    assert "XERO_TOKEN_URL" in sandbox  # so the sandbox sees real Xero configured
+    assert "XERO_ENV" in sandbox  # so the sandbox sees real Xero configured
