@@ -22,6 +22,7 @@ from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
 from shared.security import refuse_insecure_start
 from shared.settings import XeroSettings
+from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     answer_503_when_the_database_is_unavailable,
@@ -87,6 +88,8 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
 
     app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
+    # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(ThrottleFailedCredentials)
     answer_503_when_the_database_is_unavailable(app)
     refuse_each_problem_once(app)
 

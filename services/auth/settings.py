@@ -20,6 +20,7 @@ class AuthSettings(ServiceSettings):
     # How many unexpired connect links one store may have open (anonymous setups must
     # not grow the database without bound), and how long a reconnect token lasts.
     max_pending_attempts: int = Field(5, alias="AUTH_MAX_PENDING_ATTEMPTS")
+    max_open_attempts: int = Field(10_000, alias="AUTH_MAX_OPEN_ATTEMPTS")
     reconnect_token_ttl_s: int = Field(86_400, alias="AUTH_RECONNECT_TOKEN_TTL_S")
     # An access token is handed out only while it stays valid for at least this long.
     min_validity_s: int = Field(300, alias="AUTH_MIN_VALIDITY_S")

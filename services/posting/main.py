@@ -36,6 +36,7 @@ from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE, POSTING_QUEUE, 
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
 from shared.security import refuse_insecure_start
+from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
@@ -172,6 +173,8 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
+    # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(ThrottleFailedCredentials)
     answer_503_when_the_database_is_unavailable(app)
 
     async def database() -> None:

@@ -30,6 +30,7 @@ from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
 from shared.security import refuse_insecure_start
 from shared.settings import XeroSettings, refuse_unworkable
+from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
@@ -58,6 +59,8 @@ def create_app(settings: TotalsSettings) -> FastAPI:
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
+    # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(ThrottleFailedCredentials)
     answer_503_when_the_database_is_unavailable(app)
     refuse_each_problem_once(app)
 

@@ -57,6 +57,7 @@ class AuthCluster:
             "AMQP_URL": self.amqp_url,
             "AMQP_NAMESPACE": self.namespace,
             **CREDENTIALS.env(),
+            "THROTTLE_FAILURES": "100000",  # the credential tests fail by the dozen
             "AUTH_PUBLIC_URL": self.url,
             "AUTH_ENCRYPTION_KEYS": self.keys,
             "AUTH_REFRESH_COOLDOWN_S": "0.2",

@@ -79,7 +79,10 @@ def shared_system(
         namespace=namespace,
         credentials=CREDENTIALS,
         sandbox_control=True,
-        extra_env={"AUTH_ENCRYPTION_KEYS": keys, **(extra_env or {})},
+        # The fuzzers and attack tests fail credentials by the hundred from one address;
+        # tests/security/test_throttle.py checks the throttle on a system of its own.
+        extra_env={"AUTH_ENCRYPTION_KEYS": keys, "THROTTLE_FAILURES": "100000",
+                   **(extra_env or {})},
         log_dir=log_dir,
     )
     try:

@@ -193,3 +193,19 @@ async def test_moving_a_store_to_another_organisation_is_confirmed_and_shown(
         "Demo Rentals (US)", "Kiwi Hire (NZ)", "key")
     page = await client.get(f"{shared.system.totals_url}/ops", headers=CREDENTIALS.bearer("ops"))
     assert "Kiwi Hire (NZ)" in page.text and 'id="store-moves"' in page.text
+
+
+async def test_anonymous_setups_cannot_grow_the_database_without_bound(
+    shared: Shared, client: httpx.AsyncClient
+) -> None:
+    answers = [await _setup(client, shared, "618") for _ in range(7)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 2
+    assert "5 connect links open" in answers[-1].json()["detail"]
+    assert int(answers[-1].headers["Retry-After"]) > 0
+    conn = await shared.db("auth")
+    try:
+        rows = await conn.fetchval(
+            "SELECT count(*) FROM connect_attempts WHERE store_id = '618'")
+    finally:
+        await conn.close()
+    assert rows == 5

@@ -87,11 +87,12 @@ async def recent_moves(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Rec
     return rows
 
 
-async def pending_attempts(conn: asyncpg.Connection, store_id: str, now: datetime) -> int:
-    """Unexpired, unused connect attempts of a store (anonymous setups are capped)."""
+async def pending_attempts(conn: asyncpg.Connection, store_id: str | None,
+                           now: datetime) -> int:
+    """Unexpired, unused connect attempts of a store (None: of every store)."""
     count: int = await conn.fetchval(
-        "SELECT count(*) FROM connect_attempts WHERE store_id = $1 AND used_at IS NULL"
-        " AND expires_at > $2",
+        "SELECT count(*) FROM connect_attempts WHERE ($1::text IS NULL OR store_id = $1)"
+        " AND used_at IS NULL AND expires_at > $2",
         store_id,
         now,
     )

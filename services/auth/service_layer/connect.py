@@ -131,12 +131,7 @@ class ConnectFlow:
                 _live(live, api_key),
                 live is not None and await self._spend_token(conn, store_id, reconnect_token),
             )
-            pending = await proofs.pending_attempts(conn, store_id, now)
-            if pending >= self.settings.max_pending_attempts:
-                raise TooManyAttempts(
-                    f"store {store_id} has {pending} connect links open: use one of them, "
-                    f"or wait until they expire ({self.settings.state_ttl_s} s after issue)"
-                )
+            await self._room_for_an_attempt(conn, store_id, now)
             await repo.insert_attempt(
                 conn,
                 repo.NewAttempt(
@@ -152,6 +147,21 @@ class ConnectFlow:
             )
         url = f"{self.settings.public_url.rstrip('/')}/v1/connect/start/{attempt_id}"
         return classification, url
+
+    async def _room_for_an_attempt(
+        self, conn: asyncpg.Connection, store_id: str, now: datetime
+    ) -> None:
+        """Anonymous setups must not grow the table without bound: open (unexpired,
+        unused) links are capped per store and in all (TooManyAttempts)."""
+        pending = await proofs.pending_attempts(conn, store_id, now)
+        if pending >= self.settings.max_pending_attempts:
+            raise TooManyAttempts(
+                f"store {store_id} has {pending} connect links open: use one of them, "
+                f"or wait until they expire ({self.settings.state_ttl_s} s after issue)"
+            )
+        if await proofs.pending_attempts(conn, None, now) >= self.settings.max_open_attempts:
+            raise TooManyAttempts("too many connect links are open: try again in a few "
+                                  "minutes")
 
     async def _spend_token(
         self, conn: asyncpg.Connection, store_id: str, token: str | None
