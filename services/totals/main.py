@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from services.totals.adapters.auth_client import AuthClient
 from services.totals.adapters.notifier import DayNotifier
 from services.totals.adapters.ops_reader import OpsReader
+from services.totals.adapters.ops_sessions import PgOpsSessions
 from services.totals.adapters.repository import TotalsRepository
 from services.totals.adapters.setup_checker import PostingSetupChecker
 from services.totals.api import days, events_doc, ops, setup
@@ -117,6 +118,7 @@ async def _start(
     app.state.ops = OpsReader(pool, settings.amqp_url, topology(settings.amqp_namespace),
                               settings.rabbitmq_management_url, settings.publish_timeout_s)
     stack.push_async_callback(app.state.ops.close)
+    app.state.ops_sessions = PgOpsSessions(pool)
 
 
 async def _messaging(

@@ -24,3 +24,7 @@ class TotalsSettings(ServiceSettings):
     # AMQP tells), and how often the page refreshes itself.
     rabbitmq_management_url: str | None = Field(None, alias="RABBITMQ_MANAGEMENT_URL")
     ops_refresh_s: float = Field(5.0, alias="OPS_REFRESH_S")
+    # How long a sign-in lasts, and whether its cookie is sent over HTTPS only (set it
+    # behind TLS: the service itself may see plain HTTP from the proxy).
+    ops_session_ttl_s: int = Field(12 * 3600, alias="OPS_SESSION_TTL_S")
+    ops_cookie_secure: bool = Field(False, alias="OPS_COOKIE_SECURE")

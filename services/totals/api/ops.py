@@ -2,14 +2,16 @@
 days and outbox lag, with two actions: replay dead letters, retry a failed day.
 
 Behind a credential: `OPS_TOKEN` (its own, never a service's), presented either as
-`Authorization: Bearer ...` (scripts) or through the login form, which sets an HttpOnly,
-SameSite=Strict cookie (browsers). Actions are POSTs; from the page they also carry a
-form token derived from the credential, so no other site can make a browser post them.
+`Authorization: Bearer ...` (scripts) or through the login form, which opens a session:
+a random cookie (HttpOnly, SameSite=Strict, `Secure` with OPS_COOKIE_SECURE) whose hash
+is kept in PostgreSQL until it expires (OPS_SESSION_TTL_S) or the person signs out.
+Actions and sign-out are POSTs; from the page they also carry the session's own form
+token, so no other site can make a browser post them.
 """
 
-import hashlib
 import hmac
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -21,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.totals.adapters.auth_client import AuthUnavailable
 from services.totals.adapters.ops_reader import BrokerUnavailable, OpsReader
+from services.totals.adapters.ops_sessions import OpsSessions
 from services.totals.api.deps import STORE_ID, Wired
 from services.totals.api.views import post_view
 from services.totals.domain.journal import TotalsRefused
@@ -42,44 +45,52 @@ def _token(wired: Wired) -> bytes:
     return wired.settings.ops_token.get_secret_value().encode()
 
 
-def _derived(token: bytes, purpose: str) -> str:
-    # The cookie and the form token are MACs of the credential, never the credential:
-    # changing OPS_TOKEN signs everybody out.
-    return hmac.new(token, f"glbridge-ops:{purpose}".encode(), hashlib.sha256).hexdigest()
-
-
 def presents_ops_bearer(request: Request, wired: Wired) -> bool:
     """Whether the request carries the ops credential as `Authorization: Bearer`."""
     scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(presented.encode(), _token(wired))
 
 
-def _authenticated(request: Request, wired: Wired) -> str | None:
-    """How the caller proved itself: `bearer`, `cookie`, or None."""
-    token = _token(wired)
+@dataclass(frozen=True)
+class Caller:
+    """How the caller proved itself: `bearer` (scripts; no form token needed) or `cookie`
+    (a signed-in browser, whose POSTs carry its session's form token)."""
+
+    how: str
+    form_token: str = ""
+
+
+def _sessions(request: Request) -> OpsSessions:
+    sessions: OpsSessions = request.app.state.ops_sessions
+    return sessions
+
+
+async def _authenticated(request: Request, wired: Wired) -> Caller | None:
     if presents_ops_bearer(request, wired):
-        return "bearer"
+        return Caller("bearer")
     cookie = request.cookies.get(COOKIE, "")
-    if cookie and hmac.compare_digest(cookie, _derived(token, "session")):
-        return "cookie"
+    if cookie and len(cookie) <= 100:
+        session = await _sessions(request).find(cookie)
+        if session is not None:
+            return Caller("cookie", session.form_token)
     return None
 
 
-async def require_ops(request: Request, wired: Wired) -> str:
-    how = _authenticated(request, wired)
-    if how is None:
+async def require_ops(request: Request, wired: Wired) -> Caller:
+    caller = await _authenticated(request, wired)
+    if caller is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             detail="the ops credential is required (Authorization: Bearer "
                             "<OPS_TOKEN>, or sign in at /ops/login)",
                             headers={"WWW-Authenticate": "Bearer"})
-    return how
+    return caller
 
 
-OpsCaller = Annotated[str, Depends(require_ops)]
+OpsCaller = Annotated[Caller, Depends(require_ops)]
 
 
-def _check_form_token(how: str, csrf: str | None, wired: Wired) -> None:
-    if how == "cookie" and not hmac.compare_digest(csrf or "", _derived(_token(wired), "form")):
+def _check_form_token(caller: Caller, presented: str | None, wired: Wired) -> None:
+    if caller.how == "cookie" and not hmac.compare_digest(presented or "", caller.form_token):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             detail="form token missing or wrong: reload /ops and try again")
 
@@ -103,15 +114,22 @@ async def login(request: Request, wired: Wired,
     if not hmac.compare_digest(token.strip().encode(), _token(wired)):
         return HTMLResponse(TEMPLATES.get_template("ops_login.html").render(
             error="That token is not the ops token."), status_code=401)
+    ttl = timedelta(seconds=wired.settings.ops_session_ttl_s)
+    cookie, _ = await _sessions(request).open(ttl)
     response = RedirectResponse("/ops", status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(COOKIE, _derived(_token(wired), "session"), httponly=True,
-                        samesite="strict", path="/ops",
-                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", path="/ops",
+                        secure=wired.settings.ops_cookie_secure or request.url.scheme == "https",
+                        max_age=int(ttl.total_seconds()))
     return response
 
 
 @router.post("/logout", include_in_schema=False)
-async def logout() -> Response:
+async def logout(request: Request, caller: OpsCaller, wired: Wired,
+                 csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    """Ends the session on the server (its cookie no longer opens anything)."""
+    _check_form_token(caller, csrf, wired)
+    if caller.how == "cookie":
+        await _sessions(request).close(request.cookies.get(COOKIE, ""))
     response = RedirectResponse("/ops/login", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(COOKIE, path="/ops")
     return response
@@ -123,14 +141,16 @@ async def logout() -> Response:
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
 async def page(request: Request, wired: Wired, notice: str | None = None,
                error: str | None = None) -> Response:
-    if _authenticated(request, wired) is None:
+    caller = await _authenticated(request, wired)
+    if caller is None:
         return RedirectResponse("/ops/login", status_code=status.HTTP_303_SEE_OTHER)
-    return await _page(request, wired, notice=notice, error=error)
+    return await _page(request, wired, caller, notice=notice, error=error)
 
 
-async def _page(request: Request, wired: Wired, **context: Any) -> HTMLResponse:
+async def _page(request: Request, wired: Wired, caller: Caller, **context: Any
+                ) -> HTMLResponse:
     html = TEMPLATES.get_template("ops.html").render(
-        data=await _snapshot(request, wired), csrf=_derived(_token(wired), "form"),
+        data=await _snapshot(request, wired), csrf=caller.form_token,
         refresh_s=wired.settings.ops_refresh_s, **context)
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
@@ -257,7 +277,7 @@ async def reconnect_token_form(
     except ValueError:  # pydantic's ValidationError: a hand-edited form
         return _back(None, HTTPException(422, detail="a store id is 1 to 64 letters, digits, "
                                                      "'.', '_' or '-'"))
-    return await _page(request, wired, issued=issued)
+    return await _page(request, wired, caller, issued=issued)
 
 
 def _back(outcome: dict[str, Any] | None, failure: HTTPException | None) -> Response:
