@@ -175,3 +175,15 @@ async def test_a_stolen_code_is_useless_without_the_pkce_verifier(
     assert page.status_code in (400, 502) and read_page(
         HeadlessBrowser(client)._page(page)).key is None
     assert await shared.connections("604") == 0
+
+
+async def test_one_answer_whether_a_store_exists_or_not(
+    shared: Shared, keys: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    """Without a store's key, a store in use and a number never used look the same."""
+    answers = []
+    for store in ("601", "699"):
+        answer = await client.get(f"{shared.system.totals_url}/v1/stores/{store}/setup",
+                                  headers={"X-Api-Key": "2RF:guess"})
+        answers.append((answer.status_code, answer.json(), answer.headers.get("www-authenticate")))
+    assert answers[0] == answers[1] and answers[0][0] == 401

@@ -240,10 +240,15 @@ async def attempt_by_state(conn: asyncpg.Connection, state: str) -> Row | None:
     return row
 
 
-async def bind_browser(conn: asyncpg.Connection, attempt_id: str, browser_hash: bytes) -> None:
-    await conn.execute(
-        "UPDATE connect_attempts SET browser_hash = $2 WHERE id = $1", attempt_id, browser_hash
+async def bind_browser(conn: asyncpg.Connection, attempt_id: str, browser_hash: bytes) -> bool:
+    """Binds the attempt to the browser, or checks it is the one bound first."""
+    bound = await conn.fetchval(
+        "UPDATE connect_attempts SET browser_hash = coalesce(browser_hash, $2) WHERE id = $1"
+        " RETURNING browser_hash = $2",
+        attempt_id,
+        browser_hash,
     )
+    return bool(bound)
 
 
 async def consume_state(conn: asyncpg.Connection, state: str, now: datetime) -> Row | None:

@@ -78,7 +78,9 @@ async def setup(
 async def start(
     attempt_id: str, request: Request, flow: Annotated[ConnectFlow, Depends(deps.flow)]
 ) -> Response:
-    browser = secrets.token_urlsafe(24)
+    # A browser that opened a link before keeps its cookie: the link stays bound to it.
+    kept = request.cookies.get(BROWSER_COOKIE, "")
+    browser = kept if 20 <= len(kept) <= 64 else secrets.token_urlsafe(24)
     try:
         url = await flow.start(attempt_id, browser)
     except FlowError as exc:

@@ -195,7 +195,10 @@ class ConnectFlow:
             assert row is not None
             hashed = browser_hash(browser)
             assert hashed is not None
-            await repo.bind_browser(conn, attempt_id, hashed)
+            # Bound to the first browser that opens it: a link forwarded or leaked to
+            # another browser afterwards is refused there.
+            if not await repo.bind_browser(conn, attempt_id, hashed):
+                raise FlowError(AttemptProblem.OTHER_BROWSER)
         verifier = self.cipher.open(row["code_verifier_sealed"], f"attempt:{attempt_id}")
         return await self.xero.authorization_url(row["state"], verifier, self.settings.callback_url)
 

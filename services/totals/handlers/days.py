@@ -55,6 +55,12 @@ class NotAuthenticated(Exception):
     """No key, or a key no store has (401)."""
 
 
+UNKNOWN_KEY = (
+    "this API key does not open this store: paste the store's current 2RF: key (a store "
+    "that was never set up saves its setup with its new key first)"
+)
+
+
 class WrongStore(Exception):
     """Another store's key (403)."""
 
@@ -173,9 +179,9 @@ class TotalsService:
             return record
         if await self.repo.store_for_key(presented) is not None:
             raise WrongStore(f"this API key belongs to another store, not store {store_id}")
-        if record is None:
-            raise NotAuthenticated(f"store {store_id} has no setup yet: save its setup first")
-        raise NotAuthenticated("unknown API key: paste the store's current 2RF: key")
+        # One answer whether the store exists or not: a caller without its key learns
+        # nothing about which store numbers are in use.
+        raise NotAuthenticated(UNKNOWN_KEY)
 
     async def save_setup(
         self, store_id: str, setup: StoreSetup, api_key: SecretStr | None,
