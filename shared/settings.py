@@ -34,6 +34,11 @@ class ServiceSettings(BaseSettings):
         SecretStr(DEV_POSTING_SERVICE_TOKEN), alias="POSTING_SERVICE_TOKEN"
     )
     ops_token: SecretStr = Field(SecretStr(DEV_OPS_TOKEN), alias="OPS_TOKEN")
+    # Behind TLS: browsers are told to use HTTPS only (Strict-Transport-Security).
+    hsts: bool = Field(False, alias="HSTS")
+    # The Host names requests may carry (comma-separated; "*": any). Set them in
+    # production, e.g. "bridge.example.com,auth,totals,posting".
+    allowed_hosts: str = Field("*", alias="ALLOWED_HOSTS")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     # "auto": readable lines on a terminal, JSON otherwise.
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")

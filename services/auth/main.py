@@ -25,6 +25,8 @@ from shared.settings import XeroSettings
 from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
+    SecurityHeaders,
+    accepted_hosts,
     answer_503_when_the_database_is_unavailable,
     health_router,
     refuse_each_problem_once,
@@ -89,7 +91,9 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
     app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
     # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
     app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, settings.allowed_hosts)
     answer_503_when_the_database_is_unavailable(app)
     refuse_each_problem_once(app)
 

@@ -40,6 +40,8 @@ from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
+    SecurityHeaders,
+    accepted_hosts,
     answer_503_when_the_database_is_unavailable,
     health_router,
     service_credential,
@@ -174,7 +176,9 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
     # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
     app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, settings.allowed_hosts)
     answer_503_when_the_database_is_unavailable(app)
 
     async def database() -> None:

@@ -35,6 +35,8 @@ from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
+    SecurityHeaders,
+    accepted_hosts,
     answer_503_when_the_database_is_unavailable,
     health_router,
     refuse_each_problem_once,
@@ -61,7 +63,9 @@ def create_app(settings: TotalsSettings) -> FastAPI:
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
     # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
     app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, settings.allowed_hosts)
     answer_503_when_the_database_is_unavailable(app)
     refuse_each_problem_once(app)
 
