@@ -17,6 +17,7 @@ from services.totals.adapters.repository import TotalsRepository
 from services.totals.adapters.setup_checker import PostingSetupChecker
 from services.totals.api import days, events_doc, ops, setup
 from services.totals.api.deps import Wiring
+from services.totals.api.wait_slots import WaitSlots
 from services.totals.handlers.days import TotalsService
 from services.totals.handlers.pos import PosHandler
 from services.totals.handlers.results import ResultsHandler
@@ -123,6 +124,7 @@ async def _start(
                               settings.rabbitmq_management_url, settings.publish_timeout_s)
     stack.push_async_callback(app.state.ops.close)
     app.state.ops_sessions = PgOpsSessions(pool)
+    app.state.wait_slots = WaitSlots(settings.max_waits_per_store)
 
 
 async def _messaging(

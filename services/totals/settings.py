@@ -15,6 +15,8 @@ class TotalsSettings(ServiceSettings):
     setup_check_timeout_s: float = Field(20.0, alias="TOTALS_SETUP_CHECK_TIMEOUT_S")
     # The longest a POS may block on `GET .../days/{date}?wait=`.
     max_wait_s: float = Field(120.0, alias="TOTALS_MAX_WAIT_S")
+    # Event streams and waiting GETs one store may hold open at once (429 past it).
+    max_waits_per_store: int = Field(10, alias="TOTALS_MAX_WAITS_PER_STORE")
     # How long start-up waits for the broker before serving without it (closes then wait
     # in the outbox and /readyz reports the broker missing until it connects).
     broker_wait_s: float = Field(10.0, alias="TOTALS_BROKER_WAIT_S")
