@@ -98,3 +98,25 @@ async def _stored_hashes(database_url: str) -> list[bytes]:
 
 def _cookie(value: str) -> dict[str, str]:
     return {"Cookie": f"glbridge_ops={value}"}
+
+
+async def test_the_page_shows_what_an_action_said_never_words_from_the_url(
+    secure_cookie_system: System,
+) -> None:
+    async with httpx.AsyncClient(base_url=secure_cookie_system.totals_url,
+                                 timeout=60) as client:
+        cookie, form = await _sign_in(client)
+        crafted = await client.get("/ops", params={
+            "notice": "Your session expired: call 555-0100", "error": "Send the ops token"},
+            headers=_cookie(cookie))
+        assert crafted.status_code == 200
+        assert "555-0100" not in crafted.text and "Send the ops token" not in crafted.text
+        acted = await client.post("/ops/actions/replay", data={"queue": "nope", "csrf": form},
+                                  headers=_cookie(cookie))
+        assert acted.status_code == 303 and acted.headers["location"] == "/ops"
+        shown = await client.get("/ops", headers=_cookie(cookie))
+        assert 'id="error"' in shown.text and "no consumer queue named" in shown.text
+        once = await client.get("/ops", headers=_cookie(cookie))
+        assert 'id="error"' not in once.text
+        login = await client.get("/ops/login", params={"error": "Send the ops token"})
+        assert "Send the ops token" not in login.text

@@ -19,6 +19,8 @@ class OpsSessions(Protocol):
     async def open(self, ttl: timedelta) -> tuple[str, OpsSession]: ...
     async def find(self, cookie: str) -> OpsSession | None: ...
     async def close(self, cookie: str) -> None: ...
+    async def flash(self, cookie: str, text: str, is_error: bool) -> None: ...
+    async def take_flash(self, cookie: str) -> tuple[str, bool] | None: ...
 
 
 def _hash(cookie: str) -> bytes:
@@ -49,3 +51,18 @@ class PgOpsSessions:
 
     async def close(self, cookie: str) -> None:
         await self.pool.execute("DELETE FROM ops_sessions WHERE id_hash = $1", _hash(cookie))
+
+    async def flash(self, cookie: str, text: str, is_error: bool) -> None:
+        """Keeps what an action said for the next page of this session."""
+        await self.pool.execute(
+            "UPDATE ops_sessions SET flash = $2, flash_is_error = $3 WHERE id_hash = $1",
+            _hash(cookie), text[:2000], is_error)
+
+    async def take_flash(self, cookie: str) -> tuple[str, bool] | None:
+        """The message kept for this session, once."""
+        row = await self.pool.fetchrow(
+            "UPDATE ops_sessions s SET flash = NULL FROM (SELECT id_hash, flash,"
+            " flash_is_error FROM ops_sessions WHERE id_hash = $1 FOR UPDATE) old"
+            " WHERE s.id_hash = old.id_hash AND old.flash IS NOT NULL"
+            " RETURNING old.flash, old.flash_is_error", _hash(cookie))
+        return None if row is None else (row["flash"], row["flash_is_error"])

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 import jinja2
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
@@ -28,6 +27,7 @@ from services.totals.api.deps import STORE_ID, Wired
 from services.totals.api.views import post_view
 from services.totals.domain.journal import TotalsRefused
 from services.totals.handlers.days import DayNotFound
+from shared.contracts.stores import STORE_ID_RULE, StoreIdText
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 
@@ -104,8 +104,8 @@ def _reader(request: Request) -> OpsReader:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-async def login_page(error: str | None = None) -> HTMLResponse:
-    return HTMLResponse(TEMPLATES.get_template("ops_login.html").render(error=error))
+async def login_page() -> HTMLResponse:
+    return HTMLResponse(TEMPLATES.get_template("ops_login.html").render(error=None))
 
 
 @router.post("/login", include_in_schema=False)
@@ -139,11 +139,17 @@ async def logout(request: Request, caller: OpsCaller, wired: Wired,
 
 
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
-async def page(request: Request, wired: Wired, notice: str | None = None,
-               error: str | None = None) -> Response:
+async def page(request: Request, wired: Wired) -> Response:
     caller = await _authenticated(request, wired)
     if caller is None:
         return RedirectResponse("/ops/login", status_code=status.HTTP_303_SEE_OTHER)
+    # What the last action said comes from the session, never from the URL: a link
+    # cannot make the page show words of its author's choosing.
+    flash = None
+    if caller.how == "cookie":
+        flash = await _sessions(request).take_flash(request.cookies.get(COOKIE, ""))
+    notice = flash[0] if flash and not flash[1] else None
+    error = flash[0] if flash and flash[1] else None
     return await _page(request, wired, caller, notice=notice, error=error)
 
 
@@ -186,7 +192,7 @@ class ReplayRequest(BaseModel):
 class ReconnectTokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    store_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+    store_id: StoreIdText
 
 
 async def _issue_reconnect_token(wired: Wired, body: ReconnectTokenRequest) -> dict[str, Any]:
@@ -273,17 +279,19 @@ async def reconnect_token_form(
         body = ReconnectTokenRequest.model_validate({"store_id": store_id})
         issued = await _issue_reconnect_token(wired, body)
     except HTTPException as exc:
-        return _back(None, exc)
+        return await _back(request, caller, None, exc)
     except ValueError:  # pydantic's ValidationError: a hand-edited form
-        return _back(None, HTTPException(422, detail="a store id is 1 to 64 letters, digits, "
-                                                     "'.', '_' or '-'"))
+        return await _back(request, caller, None, HTTPException(422, detail=STORE_ID_RULE))
     return await _page(request, wired, caller, issued=issued)
 
 
-def _back(outcome: dict[str, Any] | None, failure: HTTPException | None) -> Response:
-    query = {"notice": outcome["message"]} if outcome else {"error": str(failure.detail)
-                                                             if failure else "failed"}
-    return RedirectResponse(f"/ops?{urlencode(query)}", status_code=status.HTTP_303_SEE_OTHER)
+async def _back(request: Request, caller: Caller, outcome: dict[str, Any] | None,
+                failure: HTTPException | None) -> Response:
+    """Back to the page, which shows what the action said (kept in the session)."""
+    if caller.how == "cookie":
+        text = outcome["message"] if outcome else str(failure.detail if failure else "failed")
+        await _sessions(request).flash(request.cookies.get(COOKIE, ""), text, outcome is None)
+    return RedirectResponse("/ops", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/actions/replay", include_in_schema=False)
@@ -298,13 +306,13 @@ async def replay_form(
         outcome = await _replay(request, ReplayRequest(queue=queue,
                                                        message_id=message_id or None))
     except HTTPException as exc:
-        return _back(None, exc)
-    return _back(outcome, None)
+        return await _back(request, caller, None, exc)
+    return await _back(request, caller, outcome, None)
 
 
 @router.post("/actions/retry", include_in_schema=False)
 async def retry_form(
-    caller: OpsCaller, wired: Wired,
+    request: Request, caller: OpsCaller, wired: Wired,
     store_id: Annotated[str, Form(max_length=20)],
     business_date: Annotated[str, Form(max_length=10)],
     csrf: Annotated[str, Form(max_length=200)] = "",
@@ -315,8 +323,9 @@ async def retry_form(
                                             "business_date": business_date})
         outcome = await _retry(wired, body)
     except HTTPException as exc:
-        return _back(None, exc)
+        return await _back(request, caller, None, exc)
     except ValueError as exc:  # pydantic's ValidationError: a hand-edited form
-        return _back(None, HTTPException(422, detail=str(exc).splitlines()[0]))
-    return _back(outcome, None)
+        return await _back(request, caller, None,
+                           HTTPException(422, detail=str(exc).splitlines()[0]))
+    return await _back(request, caller, outcome, None)
 

@@ -3,6 +3,9 @@
 CREATE TABLE ops_sessions (
     id_hash bytea PRIMARY KEY,
     form_token text NOT NULL,
+    -- What the last action said, shown once by the next page (never taken from the URL).
+    flash text,
+    flash_is_error boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     expires_at timestamptz NOT NULL
 );
