@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.charts import ChartCache
+from services.posting.adapters.day_budget import PgDayBudget
 from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.http import http_session
 from services.posting.adapters.repository import Repository
@@ -87,7 +88,8 @@ def drainer_of(
         settings.auth_url, settings.posting_service_token, settings.auth_timeout_s,
         settings.token_margin_s, http,
     )
-    gateway = XeroGateway(repo, xero, auth, limits_of(settings))
+    day = PgDayBudget(repo.relaxed, settings.per_day)
+    gateway = XeroGateway(repo, xero, auth, limits_of(settings), day=day)
     charts = ChartCache(repo, gateway, settings.chart_ttl_s)
     return Drainer(repo, gateway, charts, policy_of(settings), broker)
 

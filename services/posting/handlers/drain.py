@@ -28,7 +28,7 @@ from services.posting.adapters.earlier import (
     EarlierJournals,
     PostgresEarlierJournals,
 )
-from services.posting.adapters.gateway import Throttled, XeroGateway
+from services.posting.adapters.gateway import DayBudgetSpent, Throttled, XeroGateway
 from services.posting.adapters.journal_origins import JournalOrigins, PgJournalOrigins
 from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
 from services.posting.adapters.xero import (
@@ -40,6 +40,7 @@ from services.posting.adapters.xero import (
 )
 from services.posting.domain.batching import chunks, group_by, linger_s
 from services.posting.domain.chart import Chart, check_journal
+from services.posting.domain.day_budget import waiting_message
 from services.posting.domain.forbidden import forbidden_error, reauth_error
 from services.posting.domain.model import (
     Posting,
@@ -233,10 +234,15 @@ class Drainer:
             ))
         except Throttled as exc:
             self._later(open_items, work, exc.wait_s, "Xero budget spent", count=False)
+        except DayBudgetSpent as exc:
+            wait = (exc.until - datetime.now(UTC)).total_seconds()
+            self._later(open_items, work, wait, str(exc), count=False)
         except XeroRateLimited as exc:
             # Xero refused the call before acting on it: no attempt is spent.
             wait = exc.rate.retry_after_s or 60.0
-            self._later(open_items, work, wait, f"Xero answered 429: {exc}", count=False)
+            reason = (waiting_message(_after(wait)) if exc.rate.problem == "day"
+                      else f"Xero answered 429: {exc}")
+            self._later(open_items, work, wait, reason, count=False)
         except (XeroUnavailable, AuthUnavailable, TokenRejected) as exc:
             self._retry(open_items, work, exc)
 
@@ -494,6 +500,8 @@ class Drainer:
             return
         by_id = {c.posting.id: c for c in items}
         claimed = [c.posting for c in items]
+        # Before the mark (which spends an attempt): a spent day waits without one.
+        await self.gateway.check_day_budget(tenant_id)
         marked = await self.repo.mark_in_flight(claimed, self.policy.in_flight_grace_s)
         postings = [p for p in claimed if p.id in marked]
         if len(postings) < len(claimed):

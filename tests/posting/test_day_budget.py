@@ -1,0 +1,65 @@
+"""Xero's daily budget per organisation: a day waiting for tomorrow's budget stays
+pending with a message saying when it will go, without spending calls or attempts."""
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+
+from shared.contracts.events import GlPostingSucceeded
+from tests.posting.conftest import DAY, PostingRig, day_event, held_on_the_ops_monitor
+
+
+async def waiting_row(database_url: str, timeout: float = 30.0) -> asyncpg.Record:
+    """The posting once its last error says it waits for tomorrow's budget."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            row = await conn.fetchrow(
+                "SELECT state, attempts, last_error, next_attempt_at FROM posting.postings"
+                " WHERE last_error LIKE '%tomorrow''s Xero budget%'")
+            if row is not None:
+                return row
+            await asyncio.sleep(0.05)
+        raise AssertionError("no posting waits for tomorrow's budget")
+    finally:
+        await conn.close()
+
+
+async def test_a_spent_day_waits_for_tomorrow_without_calling_xero(rig: PostingRig):
+    store = await rig.connect("51")
+    # The chart (2 calls) and one journal: the organisation's whole day.
+    (await rig.sandbox.client.put("/_control/limits", json={
+        "concurrent": 5, "per_minute": 60, "per_day": 3, "app_per_minute": 10000,
+    })).raise_for_status()
+    rig.start_posting()
+    await rig.publish(day_event(store))
+    [posted] = await rig.outcomes(1)
+    assert isinstance(posted, GlPostingSucceeded), posted
+
+    await rig.publish(day_event(store, DAY + timedelta(days=1)))
+    row = await waiting_row(rig.database_url)
+    assert row["state"] == "pending" and row["attempts"] == 0
+    assert "posts after" in row["last_error"] and "UTC" in row["last_error"]
+    assert row["next_attempt_at"] is not None
+    # Xero said none were left (X-DayLimit-Remaining: 0): no call was spent on a 429.
+    stats = await rig.stats()
+    assert stats["rate_limited"].get(str(store.tenant_id), 0) == 0
+    # The ops monitor shows the day held back, and why.
+    [held] = await held_on_the_ops_monitor(rig)
+    assert held["store_id"] == "51" and "posts after" in held["reason"]
+
+
+
+async def test_a_day_429_spends_no_attempt_and_says_when(rig: PostingRig):
+    store = await rig.connect("52")
+    # The organisation's first call (its chart) meets the day limit: the day waits
+    # before it is marked in flight, which is what spends an attempt.
+    await rig.faults(force_429=1, force_429_problem="day")
+    rig.start_posting()
+    await rig.publish(day_event(store))
+    row = await waiting_row(rig.database_url)
+    assert row["state"] == "pending" and row["attempts"] == 0
+    assert "posts after" in row["last_error"]
