@@ -103,8 +103,8 @@ async def _stay_connected(broker: Broker, on_connected: OnConnected, up: asyncio
 
 def _log_unreachable(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome is not None else None
-    log.warning("broker unreachable (attempt %d); events wait in the outbox: %s",
-                state.attempt_number, error)
+    log.warning("broker unreachable (attempt %d), tried again in %.0f s: %r",
+                state.attempt_number, state.upcoming_sleep, error)
 
 
 def readiness_checks(app: FastAPI) -> dict[str, ReadinessCheck]:
