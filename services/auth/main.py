@@ -61,7 +61,7 @@ async def bootstrap(app: FastAPI, settings: AuthSettings, xero: XeroSettings, ci
     identity = XeroIdentity(xero)
     handed = HandOff()
     vault = Vault(pool, cipher, identity, settings, handed=handed)
-    app.state.pool, app.state.broker, app.state.vault = pool, broker, vault
+    app.state.pool, app.state.vault = pool, vault
     app.state.flow = ConnectFlow(pool, cipher, identity, settings, handed=handed)
     start_task(stack, keep_alive_loop(vault, settings.keepalive_days,
                                       settings.keepalive_interval_s), "keep-alive")
@@ -69,7 +69,8 @@ async def bootstrap(app: FastAPI, settings: AuthSettings, xero: XeroSettings, ci
     async def on_connected(connected: contextlib.AsyncExitStack) -> None:
         start_task(connected, OutboxRelay(pool, broker, SCHEMA, handed).run(), "outbox")
 
-    await connect_broker_in_background(stack, broker, on_connected, settings.broker_wait_s)
+    app.state.broker = await connect_broker_in_background(
+        stack, broker, on_connected, settings.broker_wait_s)
 
 
 def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None = None) -> FastAPI:

@@ -137,7 +137,7 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
         repo, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
     )
     app.state.pool, app.state.repo, app.state.auth = pool, repo, drainer.gateway.auth
-    app.state.charts, app.state.broker = charts, broker
+    app.state.charts = charts
 
     async def on_connected(connected: contextlib.AsyncExitStack) -> None:
         start_task(connected, OutboxRelay(relay_pool, broker, SCHEMA, handed).run(), "outbox")
@@ -156,7 +156,8 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
             await consumer.start()
             connected.push_async_callback(consumer.stop)
 
-    await connect_broker_in_background(stack, broker, on_connected, settings.broker_wait_s)
+    app.state.broker = await connect_broker_in_background(
+        stack, broker, on_connected, settings.broker_wait_s)
 
 
 def create_app(settings: PostingSettings | None = None) -> FastAPI:

@@ -104,7 +104,7 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
     stack.push_async_callback(notifier.stop)
     broker = Broker(settings.amqp_url, topology(settings.amqp_namespace),
                     settings.publish_timeout_s)
-    app.state.pool, app.state.broker = pool, broker
+    app.state.pool = pool
     app.state.wiring = Wiring(settings, repo, service, notifier)
     app.state.ops = OpsReader(pool, settings.amqp_url, topology(settings.amqp_namespace),
                               settings.rabbitmq_management_url, settings.publish_timeout_s)
@@ -133,4 +133,5 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
             await consumer.start()
             connected.push_async_callback(consumer.stop)
 
-    await connect_broker_in_background(stack, broker, on_connected, settings.broker_wait_s)
+    app.state.broker = await connect_broker_in_background(
+        stack, broker, on_connected, settings.broker_wait_s)
