@@ -15,7 +15,12 @@ from uuid import UUID
 from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import RateInfo
-from services.posting.domain.chart import Chart, chart_from_xero
+from services.posting.domain.chart import (
+    TAX_RATES_KEY,
+    TRACKING_KEY,
+    Chart,
+    chart_from_xero,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +54,16 @@ class ChartCache:
         self._revalidating: dict[UUID, asyncio.Task[None]] = {}
         self._last_revalidation: dict[UUID, float] = {}
 
-    async def get(self, tenant_id: UUID, connection_id: UUID) -> Chart:
+    async def get(self, tenant_id: UUID, connection_id: UUID, settings: bool = False) -> Chart:
+        """With `settings`, the chart carries the organisation's tax rates and tracking
+        categories (two more reads, made only for organisations whose journals use them)."""
         entry = self._entries.get(tenant_id)
-        if entry is None or not self._usable(entry):
-            entry = await self._load(tenant_id, connection_id, self._usable)
+
+        def good(entry: _Entry) -> bool:
+            return self._usable(entry) and (entry.chart.has_settings or not settings)
+
+        if entry is None or not good(entry):
+            entry = await self._load(tenant_id, connection_id, good, settings)
         self._revalidate_if_old(tenant_id, connection_id, entry)
         return entry.chart
 
@@ -109,7 +120,7 @@ class ChartCache:
             log.warning("chart of organisation %s not read again: %s", tenant_id, exc)
 
     async def _load(self, tenant_id: UUID, connection_id: UUID,
-                    good: Callable[[_Entry], bool]) -> _Entry:
+                    good: Callable[[_Entry], bool], settings: bool = False) -> _Entry:
         """The chart in memory if `good`, else the database's (another replica may have
         read it), else Xero's; one reader per organisation at a time."""
         async with self._locks.setdefault(tenant_id, asyncio.Lock()):
@@ -117,7 +128,7 @@ class ChartCache:
             if entry is None or not good(entry):
                 stored = await self._from_database(tenant_id)
                 entry = stored if stored is not None and good(stored) else await self._refresh(
-                    tenant_id, connection_id, stored or entry)
+                    tenant_id, connection_id, stored or entry, settings)
                 self._entries[tenant_id] = entry
             return entry
 
@@ -135,10 +146,12 @@ class ChartCache:
             stale=row["stale"],
         )
 
-    async def _refresh(self, tenant_id: UUID, connection_id: UUID, old: _Entry | None) -> _Entry:
+    async def _refresh(self, tenant_id: UUID, connection_id: UUID, old: _Entry | None,
+                       settings: bool = False) -> _Entry:
         since = old.last_modified if old is not None else None
-        # The two reads go side by side: an organisation's first batch waits for both.
-        (accounts, last_modified), organisation = await asyncio.gather(
+        settings = settings or (old is not None and old.chart.has_settings)
+        # The reads go side by side: an organisation's first batch waits for all of them.
+        (accounts, last_modified), organisation, *extra = await asyncio.gather(
             self.gateway.call(
                 "accounts", tenant_id, connection_id,
                 lambda token: _accounts(self.gateway, token, tenant_id, since),
@@ -147,7 +160,11 @@ class ChartCache:
                 "organisation", tenant_id, connection_id,
                 lambda token: self.gateway.xero.organisation(token, tenant_id),
             ),
+            *(self._settings(tenant_id, connection_id, path, key, params)
+              for path, key, params in _SETTINGS if settings),
         )
+        for (_, key, _), items in zip(_SETTINGS, extra, strict=False):
+            organisation[key] = items
         if old is not None and since is not None:
             # With If-Modified-Since Xero sends only what changed (or 304): merge it.
             accounts_json = json.dumps(merge_accounts(json.loads(old.accounts_json),
@@ -160,6 +177,22 @@ class ChartCache:
             _chart(accounts_json, organisation_json), accounts_json, organisation_json,
             last_modified, time.monotonic(),
         )
+
+
+    async def _settings(self, tenant_id: UUID, connection_id: UUID, path: str, key: str,
+                        params: dict[str, str]) -> list[dict[str, Any]]:
+        return await self.gateway.call(
+            "settings", tenant_id, connection_id,
+            lambda token: self.gateway.xero.settings(token, tenant_id, path, key, params),
+        )
+
+
+# Read for organisations whose journals carry tax types or tracking, kept with the
+# organisation's answer (archived tracking options too, so a message can say "archived").
+_SETTINGS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("/TaxRates", TAX_RATES_KEY, {}),
+    ("/TrackingCategories", TRACKING_KEY, {"includeArchived": "true"}),
+)
 
 
 async def _accounts(

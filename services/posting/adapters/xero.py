@@ -186,6 +186,13 @@ class XeroClient:
         accounts = list(answer.body.get("Accounts") or [])
         return accounts, answer.headers.get("Date"), answer.rate
 
+    async def settings(self, token: str, tenant_id: UUID, path: str, key: str,
+                       params: Mapping[str, str] | None = None,
+                       ) -> tuple[list[dict[str, Any]], RateInfo]:
+        """A list of the organisation's settings: `/TaxRates`, `/TrackingCategories`."""
+        answer = await self._send("GET", path, token, tenant_id, params=params)
+        return list(answer.body.get(key) or []), answer.rate
+
     async def organisation(self, token: str, tenant_id: UUID) -> tuple[dict[str, Any], RateInfo]:
         answer = await self._send("GET", "/Organisation", token, tenant_id)
         organisations = answer.body.get("Organisations") or [{}]

@@ -53,6 +53,7 @@ from services.posting.domain.model import (
 from services.posting.domain.outcome import JournalResult, is_account_error, judge
 from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.retry import backoff_s
+from services.posting.domain.tax import with_rounding
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, POSTINGS
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
 from shared.logging import correlation_id
@@ -95,6 +96,8 @@ class _Round:
     elsewhere: set[int] = field(default_factory=set)
     # The journals amended days replace, as posted (by journal id).
     earlier: dict[UUID, EarlierJournal] = field(default_factory=dict)
+    # The organisation's chart the round checked against.
+    chart: Chart | None = None
 
     def settle(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -198,8 +201,10 @@ class Drainer:
             open_items = self._give_up_exhausted(open_items, work)
             if not open_items:
                 return
-            chart = await self.charts.get(tenant_id, connection_id)
+            settings = _needs_settings(open_items)
+            chart = await self.charts.get(tenant_id, connection_id, settings)
             open_items = await self._check(tenant_id, connection_id, open_items, chart, work)
+            work.chart = chart
             await self._post(tenant_id, connection_id, open_items, work)
         except (ReauthNeeded, UnknownConnection) as exc:
             self._fail_all(open_items, work, _reauth_error(exc))
@@ -302,7 +307,7 @@ class Drainer:
                 tenant_id, self.policy.chart_recheck_s):
             # The manager may just have fixed the chart in Xero: look again before refusing.
             await self.charts.invalidate(tenant_id)
-            chart = await self.charts.get(tenant_id, connection_id)
+            chart = await self.charts.get(tenant_id, connection_id, _needs_settings(items))
             problems = {c.posting.id: check_journal(c.posting.journal, chart) for c in items}
         remaining = []
         for claimed in items:
@@ -368,7 +373,7 @@ class Drainer:
         replaced = None
         for journal_id in claimed.to_void:
             problem = await self._void(tenant_id, connection_id, journal_id,
-                                       work.earlier.get(journal_id))
+                                       work.earlier.get(journal_id), work.chart)
             if problem is not None:
                 return replaced, problem
             replaced = journal_id
@@ -376,10 +381,10 @@ class Drainer:
 
     async def _void(
         self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
-        earlier: EarlierJournal | None,
+        earlier: EarlierJournal | None, chart: Chart | None = None,
     ) -> PostingError | None:
         """Voids the earlier journal (deletes it if it is a draft); done if it already is."""
-        body = await self._as_posted(tenant_id, connection_id, journal_id, earlier)
+        body = await self._as_posted(tenant_id, connection_id, journal_id, earlier, chart)
         result = await self._set_status(tenant_id, connection_id, journal_id, "VOIDED", body)
         if result is None or result.errors:
             current = await self.gateway.call(
@@ -403,11 +408,14 @@ class Drainer:
 
     async def _as_posted(
         self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
-        earlier: EarlierJournal | None,
+        earlier: EarlierJournal | None, work_chart: Chart | None,
     ) -> dict[str, Any]:
         """The journal as it was posted (a void sends it whole: see XeroClient.void_journal)."""
         if earlier is not None:
-            return journal_payload(earlier.journal, earlier.narration)
+            journal = earlier.journal
+            if work_chart is not None:
+                journal = with_rounding(journal, work_chart)
+            return journal_payload(journal, earlier.narration)
         # Not recorded here (never expected): Xero's own copy gives the narration.
         current = await self.gateway.call(
             "get", tenant_id, connection_id,
@@ -452,7 +460,9 @@ class Drainer:
         work.sent.update(p.id for p in postings)
         # The same batch sent again gets Xero's first answer back (while Xero remembers).
         key = idempotency_key([p.id for p in postings], "put")
-        payloads = [journal_payload(p.journal, p.narration) for p in postings]
+        assert work.chart is not None
+        sent = {p.id: with_rounding(p.journal, work.chart) for p in postings}
+        payloads = [journal_payload(sent[p.id], p.narration) for p in postings]
         BATCH_SIZE.observe(len(payloads))
         try:
             results = await self.gateway.call(
@@ -473,7 +483,7 @@ class Drainer:
                 work.later.append(Reschedule(posting.id, State.IN_FLIGHT, _after(1.0),
                                              "missing from Xero's answer", count_attempt=False))
                 continue
-            errors = judge(result, posting.journal.lines)
+            errors = judge(result, sent[posting.id].lines)
             if errors:
                 account_trouble |= any(is_account_error(e) for e in errors)
                 self._refused(by_id[posting.id], errors, work, result.journal_id)
@@ -562,6 +572,13 @@ def _ids(work: _Round) -> set[int]:
 # What may pass: the void of an accepted amendment is tried again later.
 _NOT_NOW = (XeroUnavailable, XeroRateLimited, XeroForbidden, Throttled, AuthUnavailable,
             TokenRejected, ReauthNeeded, UnknownConnection)
+
+
+def _needs_settings(items: Sequence[Claimed]) -> bool:
+    """Journals with tax-coded or tracked lines are checked against the organisation's
+    tax rates and tracking categories too."""
+    return any(line.tax_type or line.tracking
+               for c in items for line in c.posting.journal.lines)
 
 
 def _wait_s(exc: Exception) -> float | None:
