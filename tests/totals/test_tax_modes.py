@@ -60,6 +60,14 @@ async def close(client: httpx.AsyncClient, system: System, store: str, email: st
     return day, [j for j in journals if f"glb:{store}:" in j["Narration"]]
 
 
+def only_error(day: dict[str, Any], journals: list[Any], kind: str) -> dict[str, Any]:
+    """The day failed before Xero with one error of `kind`."""
+    assert day["status"] == "failed" and journals == [], day
+    [error] = day["errors"]
+    assert error["kind"] == kind, error
+    return dict(error)
+
+
 def lines_of(journal: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(ln["AccountCode"], ln["LineAmount"], ln["TaxType"]) for ln in journal["JournalLines"]]
 
@@ -106,9 +114,7 @@ async def test_a_pos_tax_xero_does_not_compute_is_refused_naming_both(system: Sy
     async with httpx.AsyncClient(timeout=60) as client:
         day, journals = await close(client, system, "3", "nz@example.com", body,
                                     currency="NZD")
-    assert day["status"] == "failed" and journals == []
-    [error] = day["errors"]
-    assert error["kind"] == "tax-difference"
+    error = only_error(day, journals, "tax-difference")
     assert "12.00" in error["message"] and "11.44" in error["message"]
 
 
@@ -117,9 +123,7 @@ async def test_a_store_left_on_usd_in_an_nzd_organisation_is_refused(system: Sys
     async with httpx.AsyncClient(timeout=60) as client:
         day, journals = await close(client, system, "4", "nz@example.com", body,
                                     currency="USD")
-    assert day["status"] == "failed" and journals == []
-    [error] = day["errors"]
-    assert error["kind"] == "currency"
+    error = only_error(day, journals, "currency")
     assert "USD" in error["message"] and "NZD" in error["message"]
 
 
@@ -128,9 +132,7 @@ async def test_a_tracking_option_missing_in_xero_is_named_with_the_fix(system: S
         day, journals = await close(client, system, "7", "nz@example.com", NZ_DAY,
                                     currency="NZD",
                                     tracking=[{"name": "Store", "option": "Store {Store}"}])
-    assert day["status"] == "failed" and journals == []
-    [error] = day["errors"]
-    assert error["kind"] == "tracking"
+    error = only_error(day, journals, "tracking")
     assert '"Store 7"' in error["message"] and "Create it in Xero" in error["message"]
 
 
