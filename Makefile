@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint demo chaos bench clean
+.PHONY: setup run test test-unit lint demo chaos bench clean
 
 setup:
 	bash scripts/setup.sh
@@ -12,6 +12,11 @@ run: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# The tests that need no RabbitMQ, PostgreSQL or service process (marked in tests/conftest.py).
+test-unit:
+	bash scripts/setup.sh venv
+	$(BIN)/pytest -q -m unit
 
 lint: setup
 	$(BIN)/ruff check .

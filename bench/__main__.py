@@ -3,7 +3,7 @@
     .venv/bin/python -m bench                 # every scenario (several minutes)
     .venv/bin/python -m bench --quick         # small sizes, to see that it works
 
-Prints one table, writes bench/results/latest.json (one key per target of issue 8, each
+Prints one table, writes bench/results/latest.json (one key per figure, each
 with the conditions it was measured under), a JSON of every run and a PNG plot.
 """
 
@@ -22,6 +22,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+from bench import bulk
 from bench.drive import (
     INFRA_PROCESSES,
     ProcessWatch,
@@ -267,13 +268,22 @@ async def main(args: argparse.Namespace) -> None:
     await migrate_all(database_url)
     system.start()
     chosen = scenarios(args.quick)
-    if args.only:
-        chosen = {k: v for k, v in chosen.items() if k in args.only.split(",")}
+    wanted = set(args.only.split(",")) if args.only else set(chosen) | set(BULK)
+    chosen = {k: v for k, v in chosen.items() if k in wanted}
     results: dict[str, Figures] = {}
     sdk: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
     try:
         if not args.no_warm_up:
             await warm_up(system, amqp_url, database_url)
+        if "backfill" in wanted:
+            console.print("running backfill: 2 stores x 400 days, one organisation, "
+                          "Xero's limits, through `glbridge pos backfill`")
+            async with _client() as client:
+                extra["backfill_800_days_s"] = await bulk.backfill(
+                    client, system.sandbox_url, system.auth_url, system.totals_url,
+                    uuid.uuid4().hex[:6], days=40 if args.quick else 400)
+            console.print(extra["backfill_800_days_s"])
         for name, scenario in chosen.items():
             console.print(f"running {name}: {scenario}")
             async with _client() as client:
@@ -282,16 +292,44 @@ async def main(args: argparse.Namespace) -> None:
                 results[name] = figures
                 if name == "latency_300ms" and not args.no_peers:
                     sdk = await run_sdk_peer(client, system, stores, 300, args.sdk_days)
+        await run_bulk(system, amqp_url, wanted, args.quick, extra, log_dir)
         floor = await measure_floor(amqp_url, [b"{}" * 400] * 5000)
     finally:
         system.stop()
         await drop_database(database_url)
         await delete_namespace(amqp_url, namespace)
-    report(results, sdk, floor.per_second, args)
+    report(results, sdk, floor.per_second, args, extra)
+
+
+# Scenarios of bench/bulk.py (run unless --only leaves them out).
+BULK = ("backfill", "many_orgs", "replicas")
+
+
+async def run_bulk(system: System, amqp_url: str, wanted: set[str], quick: bool,
+                   extra: dict[str, Any], log_dir: Path) -> None:
+    scale = 10 if quick else 1
+    if "many_orgs" in wanted:
+        console.print(f"running many_orgs: {1000 // scale} organisations x 1 day within a "
+                      "minute, Xero's limits, charts an hour old")
+        async with _client() as client:
+            figure = await bulk.many_orgs(client, system, amqp_url, 1000 // scale)
+        extra["calls_per_day_many_orgs"] = figure
+        extra["app_minute_breaches"] = {"value": figure["app_minute_breaches"],
+                                        "conditions": "the many_orgs scenario"}
+        console.print(figure)
+    if "replicas" in wanted:
+        console.print("running replicas: 1 then 3 replicas of totals and posting (the "
+                      "system above stopped: its pools would hold PostgreSQL's connections)")
+        system.stop()
+        async with _client() as client:
+            extra["replicas_3_vs_1"] = await bulk.replicas(
+                client, system.database_url, amqp_url, 3000 // scale, 500 // scale,
+                log_dir=log_dir)
+        console.print(extra["replicas_3_vs_1"])
 
 
 def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
-           args: argparse.Namespace) -> None:
+           args: argparse.Namespace, extra: dict[str, Any]) -> None:
     table = Table(title="xero-gl-bridge benchmark")
     for column in ("scenario", "days", "orgs", "latency", "limits", "days/s", "p50 ms",
                    "p95 ms", "p99 ms", "p99 warm", "Xero calls", "429s", "refresh/conn",
@@ -336,11 +374,13 @@ def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
             "days_per_s"]
     for name, ratio in ratios.items():
         console.print(f"{name}: {ratio:.3f}x" if ratio < 1 else f"{name}: {ratio:.1f}x")
-    write(results, sdk, floor_per_s, ratios, args)
+    for name, figure in extra.items():
+        console.print(f"{name}: {figure.get('value')}")
+    write(results, sdk, floor_per_s, ratios, args, extra)
 
 
 def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
-          ratios: dict[str, float], args: argparse.Namespace) -> None:
+          ratios: dict[str, float], args: argparse.Namespace, extra: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
     def cond(name: str) -> dict[str, Any]:
         return asdict(results[name].scenario) if name in results else {}
@@ -365,6 +405,9 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
                                 or None, "conditions": {"sdk_script": sdk}},
         "one_org_1000_days_s": {"value": fig("one_org", "elapsed_s"),
                                 "conditions": cond("one_org")},
+        "calls_per_day_one_org": {
+            "value": round(results["one_org"].xero_calls / results["one_org"].scenario.days, 3)
+            if "one_org" in results else None, "conditions": cond("one_org")},
         "one_org_429s": {"value": results["one_org"].rate_limited if "one_org" in results
                          else None, "conditions": cond("one_org")},
         "refreshes_per_connection_per_30min": {
@@ -375,12 +418,16 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
         "peak_rss_mb": {"value": peak, "conditions": {"per_process": {
             n: f.processes for n, f in results.items()}}},
         "floor_msgs_per_s": round(floor_per_s),
+        "system_vs_floor": round(ratios["system_vs_floor"], 3)
+        if "system_vs_floor" in ratios else None,
+        **extra,
     }
     (RESULTS / "latest.json").write_text(json.dumps(latest, indent=2, default=str))
     stamp = time.strftime("%Y%m%dT%H%M%S")
     (RESULTS / f"run-{stamp}.json").write_text(json.dumps(
         {n: asdict(f) for n, f in results.items()}, indent=2, default=str))
-    plot(list(results.values()), RESULTS / "latest.png")
+    if results:
+        plot(list(results.values()), RESULTS / "latest.png")
     console.print(f"wrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
 
 

@@ -112,7 +112,7 @@ async def watch_outcomes(
 
 
 async def close_days(
-    totals_url: str,
+    totals_url: str | list[str],
     plan: list[tuple[Store, date]],
     run: Run,
     offered_per_s: float | None,
@@ -121,7 +121,9 @@ async def close_days(
     """Closes every planned day, as fast as possible or at an offered rate.
 
     The POS side uses aiohttp: httpx costs about 3 ms of client CPU per request, which on
-    2 cores would be taken from the system under test."""
+    2 cores would be taken from the system under test. Several totals URLs (replicas)
+    take the closes in turn."""
+    totals_urls = [totals_url] if isinstance(totals_url, str) else totals_url
     gate = asyncio.Semaphore(concurrency)
     # Serialised once: every close sends the same totals.
     totals = json.dumps(examples.example_day_totals()).encode()
@@ -130,8 +132,9 @@ async def close_days(
     async with aiohttp.ClientSession(connector=connector) as session:
         run.started = time.perf_counter()
 
-        async def close(store: Store, day: date) -> None:
-            url = f"{totals_url}/v1/stores/{store.store_id}/days/{day.isoformat()}/close"
+        async def close(index: int, store: Store, day: date) -> None:
+            base = totals_urls[index % len(totals_urls)]
+            url = f"{base}/v1/stores/{store.store_id}/days/{day.isoformat()}/close"
             async with gate:
                 status, text = await _post_idempotent(
                     session, url, totals,
@@ -148,7 +151,7 @@ async def close_days(
                 delay = run.started + index / offered_per_s - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(close(store, day)))
+            tasks.append(asyncio.create_task(close(index, store, day)))
         await asyncio.gather(*tasks)
 
 

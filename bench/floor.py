@@ -1,5 +1,5 @@
 """The floor: raw aio-pika publishing and consuming the same messages with confirms and
-acks and no work done — the broker's own limit on this machine."""
+acks and no work done — the broker's own limit on the machine that runs it."""
 
 import asyncio
 import time

@@ -1,7 +1,7 @@
 """The posting service alone, driven on the broker: sandbox + auth + N posting processes.
 
     .venv/bin/python -m bench.posting_drain one-org      # 1,000 days, one organisation,
-                                                          # Xero's real limits (target 4)
+                                                          # Xero's real limits
     .venv/bin/python -m bench.posting_drain faults       # 500 days, 20 organisations,
                                                           # 20% 500/503/timeouts + latency
     .venv/bin/python -m bench.posting_drain many-orgs    # 5,000 days over 500 organisations

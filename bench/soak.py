@@ -1,5 +1,5 @@
-"""Resident memory of each service under steady load for a long run (issue 8, target 6:
-peak RSS at most 150 MB and flat over 20 minutes).
+"""Resident memory of each service under steady load for a long run (peak RSS, and
+whether it stays flat over 20 minutes).
 
     .venv/bin/python -m bench.soak                       # 20 minutes at 100 days/s
     .venv/bin/python -m bench.soak --minutes 2 --rate 50 # a short look

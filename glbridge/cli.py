@@ -10,13 +10,14 @@ from pathlib import Path
 
 import httpx
 import typer
+from dotenv import dotenv_values
 from rich.console import Console
 
 from glbridge.ops import ops_app
 from glbridge.pos import pos_app
 from glbridge.system import Ports, System
 from shared.db import apply_migrations, ensure_database
-from shared.settings import ServiceSettings, XeroSettings
+from shared.settings import ServiceSettings, XeroSettings, refuse_unworkable
 
 app = typer.Typer(help="xero-gl-bridge: store totals to Xero, as events.", no_args_is_help=True)
 app.add_typer(ops_app, name="ops")
@@ -54,17 +55,25 @@ def migrate() -> None:
         console.print(f"{schema}: {', '.join(names) if names else 'up to date'}")
 
 
+def operator_settings() -> dict[str, str]:
+    """What the operator set: `.env`, then the environment on top (as the services read)."""
+    from_file = {name: value for name, value in dotenv_values(".env").items() if value is not None}
+    return from_file | dict(os.environ)
+
+
 def build_system(sandbox_control: bool, log_dir: Path | None) -> System:
     settings = ServiceSettings()
+    xero = refuse_unworkable(XeroSettings)
     return System(
         ports=_ports(),
         database_url=settings.database_url,
         amqp_url=settings.amqp_url,
         namespace=settings.amqp_namespace,
         service_token=settings.service_token.get_secret_value(),
-        with_sandbox=XeroSettings().is_sandbox,
+        with_sandbox=xero.is_sandbox,
         sandbox_control=sandbox_control,
         log_dir=log_dir,
+        operator=operator_settings(),
     )
 
 
@@ -76,11 +85,10 @@ def up(
     log_dir: Path | None = typer.Option(None, help="Write each service's log to a file here."),
 ) -> None:
     """Starts the services (and the Xero sandbox when no real Xero is configured)."""
-    settings = ServiceSettings()
-    asyncio.run(migrate_all(settings.database_url))
+    system = build_system(sandbox_control, log_dir)  # refuses a configuration that cannot work
+    asyncio.run(migrate_all(system.database_url))
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
-    system = build_system(sandbox_control, log_dir)
     stopping = False
 
     def request_stop(*_: object) -> None:

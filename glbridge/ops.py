@@ -81,26 +81,55 @@ def dlq_replay(
     console.print(f"replayed {_with_broker(replay)} message(s) into {queue}")
 
 
-@ops_app.command("failures")
-def failures(
-    totals_url: str = typer.Option("http://127.0.0.1:8002", "--totals-url", envvar="TOTALS_URL",
-                                   help="Where totals (which serves the ops monitor) answers."),
-    token: str | None = typer.Option(None, "--token", envvar="OPS_TOKEN",
-                                     help="The ops token (default: SERVICE_TOKEN)."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """Recent failed days by store, with their messages (from totals' ops monitor)."""
+OPS_TOTALS_URL = typer.Option("http://127.0.0.1:8002", "--totals-url", envvar="TOTALS_URL",
+                              help="Where totals (which serves the ops monitor) answers.")
+OPS_TOKEN = typer.Option(None, "--token", envvar="OPS_TOKEN",
+                         help="The ops token (default: SERVICE_TOKEN).")
+
+
+def _ops_call(totals_url: str, token: str | None, method: str, path: str,
+              body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One call to totals' ops monitor (its JSON twin), with the ops token."""
     credential = token or ServiceSettings().service_token.get_secret_value()
     try:
-        response = httpx.get(f"{totals_url.rstrip('/')}/ops/data", timeout=30,
-                             headers={"Authorization": f"Bearer {credential}"})
+        response = httpx.request(method, f"{totals_url.rstrip('/')}{path}", json=body,
+                                 timeout=30, headers={"Authorization": f"Bearer {credential}"})
     except httpx.HTTPError as exc:
         console.print(f"[red]totals did not answer at {totals_url}: {exc}[/red]")
         raise typer.Exit(1) from exc
     if response.status_code != 200:
         console.print(f"[red]totals refused ({response.status_code}): {response.text}[/red]")
         raise typer.Exit(1)
-    days: list[dict[str, Any]] = response.json()["failed_days"]
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+@ops_app.command("retry")
+def retry(
+    store: str = typer.Option(..., "--store", "-s", help="The store number."),
+    business_date: str = typer.Option(..., "--date", "-d", help="The failed business date."),
+    totals_url: str = OPS_TOTALS_URL,
+    token: str | None = OPS_TOKEN,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Posts a failed day again (the ops page's Retry): a new attempt, checked against
+    the organisation as it is now in Xero."""
+    answer = _ops_call(totals_url, token, "POST", "/ops/api/retry",
+                       {"store_id": store, "business_date": business_date})
+    if as_json:
+        print(json.dumps(answer, indent=2))
+        return
+    console.print(answer["message"])
+
+
+@ops_app.command("failures")
+def failures(
+    totals_url: str = OPS_TOTALS_URL,
+    token: str | None = OPS_TOKEN,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recent failed days by store, with their messages (from totals' ops monitor)."""
+    days: list[dict[str, Any]] = _ops_call(totals_url, token, "GET", "/ops/data")["failed_days"]
     if as_json:
         print(json.dumps(days, indent=2))
         return

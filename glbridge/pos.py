@@ -2,9 +2,19 @@
 
 Readable tables by default, `--json` for scripts. The store's `2RF:` key comes from
 `--api-key` or `GLBRIDGE_POS_API_KEY`, else the command asks for it.
+
+Exit codes, the same for every command (README, "When a day fails"):
+0 posted, already posted, nothing to post (or a setup saved and ready to post);
+1 totals could not be reached or answered an error of its own;
+2 the command line itself was wrong (an unknown option: Click's code);
+3 the day failed or waits for a new key (a setup saved with errors): act, then post again;
+4 still pending: Xero's answer is not known yet (or a setup not checked yet);
+5 refused input: totals refused the request (a bad key, totals, setup or date).
 """
 
+import asyncio
 import json
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -14,6 +24,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from glbridge import exits
+from glbridge.backfill import (
+    DONE,
+    LABELS,
+    Backfill,
+    BackfillAborted,
+    BackfillState,
+    counts_of,
+)
 from services.totals.domain.examples import example_day_totals, example_setup
 
 pos_app = typer.Typer(help="Act as a store's POS: setup, close a day, reprint and post.")
@@ -28,6 +47,16 @@ API_KEY = typer.Option(None, "--api-key", envvar="GLBRIDGE_POS_API_KEY",
                        help="The store's 2RF: key (asked for when missing).")
 DAY = typer.Option(None, "--date", "-d", help="The business date (default: today).")
 AS_JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+_EXIT_OF_STATUS = {"posted": exits.OK, "nothing-to-post": exits.OK, "not-posted": exits.OK,
+                   "failed": exits.FAILED, "waiting-for-new-key": exits.FAILED,
+                   "pending": exits.PENDING}
+
+
+def exit_code_of(day: dict[str, Any]) -> int:
+    """A day's status as the command's exit code."""
+    return _EXIT_OF_STATUS.get(str(day.get("status")), exits.UNAVAILABLE)
 
 
 class PosError(Exception):
@@ -60,7 +89,7 @@ def _fail(response: httpx.Response, as_json: bool) -> None:
             _problems(detail)
         else:
             console.print(str(detail))
-    raise typer.Exit(1)
+    raise typer.Exit(exits.REFUSED if 400 <= response.status_code < 500 else exits.UNAVAILABLE)
 
 
 def _as_dict(body: Any) -> dict[str, Any]:
@@ -78,12 +107,16 @@ def _problems(problems: list[dict[str, Any]]) -> None:
 
 
 def _errors(errors: list[dict[str, Any]]) -> None:
-    table = Table(title="Errors against the Account Numbers setup")
-    for column in ("category", "account code", "what to do", "retry helps"):
+    table = Table(title="Errors")
+    for column in ("entry", "account code", "what to do", "retry helps"):
         table.add_column(column)
     for error in errors:
+        advice = str(error.get("message", ""))
+        if error.get("xero_message"):
+            # Xero's own words under ours (a lock date, a code it refused).
+            advice += f"\n[dim]Xero said: {error['xero_message']}[/dim]"
         table.add_row(str(error.get("category") or ""), str(error.get("account_code") or ""),
-                      str(error.get("message", "")), "yes" if error.get("retryable") else "no")
+                      advice, "yes" if error.get("retryable") else "no")
     console.print(table)
 
 
@@ -104,25 +137,121 @@ def _load_json(path: Path | None, default: dict[str, Any]) -> dict[str, Any]:
     return loaded
 
 
+def _tracking_option(values: list[str]) -> list[dict[str, str]] | None:
+    if not values:
+        return None
+    tracking = []
+    for value in values:
+        name, equals, option = value.partition("=")
+        if not equals or not name.strip() or not option.strip():
+            raise typer.BadParameter(f"--tracking {value!r}: write NAME=OPTION, e.g. "
+                                     "Region=Store {Store}")
+        tracking.append({"name": name.strip(), "option": option.strip()})
+    return tracking
+
+
+def _account_edits(values: list[str]) -> dict[str, str]:
+    edits = {}
+    for value in values:
+        category, equals, code = value.partition("=")
+        if not equals or not category.strip():
+            raise typer.BadParameter(f"--account {value!r}: write CATEGORY=CODE, e.g. "
+                                     "rental=4000")
+        edits[category.strip()] = code.strip()
+    return edits
+
+
+def _current_setup(client: httpx.Client, store: str, key: str | None) -> dict[str, Any] | None:
+    """The store's saved setup when `key` is its current key; None otherwise."""
+    if not key or not key.upper().startswith("2RF:"):
+        return None
+    response = client.get(f"/v1/stores/{store}/setup", headers={"X-Api-Key": key})
+    if response.status_code != 200:
+        return None
+    current: dict[str, Any] = response.json()
+    return current
+
+
 @pos_app.command()
 def setup(
     store: str = STORE,
+    api_key: str | None = typer.Option(
+        None, "--api-key", envvar="GLBRIDGE_POS_API_KEY",
+        help="The store's current 2RF: key (what its API Key box holds, if connected)."),
     api_key_box: str = typer.Option("", "--api-key-box",
                                     help="What the API Key box holds now (empty, an OAuth1 "
                                     "token, or an old 2RF: key): picks the scenario."),
+    reconnect: bool = typer.Option(False, "--reconnect",
+                                   help="Connect to Xero again (a new key replaces the "
+                                   "current one); only needed when asked for a new key."),
     accounts: Path | None = typer.Option(None, help="JSON file: account code per category "
-                                         "(default: the us-rental example)."),
-    auto_post: bool = typer.Option(True, help="Post automatically at end of day."),
-    journal_status: str = typer.Option("POSTED", help="POSTED, or DRAFT for review."),
-    currency: str = typer.Option("USD"),
-    timezone: str = typer.Option("America/Chicago"),
+                                         "(default: the current setup, else the us-rental "
+                                         "example)."),
+    account: list[str] = typer.Option([], "--account", help="CATEGORY=CODE: change one "
+                                      "entry (repeatable), e.g. --account rental=4000."),
+    store_class: str | None = typer.Option(None, "--class",
+                                           help="The store's class code (for {Class})."),
+    tracking: list[str] = typer.Option([], "--tracking", help="NAME=OPTION: a Xero tracking "
+                                       "category and option on every line (up to 2)."),
+    auto_post: bool | None = typer.Option(None, "--auto-post/--no-auto-post",
+                                          help="Post automatically at end of day."),
+    journal_status: str | None = typer.Option(None, help="POSTED, or DRAFT for review."),
+    currency: str | None = typer.Option(None, help="The store's currency (default USD)."),
+    timezone: str | None = typer.Option(None, help="IANA time zone (default "
+                                        "America/Chicago)."),
     totals_url: str = TOTALS_URL,
     auth_url: str = AUTH_URL,
     as_json: bool = AS_JSON,
 ) -> None:
-    """The API Key dialog: connect to Xero, paste the 2RF: key, save the setup."""
+    """The API Key dialog and the Account Numbers setup. A connected store (its current
+    key given) has its setup edited and keeps its key; `--reconnect` connects it again."""
+    current_key = (api_key or "").strip() or (
+        api_key_box.strip() if api_key_box.strip().upper().startswith("2RF:") else None)
+    with _client(totals_url) as totals:
+        current = _current_setup(totals, store, current_key)
+    needs_new_key = current is not None and current["api_key"]["status"] != "active"
+    body: dict[str, Any] = {
+        key: value for key, value in (current or {}).items()
+        if key not in ("store_id", "api_key", "updated_at", "check")
+    } or example_setup()
+    if accounts is not None:
+        body["accounts"] = _load_json(accounts, {})
+    body["accounts"] = {**body["accounts"], **_account_edits(account)}
+    for name, value in (("auto_post", auto_post), ("journal_status", journal_status),
+                        ("currency", currency), ("timezone", timezone),
+                        ("store_class", store_class), ("tracking", _tracking_option(tracking))):
+        if value is not None:
+            body[name] = value
+    headers = {}
+    if current is not None and not reconnect and not needs_new_key:
+        if not as_json:
+            console.print(f"[bold]Store {store} is connected to Xero "
+                          f"({current['api_key']['tenant_name']}): editing its setup; its "
+                          "key stays as it is.[/bold]")
+        headers["X-Api-Key"] = str(current_key)
+    else:
+        if needs_new_key and not as_json:
+            console.print("[yellow]The store's Xero connection needs a new key.[/yellow]")
+        box = current_key if current is not None else api_key_box
+        body["api_key"] = _connect(store, box or "", auth_url, as_json)
+    with _client(totals_url) as totals:
+        saved = totals.put(f"/v1/stores/{store}/setup", json=body, headers=headers)
+    if saved.status_code != 200:
+        _fail(saved, as_json)
+    result = saved.json()
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        _show_setup(store, result)
+    check = result.get("check") or {}
+    if not check.get("ready"):
+        raise typer.Exit(exits.FAILED if _setup_errors(result) else exits.PENDING)
+
+
+def _connect(store: str, box: str, auth_url: str, as_json: bool) -> str:
+    """The API Key dialog: the scenario auth names, Xero's pages, the new key pasted."""
     with _client(auth_url) as auth:
-        response = auth.post("/v1/setup", json={"store_id": store, "api_key": api_key_box})
+        response = auth.post("/v1/setup", json={"store_id": store, "api_key": box})
     if response.status_code != 200:
         _fail(response, as_json)
     dialog = response.json()
@@ -132,26 +261,46 @@ def setup(
         raise typer.Exit(1)
     console.print("Open this address in a browser, log in, allow access, then copy the key:")
     console.print(dialog["connect_url"], soft_wrap=True)
-    key = typer.prompt("Paste the whole 2RF: key line").strip()
-    body = example_setup(key, auto_post=auto_post)
-    body.update(journal_status=journal_status, currency=currency, timezone=timezone)
-    if accounts is not None:
-        body["accounts"] = _load_json(accounts, {})
-    with _client(totals_url) as totals:
-        saved = totals.put(f"/v1/stores/{store}/setup", json=body)
-    if saved.status_code != 200:
-        _fail(saved, as_json)
-    result = saved.json()
-    if as_json:
-        print(json.dumps(result, indent=2))
-        return
-    console.print(f"[green]Store {store} is connected to {result['api_key']['tenant_name']} "
-                  "and ready to post.[/green]")
+    key: str = typer.prompt("Paste the whole 2RF: key line").strip()
+    return key
+
+
+def _setup_errors(result: dict[str, Any]) -> list[dict[str, Any]]:
+    check = result.get("check") or {}
+    return [p for p in check.get("problems", []) if p.get("severity") == "error"]
+
+
+def _show_setup(store: str, result: dict[str, Any]) -> None:
+    tenant = result["api_key"]["tenant_name"]
+    check = result.get("check") or {}
+    if check.get("ready"):
+        console.print(f"[green]Store {store} is connected to {tenant} and ready to post."
+                      "[/green]")
+    elif check.get("problems"):
+        console.print(f"[red]Setup saved, but store {store} is not ready to post to {tenant}:"
+                      " fix the errors below (in the setup or in Xero), then save again."
+                      "[/red]")
+    else:
+        console.print(f"[yellow]Setup saved for {tenant}; it could not be checked against "
+                      f"Xero now ({check.get('reason', 'no answer')}).[/yellow]")
     table = Table(title="Account Numbers setup")
     table.add_column("category")
     table.add_column("account code")
     for category, code in result["accounts"].items():
         table.add_row(category, code)
+    console.print(table)
+    if check.get("problems"):
+        _setup_problems(check["problems"])
+
+
+def _setup_problems(problems: list[dict[str, Any]]) -> None:
+    table = Table(title="Checked against the Xero organisation")
+    for column in ("entry", "account code", "", "what to do"):
+        table.add_column(column)
+    for problem in problems:
+        colour = "red" if problem["severity"] == "error" else "yellow"
+        table.add_row(str(problem.get("category") or ""), str(problem.get("account_code") or ""),
+                      f"[{colour}]{problem['severity']}[/{colour}]", str(problem["message"]))
     console.print(table)
 
 
@@ -162,7 +311,8 @@ def close_day(
     totals_file: Path | None = typer.Option(None, "--totals",
                                             help="JSON file of the day's totals "
                                             "(default: the example day)."),
-    wait: float = typer.Option(0, help="Seconds to wait for Xero's answer."),
+    wait: float = typer.Option(60, help="Seconds to wait for Xero's answer (0: do not "
+                               "wait; the exit code then says pending)."),
     api_key: str | None = API_KEY,
     totals_url: str = TOTALS_URL,
     as_json: bool = AS_JSON,
@@ -178,17 +328,20 @@ def close_day(
         if response.status_code != 200:
             _fail(response, as_json)
         result = response.json()
-        if wait > 0:
+        if wait > 0 and result["day"]["status"] == "pending":
             waited = client.get(f"/v1/stores/{store}/days/{day}", params={"wait": wait},
                                 headers=headers)
             result["day"] = waited.json()
     if as_json:
         print(json.dumps(result, indent=2))
-        return
-    console.print({"closed": "Day closed.", "amended": "Day amended (new revision).",
-                   "unchanged": "Already closed with these totals: nothing changed."}
-                  .get(result["outcome"], result["outcome"]))
-    _day(result["day"])
+    else:
+        console.print({"closed": "Day closed.",
+                       "amended": "Day amended (new revision): once it is posted, the "
+                       "journal already in Xero for this day is voided.",
+                       "unchanged": "Already closed with these totals: nothing changed."}
+                      .get(result["outcome"], result["outcome"]))
+        _day(result["day"])
+    raise typer.Exit(exit_code_of(result["day"]))
 
 
 @pos_app.command()
@@ -229,13 +382,11 @@ def reprint(
             result["day"] = client.get(url, params={"wait": wait}, headers=headers).json()
     if as_json:
         print(json.dumps(result, indent=2))
-        return
-    if result["post"]["outcome"] != "queued":
+    elif result["post"]["outcome"] != "queued":
         console.print(result["post"]["message"])
-        return
-    _day(result["day"])
-    if result["day"]["status"] in ("failed", "waiting-for-new-key"):
-        raise typer.Exit(2)
+    else:
+        _day(result["day"])
+    raise typer.Exit(exit_code_of(result["day"]))
 
 
 def _print_totals(printed: dict[str, Any]) -> None:
@@ -255,22 +406,16 @@ def _print_totals(printed: dict[str, Any]) -> None:
     console.print(table)
 
 
-# --- backfill ------------------------------------------------------------------------
-
-DONE = ("posted", "already-posted", "nothing-to-post")
-
-
-class BackfillAborted(Exception):
-    """Nothing more can work (a wrong key, totals unreachable): stop, keep the progress."""
+# --- backfill (glbridge/backfill.py does the work) -------------------------------------
 
 
 def _dates(first: str, last: str) -> list[date]:
     try:
         start, end = date.fromisoformat(first), date.fromisoformat(last)
     except ValueError as exc:
-        raise typer.BadParameter(f"dates are YYYY-MM-DD: {exc}") from None
+        raise PosError(f"dates are YYYY-MM-DD: {exc}") from None
     if end < start:
-        raise typer.BadParameter(f"--to {end} is before --from {start}")
+        raise PosError(f"--to {end} is before --from {start}")
     return [date.fromordinal(n) for n in range(start.toordinal(), end.toordinal() + 1)]
 
 
@@ -280,9 +425,9 @@ def _totals_by_day(path: Path) -> tuple[bool, dict[str, Any]]:
     try:
         loaded = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise typer.BadParameter(f"--totals {path}: not a JSON file ({exc})") from None
+        raise PosError(f"--totals {path}: not a JSON file ({exc})") from None
     if not isinstance(loaded, dict) or not loaded:
-        raise typer.BadParameter(f"--totals {path}: expected a JSON object")
+        raise PosError(f"--totals {path}: expected a JSON object")
     try:
         return True, {date.fromisoformat(k).isoformat(): v for k, v in loaded.items()}
     except ValueError:
@@ -293,114 +438,87 @@ def _state_file(totals_file: Path, store: str) -> Path:
     return totals_file.with_name(f"{totals_file.name}.backfill-{store}.json")
 
 
-def _load_state(path: Path, store: str) -> dict[str, dict[str, Any]]:
-    if not path.exists():
-        return {}
-    state = json.loads(path.read_text())
-    days: dict[str, dict[str, Any]] = state.get("days", {}) if state.get("store") == store else {}
-    return days
-
-
-def _save_state(path: Path, store: str, days: dict[str, dict[str, Any]]) -> None:
-    # Written whole and renamed: an interruption never leaves half a file.
-    scratch = path.with_name(path.name + ".tmp")
-    scratch.write_text(json.dumps({"store": store, "days": days}, indent=2, sort_keys=True))
-    scratch.replace(path)
-
-
-def _reasons(body: Any) -> str:
-    if not isinstance(body, dict):
-        return str(body)
-    if body.get("message"):
-        return str(body["message"])
-    return str(body.get("detail", body))
-
-
-def _outcome_of(day: dict[str, Any]) -> dict[str, Any]:
-    status = day.get("status")
-    if status == "posted":
-        return {"result": "posted", "journal_id": day.get("journal_id")}
-    if status == "nothing-to-post":
-        return {"result": "nothing-to-post"}
-    if status == "pending":
-        return {"result": "pending", "reason": "no answer from Xero yet (run again to check)"}
-    errors = "; ".join(str(e.get("message")) for e in day.get("errors") or [])
-    return {"result": "failed", "reason": errors or str(day.get("message") or status)}
-
-
-def _backfill_day(client: httpx.Client, store: str, day: str, totals: Any,
-                  headers: dict[str, str], wait: float, begun: bool) -> dict[str, Any]:
-    """One day: close, post if needed, wait for the outcome. `begun`: an interrupted run
-    already sent this day, so finding it posted is this backfill's doing."""
-    url = f"/v1/stores/{store}/days/{day}"
-    try:
-        closed = client.post(f"{url}/close", json=totals, headers=headers)
-        if closed.status_code in (401, 403):
-            raise BackfillAborted(f"totals refused the key ({closed.status_code}): "
-                                  f"{_reasons(closed.json())}")
-        if closed.status_code != 200:
-            return {"result": "failed", "reason": f"close refused ({closed.status_code}): "
-                    f"{_reasons(_json_or_text(closed))}"}
-        result = closed.json()
-        current = result["day"]
-        if result["outcome"] == "unchanged" and current["status"] == "posted":
-            return {"result": "posted" if begun else "already-posted",
-                    "journal_id": current.get("journal_id")}
-        if current["status"] in ("not-posted", "failed"):
-            # Automatic posting is off, or an earlier attempt failed: post it as a
-            # manager would (reprint with "post to Xero").
-            posted = client.post(f"{url}/reprint", json={"post_to_xero": True}, headers=headers)
-            if posted.status_code != 200:
-                return {"result": "failed", "reason": f"post refused ({posted.status_code}): "
-                        f"{_reasons(_json_or_text(posted))}"}
-            if posted.json()["post"]["outcome"] == "already-posted":
-                return {"result": "already-posted", "journal_id": current.get("journal_id")}
-        waited = client.get(url, params={"wait": wait}, headers=headers)
-        return _outcome_of(waited.json())
-    except httpx.HTTPError as exc:
-        raise BackfillAborted(f"totals did not answer: {exc}") from exc
-
-
-def _json_or_text(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text
-
-
-def _summary(days: list[str], state: dict[str, dict[str, Any]], resumed: int,
+def _summary(days: list[str], state: BackfillState, resumed: int,
              as_json: bool) -> dict[str, Any]:
-    outcomes = {day: state.get(day, {"result": "not-done"}) for day in days}
-    counts: dict[str, int] = {}
-    for outcome in outcomes.values():
-        counts[outcome["result"]] = counts.get(outcome["result"], 0) + 1
-    failed = {d: o.get("reason") for d, o in outcomes.items() if o["result"] not in DONE}
-    summary = {"days": len(days), "resumed_skipped": resumed, "counts": counts,
-               "failed": failed}
+    labels = {day: state.label(day) for day in days}
+    counts = counts_of(days, state)
+    problems = {d: state.days.get(d, {}).get("reason") for d, label in labels.items()
+                if label not in ("posted", "posted-earlier-run", "already-posted",
+                                 "nothing-to-post")}
+    summary = {"days": len(days), "run": state.run, "resumed_skipped": resumed,
+               "counts": dict(counts),
+               "failed": {d: r for d, r in problems.items()
+                          if labels[d] in ("failed", "refused", "no-totals")},
+               "pending": [d for d in problems if labels[d] in ("pending", "in-progress",
+                                                                "not-done")]}
     if as_json:
+        outcomes = {day: {**state.days.get(day, {}), "result": labels[day]} for day in days}
         print(json.dumps({**summary, "outcomes": outcomes}, indent=2))
         return summary
-    table = Table(title=f"Backfill: {len(days)} day(s)")
+    table = Table(title=f"Backfill of store {state.store}: {len(days)} day(s)")
     table.add_column("outcome")
     table.add_column("days", justify="right")
-    for label, key in (("posted", "posted"), ("already posted", "already-posted"),
-                       ("nothing to post", "nothing-to-post"), ("failed", "failed"),
-                       ("still pending", "pending"), ("no totals in the file", "no-totals"),
-                       ("interrupted", "in-progress"), ("not done", "not-done")):
+    for key, label in LABELS:
         if counts.get(key):
             table.add_row(label, str(counts[key]))
     console.print(table)
     if resumed:
         console.print(f"Resumed: {resumed} day(s) done by an earlier run were skipped.")
-    if failed:
+    if problems:
         reasons = Table(title="Not posted")
-        reasons.add_column("day")
-        reasons.add_column("outcome")
-        reasons.add_column("reason")
-        for day, reason in failed.items():
-            reasons.add_row(day, outcomes[day]["result"], str(reason or ""))
+        for column in ("day", "outcome", "reason"):
+            reasons.add_column(column)
+        for day, reason in problems.items():
+            reasons.add_row(day, labels[day], str(reason or ""))
         console.print(reasons)
     return summary
+
+
+def _exit_code(summary: dict[str, Any], counts: Counter[str]) -> int:
+    if counts.get("refused") or counts.get("no-totals"):
+        return exits.REFUSED
+    if counts.get("failed"):
+        return exits.FAILED
+    if summary["pending"]:
+        return exits.PENDING
+    return exits.OK
+
+
+class _Bar:
+    """The progress bar: posted / pending / failed / nothing to post, with an ETA."""
+
+    def __init__(self, store: str, total: int, done: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("posted {task.fields[posted]} · pending {task.fields[sent]} · "
+                       "failed {task.fields[failed]} · nothing to post "
+                       "{task.fields[nothing]}"),
+            TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
+        self.counts: Counter[str] = Counter()
+        self.task = self.progress.add_task(f"store {store}", total=total, completed=done,
+                                           posted=0, sent=0, failed=0, nothing=0)
+
+    def change(self, _day: str, label: str) -> None:
+        if label == "sent":
+            self.counts["sent"] += 1
+        else:
+            if label != "no-totals" and self.counts["sent"] > 0:
+                self.counts["sent"] -= 1  # no longer pending (a day settled at once never was)
+            key = {"posted": "posted", "posted-earlier-run": "posted",
+                   "already-posted": "posted", "nothing-to-post": "nothing"}.get(label, "failed")
+            self.counts[key] += 1
+            self.progress.advance(self.task)
+        self.progress.update(self.task, posted=self.counts["posted"],
+                             sent=self.counts["sent"], failed=self.counts["failed"],
+                             nothing=self.counts["nothing"])
 
 
 @pos_app.command()
@@ -411,53 +529,53 @@ def backfill(
     totals_file: Path = typer.Option(..., "--totals", exists=True, dir_okay=False,
                                      help="JSON: one day's totals (every day), or an object "
                                      "of totals keyed by date."),
-    wait: float = typer.Option(60, help="Seconds to wait for each day's outcome."),
+    window: int = typer.Option(50, min=1, help="Days sent and not yet answered at once "
+                               "(50: the journals Xero takes in one call)."),
+    wait: float = typer.Option(120, help="Seconds to wait with no day answered before "
+                               "stopping (the days still out stay pending)."),
     restart: bool = typer.Option(False, help="Forget earlier progress and start over."),
     api_key: str | None = API_KEY,
     totals_url: str = TOTALS_URL,
     as_json: bool = AS_JSON,
 ) -> None:
-    """Posts a range of past days, one after another, with progress; run it again after
-    an interruption and it carries on where it stopped (progress is kept in a file next
-    to --totals)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    days = [d.isoformat() for d in _dates(first, last)]
-    keyed, totals = _totals_by_day(totals_file)
-    state_path = _state_file(totals_file, store)
-    state = {} if restart else _load_state(state_path, store)
-    todo = [d for d in days if state.get(d, {}).get("result") not in DONE]
+    """Posts a range of past days, many at once, with progress; run it again after an
+    interruption and it carries on where it stopped (progress is kept in a file next to
+    --totals). Exit codes: 0 all posted (or nothing to post), 1 refused by totals, 2 a day
+    failed in Xero, 3 still pending, 130 interrupted."""
+    try:
+        days = [d.isoformat() for d in _dates(first, last)]
+        keyed, totals = _totals_by_day(totals_file)
+    except PosError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(exits.REFUSED) from None
+    state = BackfillState.load(_state_file(totals_file, store), store, restart)
+    todo = [d for d in days if state.result(d) not in DONE]
     resumed = len(days) - len(todo)
     headers = {"X-Api-Key": _key(api_key)}
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        console=Console(stderr=True))
-    aborted: str | None = None
+    bar = _Bar(store, len(days), resumed)
+    plan = [(d, (totals.get(d) if keyed else totals)) for d in todo]
+
+    async def run() -> None:
+        limits = httpx.Limits(max_connections=min(window, 8) + 4)
+        async with httpx.AsyncClient(base_url=totals_url.rstrip("/"), limits=limits,
+                                     timeout=httpx.Timeout(30, read=150)) as client:
+            await Backfill(client, store, headers, state, window, wait, bar.change).run(plan)
+
+    aborted: BackfillAborted | None = None
     try:
-        with progress, _client(totals_url) as client:
-            task = progress.add_task(f"store {store}", total=len(days), completed=resumed)
-            for day in todo:
-                progress.update(task, description=f"store {store} {day}")
-                if keyed and day not in totals:
-                    state[day] = {"result": "no-totals", "reason": f"{totals_file} has no {day}"}
-                else:
-                    begun = state.get(day, {}).get("result") == "in-progress"
-                    state[day] = {"result": "in-progress"}
-                    _save_state(state_path, store, state)
-                    state[day] = _backfill_day(client, store, day,
-                                               totals[day] if keyed else totals, headers, wait,
-                                               begun)
-                _save_state(state_path, store, state)
-                progress.advance(task)
+        with bar.progress:
+            asyncio.run(run())
     except BackfillAborted as exc:
-        aborted = str(exc)
+        aborted = exc
     except KeyboardInterrupt:
-        _save_state(state_path, store, state)
-        console.print(f"[yellow]Interrupted. Progress is kept in {state_path}: run the same "
+        state.save()
+        console.print(f"[yellow]Interrupted. Progress is kept in {state.path}: run the same "
                       "command again to carry on.[/yellow]")
-        raise typer.Exit(130) from None
+        raise typer.Exit(exits.INTERRUPTED) from None
     summary = _summary(days, state, resumed, as_json)
     if aborted:
         console.print(f"[red]Stopped: {aborted}[/red]")
-        raise typer.Exit(1)
-    if summary["failed"]:
-        raise typer.Exit(2)
+        raise typer.Exit(aborted.exit_code)
+    code = _exit_code(summary, counts_of(days, state))
+    if code:
+        raise typer.Exit(code)

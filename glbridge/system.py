@@ -27,6 +27,9 @@ class System:
     with_sandbox: bool = True
     sandbox_control: bool = False
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # What the operator set (their environment and `.env`): wins over every default the
+    # launcher would give its children, such as where a browser reaches auth.
+    operator: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
 
@@ -47,7 +50,7 @@ class System:
         return f"http://127.0.0.1:{self.ports.posting}"
 
     def env(self) -> dict[str, str]:
-        env = {
+        wired = {
             "DATABASE_URL": self.database_url,
             "AMQP_URL": self.amqp_url,
             "AMQP_NAMESPACE": self.namespace,
@@ -56,24 +59,32 @@ class System:
             "TOTALS_PORT": str(self.ports.totals),
             "POSTING_PORT": str(self.ports.posting),
             "SANDBOX_PORT": str(self.ports.sandbox),
+        }
+        defaults = {
             "AUTH_URL": self.auth_url,
             "AUTH_PUBLIC_URL": self.auth_url,
             "TOTALS_URL": self.totals_url,
+            "POSTING_URL": self.posting_url,
         }
         if self.with_sandbox:
-            env |= self.sandbox_env()
-        return env | dict(self.extra_env)
+            defaults |= self.sandbox_env()
+        given = {name: self.operator[name] for name in defaults if name in self.operator}
+        return defaults | given | wired | dict(self.extra_env)
+
+    @property
+    def public_auth_url(self) -> str:
+        return self.operator.get("AUTH_PUBLIC_URL") or self.auth_url
 
     def sandbox_env(self) -> dict[str, str]:
-        base = self.sandbox_url
-        callback = f"{self.auth_url}/v1/connect/callback"
+        callbacks = {
+            f"{url.rstrip('/')}/v1/connect/callback"
+            for url in (self.public_auth_url, self.auth_url,
+                        self.auth_url.replace("127.0.0.1", "localhost"))
+        }
         return {
-            "XERO_AUTHORIZE_URL": f"{base}/identity/connect/authorize",
-            "XERO_TOKEN_URL": f"{base}/connect/token",
-            "XERO_REVOCATION_URL": f"{base}/connect/revocation",
-            "XERO_CONNECTIONS_URL": f"{base}/connections",
-            "XERO_API_URL": f"{base}/api.xro/2.0",
-            "SANDBOX_REDIRECT_URIS": f"{callback},{callback.replace('127.0.0.1', 'localhost')}",
+            "XERO_ENV": "sandbox",
+            "XERO_SANDBOX_URL": self.sandbox_url,
+            "SANDBOX_REDIRECT_URIS": ",".join(sorted(callbacks)),
             "SANDBOX_CONTROL_ENABLED": "true" if self.sandbox_control else "false",
         }
 

@@ -4,7 +4,7 @@
 # pip-audit first: advisories for each exact release from PyPI's JSON API (or OSV with
 # `-s osv`); --strict fails when a package could not be audited at all, so an audit that
 # checked nothing never passes. Where PyPI's per-release pages and OSV cannot be reached
-# (this workplace's mirror), scripts/audit_pypi.py runs instead: it audits exactly every
+# (a PyPI mirror that serves only project pages), scripts/audit_pypi.py runs instead: it audits exactly every
 # locked package that is its project's newest release, and fails naming the others.
 # Extra arguments go to pip-audit (`-s osv`, `--format json`, ...).
 set -euo pipefail

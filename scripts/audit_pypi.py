@@ -3,7 +3,7 @@
     .venv/bin/python scripts/audit_pypi.py requirements.lock
 
 pip-audit asks PyPI about each exact release (`/pypi/<name>/<version>/json`) or OSV; where
-neither answers (this workplace's PyPI mirror serves only `/pypi/<name>/json`), this is
+neither answers (a PyPI mirror that serves only `/pypi/<name>/json`), this is
 the equivalent that can run: a project's page lists the advisories (PyPI's, from OSV)
 that affect its newest release, so a locked version that IS the newest release is
 audited exactly. A locked version that is not the newest cannot be audited that way: it

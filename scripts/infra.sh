@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure RabbitMQ and PostgreSQL answer on this machine: use the running ones, start
+# Makes sure RabbitMQ and PostgreSQL answer on the local machine: use the running ones, start
 # installed ones, install them with apt on Debian, or run them with Docker Compose.
 # Skipped for a service whose URL is given in the environment (it is someone else's).
 set -euo pipefail

@@ -11,6 +11,8 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] \
   .venv/bin/pip install -q -c requirements.lock -e '.[dev]'
   touch .venv/.installed
 fi
+# `setup.sh venv`: the virtual environment alone (for the unit tests).
+[ "${1:-}" = venv ] && exit 0
 bash scripts/infra.sh
 # The browser tests drive Debian's Chromium through Playwright; without it they skip.
 if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

@@ -1,4 +1,5 @@
-"""Structured JSON logs with the business day's correlation id on every line."""
+"""Logs with the business day's correlation id on every line: JSON for machines, and
+one readable line per event when a person watches the terminal."""
 
 import logging
 import sys
@@ -15,17 +16,32 @@ class _CorrelationFilter(logging.Filter):
         return True
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter(
-            "%(levelname)s %(name)s %(message)s %(correlation_id)s",
-            # ISO 8601 in UTC with its offset (asctime is local time without one).
-            timestamp="ts",
-            rename_fields={"levelname": "level", "name": "logger"},
-            static_fields={"service": service},
-        )
+class _ConsoleFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__(f"%(asctime)s %(levelname)-7s {service:<8} %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        day = getattr(record, "correlation_id", None)
+        return f"{line} [{day}]" if day else line
+
+
+def _json_formatter(service: str) -> logging.Formatter:
+    return JsonFormatter(
+        "%(levelname)s %(name)s %(message)s %(correlation_id)s",
+        # ISO 8601 in UTC with its offset (asctime is local time without one).
+        timestamp="ts",
+        rename_fields={"levelname": "level", "name": "logger"},
+        static_fields={"service": service},
     )
+
+
+def configure_logging(service: str, level: str = "INFO", log_format: str = "auto") -> None:
+    """JSON lines, unless stderr is a terminal (`glbridge up` in a shell), where a JSON
+    object per event is unreadable; `log_format` "json" or "console" decides instead."""
+    handler = logging.StreamHandler(sys.stderr)
+    console = log_format == "console" or (log_format == "auto" and sys.stderr.isatty())
+    handler.setFormatter(_ConsoleFormatter(service) if console else _json_formatter(service))
     handler.addFilter(_CorrelationFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 import uvicorn
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -60,6 +62,22 @@ def answer_503_when_the_database_is_unavailable(app: FastAPI, retry_after_s: int
 
     for kind in DATABASE_UNAVAILABLE:
         app.add_exception_handler(kind, unavailable)
+
+
+def refuse_each_problem_once(app: FastAPI) -> None:
+    """FastAPI's 422, each problem named once: a path parameter both a route and its
+    dependency declare (the store id) is otherwise validated, and reported, twice."""
+
+    async def refused(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        unique: list[Any] = []
+        for error in exc.errors():
+            if error not in unique:
+                unique.append(error)
+        return JSONResponse({"detail": jsonable_encoder(unique)},
+                            status_code=422)
+
+    app.add_exception_handler(RequestValidationError, refused)
 
 
 def service_credential(expected: SecretStr) -> Callable[..., None]:

@@ -92,3 +92,15 @@ def system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path) -> 
         yield running
     finally:
         running.stop()
+
+
+# The fixtures behind every test that needs RabbitMQ, PostgreSQL or a service process.
+INFRASTRUCTURE = frozenset({"amqp_url", "postgres_url", "sandbox_process"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks `unit` every test whose fixtures reach no infrastructure: `make test-unit`
+    runs those alone, with neither RabbitMQ nor PostgreSQL running."""
+    for item in items:
+        if INFRASTRUCTURE.isdisjoint(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.unit)

@@ -25,6 +25,7 @@ from shared.web import (
     BodySizeLimit,
     answer_503_when_the_database_is_unavailable,
     health_router,
+    refuse_each_problem_once,
     service_credential,
 )
 
@@ -85,6 +86,7 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
     app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan)
     app.add_middleware(BodySizeLimit)
     answer_503_when_the_database_is_unavailable(app)
+    refuse_each_problem_once(app)
 
     async def database_ready() -> None:
         await app.state.pool.fetchval("SELECT 1")

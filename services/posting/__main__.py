@@ -3,12 +3,13 @@
 from services.posting.main import create_app
 from services.posting.settings import PostingSettings
 from shared.logging import configure_logging
+from shared.settings import refuse_unworkable
 from shared.web import serve
 
 
 def main() -> None:
-    settings = PostingSettings()
-    configure_logging("posting", settings.log_level)
+    settings = refuse_unworkable(PostingSettings)
+    configure_logging("posting", settings.log_level, settings.log_format)
     serve(create_app(settings), settings.host, settings.port)
 
 

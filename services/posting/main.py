@@ -17,6 +17,7 @@ from services.posting.adapters.http import http_session
 from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import XeroClient
 from services.posting.api.routes import status_router
+from services.posting.api.setup_check import setup_check_router
 from services.posting.domain.budget import Limits
 from services.posting.handlers.drain import Drainer, DrainPolicy
 from services.posting.handlers.scheduler import Scheduler
@@ -132,6 +133,7 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
             XeroConnectedHandler(charts), prefetch=8,
         )
         app.state.pool, app.state.repo, app.state.auth = pool, repo, auth
+        app.state.charts = charts
         # The relay too: outcomes must not wait for a connection behind the drains.
         relay_pool = await create_pool(settings.database_url, SCHEMA, 1, 2,
                                        connection_class=NoResetConnection)
@@ -180,4 +182,5 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
     app.include_router(health_router({"database": database, "broker": broker_ready}))
     app.include_router(metrics_router())
     app.include_router(status_router(service_credential(settings.service_token)))
+    app.include_router(setup_check_router(service_credential(settings.service_token)))
     return app

@@ -13,6 +13,10 @@ XERO_CALLS = Counter(
 XERO_429 = Counter(
     "glbridge_posting_xero_rate_limited_total", "429 answers from Xero (an alarm, not a plan)."
 )
+LOOKUPS_REFUSED = Counter(
+    "glbridge_posting_lookups_refused_total",
+    "Lookups of in-flight journals Xero refused: those days stay in doubt (an alarm).",
+)
 POSTINGS = Counter(
     "glbridge_posting_outcomes_total", "Postings settled, by outcome.", ["outcome"]
 )

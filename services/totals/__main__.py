@@ -8,7 +8,7 @@ from shared.web import serve
 
 def main() -> None:
     settings = TotalsSettings()
-    configure_logging("totals", settings.log_level)
+    configure_logging("totals", settings.log_level, settings.log_format)
     # Event streams never end on their own: give them a few seconds at shutdown.
     serve(create_app(settings), settings.host, settings.port, timeout_graceful_shutdown=3)
 

@@ -13,6 +13,7 @@ from services.totals.adapters.auth_client import AuthClient
 from services.totals.adapters.notifier import DayNotifier
 from services.totals.adapters.ops_reader import OpsReader
 from services.totals.adapters.repository import TotalsRepository
+from services.totals.adapters.setup_checker import PostingSetupChecker
 from services.totals.api import days, events_doc, ops, setup
 from services.totals.api.deps import Wiring
 from services.totals.handlers.days import TotalsService
@@ -32,6 +33,7 @@ from shared.web import (
     RefuseNulCharacters,
     answer_503_when_the_database_is_unavailable,
     health_router,
+    refuse_each_problem_once,
 )
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,7 @@ def create_app(settings: TotalsSettings) -> FastAPI:
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
     answer_503_when_the_database_is_unavailable(app)
+    refuse_each_problem_once(app)
 
     async def database_ready() -> None:
         wired: Wiring = app.state.wiring
@@ -88,7 +91,10 @@ async def _start(
     repo = TotalsRepository(pool, handed)
     auth = AuthClient(settings.auth_url, settings.service_token, settings.auth_timeout_s)
     stack.push_async_callback(auth.close)
-    service = TotalsService(repo, auth)
+    checker = PostingSetupChecker(settings.posting_url, settings.service_token,
+                                  settings.setup_check_timeout_s)
+    stack.push_async_callback(checker.close)
+    service = TotalsService(repo, auth, checker)
     notifier = DayNotifier(settings.database_url, on_setup_changed=service.setups.evict,
                            on_connected=service.setups.clear)
     service.setups.live = notifier.connected.is_set

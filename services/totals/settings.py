@@ -10,6 +10,9 @@ class TotalsSettings(ServiceSettings):
     port: int = Field(8002, alias="TOTALS_PORT")
     auth_url: str = Field("http://127.0.0.1:8001", alias="AUTH_URL")
     auth_timeout_s: float = Field(10.0, alias="TOTALS_AUTH_TIMEOUT_S")
+    # Posting checks a saved setup against the store's Xero organisation.
+    posting_url: str = Field("http://127.0.0.1:8003", alias="POSTING_URL")
+    setup_check_timeout_s: float = Field(20.0, alias="TOTALS_SETUP_CHECK_TIMEOUT_S")
     # The longest a POS may block on `GET .../days/{date}?wait=`.
     max_wait_s: float = Field(120.0, alias="TOTALS_MAX_WAIT_S")
     # How long start-up waits for the broker before serving without it (closes then wait

@@ -127,6 +127,10 @@ class ErrorKind(StrEnum):
     VALIDATION = "validation"
     REAUTH_NEEDED = "reauth-needed"
     DISCONNECTED = "disconnected"
+    # 403 AuthorizationUnsuccessful: the token lacks a scope (connect again once it is
+    # requested), or the Xero user's role may not post manual journals (the admin's call).
+    SCOPE_MISSING = "scope-missing"
+    ROLE_FORBIDDEN = "role-forbidden"
     XERO_UNAVAILABLE = "xero-unavailable"
     RATE_LIMITED = "rate-limited"
     INVALID_EVENT = "invalid-event"

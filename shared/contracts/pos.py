@@ -13,10 +13,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer
 
 from shared.contracts.events import Event
+from shared.contracts.stores import StoreIdText
 
 
 class _PosRequest(Event):
-    store_id: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
+    store_id: StoreIdText
     business_date: date
     # The store's `2RF:` key, as in the HTTP header `X-Api-Key`.
     api_key: SecretStr

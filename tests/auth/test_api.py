@@ -22,6 +22,9 @@ BAD_SETUPS = [
     ({"store_id": "S1", "api_key": "not a key"}, "api_key"),
     ({"store_id": "", "api_key": ""}, "store_id"),
     ({"store_id": "bad store/id", "api_key": ""}, "store_id"),
+    # The one store-id rule (shared/contracts/stores.py), as totals applies it.
+    ({"store_id": "999.0", "api_key": ""}, "store_id"),
+    ({"store_id": "7" * 21, "api_key": ""}, "store_id"),
     ({"api_key": ""}, "store_id"),
 ]
 
@@ -129,6 +132,8 @@ async def test_disconnect_deletes_tokens_and_revokes_at_xero_when_no_other_store
 
     answer = await internal.delete(f"/internal/v1/connections/{first.connection_id}")
     assert answer.status_code == 200, answer.text
+    # S203 is on the very same Xero connection (same user, same organisation).
+    assert answer.json()["removed_at_xero"] is False
     assert answer.json()["revoked_at_xero"] is False
     assert "S203" in answer.json()["detail"]
     row = await db.fetchrow("SELECT * FROM connections WHERE store_id = 'S202'")
@@ -145,6 +150,7 @@ async def test_disconnect_deletes_tokens_and_revokes_at_xero_when_no_other_store
     assert still.status_code == 200, still.text
 
     answer = await internal.delete(f"/internal/v1/connections/{second.connection_id}")
+    assert answer.json()["removed_at_xero"] is True
     assert answer.json()["revoked_at_xero"] is True
     headers = {"Authorization": f"Bearer {still.json()['access_token']}"}
     assert (await sandbox.client.get("/connections", headers=headers)).status_code in (401, 403)

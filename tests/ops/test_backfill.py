@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
+from glbridge import exits
 from glbridge.connect import connect_store
 from glbridge.pos import pos_app
 from glbridge.system import System
@@ -76,9 +77,11 @@ async def test_backfill_interrupted_then_resumed(system: System, tmp_path: Path)
         path = totals_file(tmp_path)
         args = ["pos", "backfill", "--store", "71", "--from", DAYS[0], "--to", DAYS[-1],
                 "--totals", str(path)]
+        # One day at a time, so that Ctrl-C lands between days.
+        interrupted_args = [*args, "--window", "1"]
         env = {"TOTALS_URL": system.totals_url, "GLBRIDGE_POS_API_KEY": key}
         progress = tmp_path / "november.json.backfill-71.json"
-        first = await asyncio.to_thread(interrupted_run, args, env, progress, 2)
+        first = await asyncio.to_thread(interrupted_run, interrupted_args, env, progress, 2)
         assert first.returncode == 130, (first.stdout, first.stderr)
         assert "run the same command again" in first.stdout
         done_before = json.loads(progress.read_text())["days"]
@@ -90,18 +93,68 @@ async def test_backfill_interrupted_then_resumed(system: System, tmp_path: Path)
         table = await asyncio.to_thread(runner.invoke, pos_app, args[1:], env=env)
         journals = (await client.get(f"{system.sandbox_url}/_control/journals")).json()
 
-    assert resumed.exit_code == 2, resumed.output  # one day could not be posted
+    assert resumed.exit_code == exits.REFUSED, resumed.output  # one day totals refused
     summary = json.loads(resumed.stdout)  # the progress bar went to stderr
     finished = sum(1 for d in done_before.values() if d["result"] in ("posted",
                                                                        "already-posted"))
     assert summary["resumed_skipped"] == finished
-    assert summary["counts"] == {"already-posted": 1, "posted": 4, "failed": 1}
+    counts = summary["counts"]
+    # The day posted before the backfill is told apart from the days the backfill posted,
+    # whichever of its runs that was.
+    assert counts.pop("already-posted") == 1
+    assert counts.pop("refused") == 1
+    assert counts.get("posted", 0) + counts.get("posted-earlier-run", 0) == 4, counts
+    # Posted, or sent when Ctrl-C came: the first run's doing either way.
+    sent_first = {d for d, o in done_before.items()
+                  if o["result"] in ("posted", "in-progress") and d != UNBALANCED}
+    assert counts.get("posted-earlier-run", 0) == len(sent_first), counts
     assert list(summary["failed"]) == [UNBALANCED]
     assert "balance" in summary["failed"][UNBALANCED]
     # Nothing was posted twice: one journal per posted day.
     narrations = Counter(j["Narration"].split("[glb:71:")[1][:10] for j in journals)
     assert narrations == Counter({d: 1 for d in DAYS if d != UNBALANCED})
     # Run again: everything done is skipped; the summary table names the failure.
-    assert table.exit_code == 2
+    assert table.exit_code == exits.REFUSED
     assert f"{len(DAYS) - 1} day(s) done by an earlier run were skipped" in table.output
-    assert UNBALANCED in table.output and "already posted" in table.output
+    assert UNBALANCED in table.output and "already posted before" in table.output
+    assert "posted by an earlier run of this backfill" in table.output
+
+
+async def test_days_left_pending_are_this_backfills_on_a_rerun(system: System,
+                                                               tmp_path: Path) -> None:
+    """A run that stops waiting leaves days pending; when a rerun finds them posted they
+    are this backfill's doing, not "already posted" by someone else. The days go out
+    side by side, so posting sends them to Xero many to a call."""
+    days = [(FIRST + timedelta(days=n)).isoformat() for n in range(20)]
+    path = tmp_path / "one-day.json"
+    path.write_text(json.dumps(example_day_totals(2)))
+    async with httpx.AsyncClient(timeout=60) as client:
+        key = await connect_store(client, system.auth_url, "72")
+        store = f"{system.totals_url}/v1/stores/72"
+        assert (await client.put(f"{store}/setup", json=example_setup(key))).status_code == 200
+        before = (await client.get(f"{system.sandbox_url}/_control/stats")).json()
+        # Xero answers after 3 s: a 1 s --wait gives up with the days still out.
+        await client.put(f"{system.sandbox_url}/_control/faults",
+                         json={"latency_ms": {"min": 3000, "max": 3000}})
+        args = ["backfill", "--store", "72", "--from", days[0], "--to", days[-1],
+                "--totals", str(path), "--wait", "1", "--json"]
+        env = {"TOTALS_URL": system.totals_url, "GLBRIDGE_POS_API_KEY": key}
+        first = await asyncio.to_thread(runner.invoke, pos_app, args, env=env)
+        await client.delete(f"{system.sandbox_url}/_control/faults")
+        for day in days:  # every day settles in the end
+            assert (await client.get(f"{store}/days/{day}", params={"wait": 60},
+                                     headers={"X-Api-Key": key})).json()["status"] == "posted"
+        again = await asyncio.to_thread(runner.invoke, pos_app, args, env=env)
+        after = (await client.get(f"{system.sandbox_url}/_control/stats")).json()
+        journals = (await client.get(f"{system.sandbox_url}/_control/journals")).json()
+
+    assert first.exit_code == exits.PENDING, first.output
+    assert json.loads(first.stdout)["counts"].get("pending", 0) > 0
+    assert again.exit_code == exits.OK, again.output
+    summary = json.loads(again.stdout)
+    pending_before = json.loads(first.stdout)["counts"]["pending"]
+    assert summary["counts"].get("posted-earlier-run") == pending_before, summary["counts"]
+    assert "already-posted" not in summary["counts"]
+    assert sorted(j["Narration"].split("[glb:72:")[1][:10] for j in journals) == days
+    puts = after["api_requests"] - before["api_requests"]
+    assert puts <= len(days) // 2, f"{puts} Xero calls for {len(days)} days"

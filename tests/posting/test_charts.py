@@ -86,10 +86,12 @@ class ChartsBehindAGate:
         self.gate = asyncio.Event()
         self.gate.set()
         self.reads = 0
+        self.organisation_reads = 0
 
     async def call(self, kind: str, tenant_id: uuid.UUID, connection_id: uuid.UUID,
                    send: Callable[[str], Any]) -> Any:
         if kind == "organisation":
+            self.organisation_reads += 1
             return {"Name": "Gated Rentals"}
         self.reads += 1
         await self.gate.wait()
@@ -174,3 +176,24 @@ async def _until_codes(charts: ChartCache, tenant: uuid.UUID, connection: uuid.U
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"the chart never showed {codes}")
+
+
+async def test_the_organisation_is_read_again_only_after_an_error(repo: Repository):
+    """An old chart costs one call (accounts); the organisation record (lock dates) is
+    read with the first chart and again only once an error marked the chart stale."""
+    xero = ChartsBehindAGate()
+    charts = ChartCache(repo, xero, ttl_s=0.2, retry_s=0.0)  # type: ignore[arg-type]
+    tenant, connection = uuid.uuid4(), uuid.uuid4()
+    try:
+        await charts.get(tenant, connection)
+        assert (xero.reads, xero.organisation_reads) == (1, 1)
+        await asyncio.sleep(0.3)  # past the TTL
+        xero.codes = ["1210", "4000"]
+        await _until_codes(charts, tenant, connection, {"1210", "4000"})
+        assert (xero.reads, xero.organisation_reads) == (2, 1)
+
+        await charts.invalidate(tenant)  # e.g. Xero refused a journal: period locked
+        await charts.get(tenant, connection)
+        assert (xero.reads, xero.organisation_reads) == (3, 2)
+    finally:
+        await charts.stop()

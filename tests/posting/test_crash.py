@@ -61,8 +61,9 @@ async def journals_appear(rig: PostingRig, tenant_id, count: int, timeout: float
     raise AssertionError("the journal never reached the sandbox")
 
 
-async def test_killed_after_xero_accepted_but_before_recording_posts_once(rig: PostingRig):
-    store = await rig.connect("5")
+async def killed_after_xero_accepted(rig: PostingRig, store_id: str):
+    """A day Xero has accepted that posting never recorded: in flight, to be looked up."""
+    store = await rig.connect(store_id)
     posting = rig.start_posting()
     await rig.faults(latency_ms={"min": 800, "max": 800})
     await rig.publish(day_event(store))
@@ -74,13 +75,47 @@ async def test_killed_after_xero_accepted_but_before_recording_posts_once(rig: P
         posting.kill()  # Xero has the journal; the process never recorded it
     await rig.faults()
     assert await wait_state_count(rig.database_url, "in_flight") == 1
+    return store
 
+
+async def test_killed_after_xero_accepted_but_before_recording_posts_once(rig: PostingRig):
+    store = await killed_after_xero_accepted(rig, "5")
     rig.start_posting()
     [outcome] = await rig.outcomes(1)
     assert isinstance(outcome, GlPostingSucceeded), outcome
     assert outcome.already_posted  # found by its narration, not posted again
     [journal] = await rig.journals(store.tenant_id)
     assert journal["ManualJournalID"] == str(outcome.journal_id)
+
+
+async def test_a_lookup_xero_refuses_leaves_the_day_in_doubt_never_failed(rig: PostingRig):
+    store = await killed_after_xero_accepted(rig, "7")
+    await rig.faults(refuse_where=2)  # 400 QueryParseException, twice
+    rig.start_posting()
+    error = await wait_for_last_error(rig.database_url, "in doubt")
+    assert "QueryParseException" in error or "Syntax error" in error
+    [outcome] = await rig.outcomes(1)  # the third lookup is answered
+    assert isinstance(outcome, GlPostingSucceeded), outcome
+    assert outcome.already_posted
+    assert len(await rig.journals(store.tenant_id)) == 1
+
+
+async def wait_for_last_error(database_url: str, words: str, timeout: float = 30.0) -> str:
+    """The in-flight posting's last error once it holds `words` (it never failed)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            row = await conn.fetchrow("SELECT state, last_error FROM posting.postings")
+            assert row is not None and row["state"] != "failed", row
+            if row["last_error"] and words in row["last_error"]:
+                assert row["state"] == "in_flight", row
+                return str(row["last_error"])
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no posting's last error says {words!r}")
+    finally:
+        await conn.close()
 
 
 async def wait_state_count(database_url: str, state: str) -> int:

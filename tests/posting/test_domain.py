@@ -7,11 +7,24 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
+import pytest
+
 from services.posting.adapters.xero import dumps
 from services.posting.domain import budget
-from services.posting.domain.chart import Account, Chart, chart_from_xero, check_journal
-from services.posting.domain.outcome import judge, result_from_xero
-from services.posting.domain.reference import idempotency_key, narration_filter
+from services.posting.domain.batching import linger_s
+from services.posting.domain.chart import (
+    Account,
+    Chart,
+    chart_from_xero,
+    check_journal,
+    parse_xero_date,
+)
+from services.posting.domain.outcome import judge, result_from_xero, xero_error
+from services.posting.domain.reference import (
+    idempotency_key,
+    narration_filter,
+    narration_with_reference,
+)
 from services.posting.domain.retry import backoff_s
 from services.posting.handlers.drain import Allowance
 from shared.contracts.events import ErrorKind, Journal, JournalLine, money
@@ -33,7 +46,7 @@ CHART = Chart(
             Account("4095", "Old Rental Revenue", "REVENUE", status="ARCHIVED"),
         ]
     },
-    period_lock_date=date(2026, 10, 31),
+    end_of_year_lock_date=date(2026, 10, 31),
     organisation_name="Demo Rentals (US)",
 )
 
@@ -97,7 +110,34 @@ def test_chart_from_xero_json_reads_lock_dates_in_xero_form():
         {"Name": "Org", "PeriodLockDate": "/Date(1761868800000+0000)/"},
     )
     assert list(chart.accounts) == ["4000"]
-    assert chart.lock_date == date(2025, 10, 31)
+    assert chart.period_lock_date == date(2025, 10, 31)
+
+
+def test_a_xero_date_east_of_utc_is_read_with_its_offset():
+    # developer.xero.com "Dates and timestamps explained": the offset is applied.
+    assert parse_xero_date("/Date(1419937200000+1300)/") == date(2014, 12, 31)
+    assert parse_xero_date("/Date(1420070400000-0500)/") == date(2014, 12, 31)
+    assert parse_xero_date("/Date(1419984000000)/") == date(2014, 12, 31)
+
+
+def test_only_the_end_of_year_lock_is_refused_before_xero_decides():
+    period_only = Chart(accounts=CHART.accounts, period_lock_date=date(2026, 11, 30))
+    ok = journal(("Cash", "1210", "100"), ("Rental", "4000", "-100"))
+    assert check_journal(ok, period_only) == []  # an adviser may post it: Xero says
+    [locked] = check_journal(ok, Chart(accounts=CHART.accounts,
+                                       end_of_year_lock_date=date(2026, 11, 30)))
+    assert "end of year lock date" in locked.message and "2026-11-30" in locked.message
+
+
+def test_xeros_lock_refusal_names_the_lock_and_who_can_act():
+    period = xero_error("The document date cannot be before the period lock date, currently"
+                        " set at 2026-11-30", [])
+    assert period.kind == ErrorKind.LOCKED_PERIOD
+    assert "period lock date" in period.message and "Adviser" in period.message
+    assert "2026-11-30" in period.message
+    year = xero_error("The document date cannot be before the end of year lock date,"
+                      " currently set at 2025-12-31", [])
+    assert "end of year lock date" in year.message and "advisers too" in year.message
 
 
 def lines():
@@ -174,8 +214,13 @@ def test_backoff_grows_with_jitter_and_is_capped():
     assert 0.5 <= delays[0] <= 1.0 and 15 <= delays[-1] <= 30
 
 
-def test_narration_filter_escapes_quotes():
-    assert narration_filter('a "b" c') == 'Narration=="a \\"b\\" c"'
+def test_the_narration_sent_never_needs_escaping_in_a_where_filter():
+    # Xero refuses backslash-escaped quotes (XeroAPI/Xero-Java#347) and documents no escape.
+    sent = narration_with_reference('Store "A" \\ day', "[glb:A:2026-01-01:1]")
+    assert '"' not in sent and "\\" not in sent
+    assert narration_filter(sent) == f'Narration=="{sent}"'
+    with pytest.raises(ValueError, match="cannot filter"):
+        narration_filter('a "b" c')
 
 
 def test_idempotency_key_is_stable_and_short():
@@ -201,3 +246,13 @@ async def test_the_allowance_bounds_what_concurrent_drains_hold() -> None:
     assert await waiting == 50
     allowance.give(second)
     assert allowance.free == 10
+
+
+def test_calls_are_paced_once_half_the_minute_is_spent() -> None:
+    # Plenty left (or nothing known): a batch goes at once.
+    assert linger_s(None, 60) == 0.0
+    assert linger_s(31, 60) == 0.0
+    # Half or less left: one call a second, so days still arriving share a call.
+    assert linger_s(30, 60) == 1.0
+    assert linger_s(0, 60) == 1.0
+    assert linger_s(2, 10) == 6.0

@@ -86,6 +86,32 @@ async def test_a_day_in_a_locked_period_fails_and_posts_after_the_lock_moves(rig
     assert isinstance(outcome, GlPostingSucceeded), outcome
 
 
+async def test_an_adviser_posts_inside_the_period_lock_and_dates_east_of_utc_are_read_right(
+        rig: PostingRig):
+    """The period lock binds every user but an adviser; the end of year lock binds all.
+    The organisation is east of UTC: Xero writes its lock dates `/Date(ms+1300)/`."""
+    adviser = await rig.sandbox.client.post("/_control/users", json={
+        "email": "adviser@example.com", "password": "adviser-password", "role": "ADVISER"})
+    adviser.raise_for_status()
+    tenant_id = await rig.new_org("Adviser Rentals (US)", email="adviser@example.com")
+    (await rig.sandbox.client.patch(f"/_control/organisations/{tenant_id}", json={
+        "utc_offset_minutes": 780, "period_lock_date": DAY.isoformat(),
+        "end_of_year_lock_date": (DAY - timedelta(days=1)).isoformat()})).raise_for_status()
+    store = await rig.connect("41", "adviser@example.com", "adviser-password")
+    rig.start_posting()
+    await rig.publish(day_event(store))  # after the end of year lock, inside the period lock
+    [posted] = await rig.outcomes(1)
+    assert isinstance(posted, GlPostingSucceeded), posted
+
+    await rig.publish(day_event(store, DAY - timedelta(days=1)))
+    [refused] = await rig.outcomes(1)
+    assert isinstance(refused, GlPostingFailed)
+    [error] = refused.errors
+    assert error.kind == ErrorKind.LOCKED_PERIOD
+    assert "end of year lock date" in error.message
+    assert (DAY - timedelta(days=1)).isoformat() in error.message
+
+
 @pytest.mark.parametrize(
     ("token_expired", "kind"),
     [(True, ErrorKind.REAUTH_NEEDED), (False, ErrorKind.DISCONNECTED)],

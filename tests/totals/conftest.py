@@ -45,6 +45,8 @@ def totals_settings(database_url: str, amqp_url: str, namespace: str,
     return TotalsSettings.model_validate({
         "DATABASE_URL": database_url, "AMQP_URL": amqp_url, "AMQP_NAMESPACE": namespace,
         "AUTH_URL": auth_url, "SERVICE_TOKEN": "test-service-token",
+        # No posting service in these tests: a saved setup is answered as not checked.
+        "POSTING_URL": "http://127.0.0.1:9",
         "TOTALS_SSE_KEEPALIVE_S": 0.5, "AMQP_PUBLISH_TIMEOUT_S": 3,
     })
 

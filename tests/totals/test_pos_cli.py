@@ -6,6 +6,7 @@ import json
 import httpx
 from typer.testing import CliRunner
 
+from glbridge import exits
 from glbridge.connect import connect_store
 from glbridge.pos import pos_app
 from services.totals.domain.examples import example_day_totals
@@ -26,11 +27,13 @@ async def test_setup_dialog_then_close_day(totals_with_auth, auth_url):
         key = await connect_store(browser, auth_url, "12")  # the person in the browser
     result = await invoke(["setup", "--store", "12", "--no-auto-post"], f"y\n{key}\n",
                           TOTALS_URL=totals.url, AUTH_PUBLIC_URL=auth_url)
-    assert result.exit_code == 0, result.output
+    # No posting service here to check the codes against Xero: saved, not yet checked.
+    assert result.exit_code == exits.PENDING, result.output
     assert "Open Xero's login page now?" in result.output
+    assert "not connected to Xero yet" in result.output
     assert auth_url in result.output  # the address to open
     assert "Paste the whole 2RF: key line" in result.output
-    assert "ready to post" in result.output
+    assert "could not be checked" in " ".join(result.output.split())
     closed = await invoke(["close-day", "--store", "12", "--date", "2026-11-27", "--json"],
                           TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
     assert closed.exit_code == 0, closed.output
@@ -43,7 +46,7 @@ async def test_close_day_prints_every_problem(totals, tmp_path):
     day_file.write_text(json.dumps({"revenue": [{"category": "fuel", "amount": "10"}]}))
     result = await invoke(["close-day", "-s", "12", "-d", "2026-11-27", "--totals",
                            str(day_file)], f"{key}\n", TOTALS_URL=totals.url)
-    assert result.exit_code == 1
+    assert result.exit_code == exits.REFUSED
     assert "Refused (422)" in result.output
     assert "do not balance" in result.output
 
@@ -85,7 +88,7 @@ async def test_reprint_lists_the_errors_against_the_setup(totals, broker):
     result = await invoke(["reprint", "-s", "12", "-d", "2026-11-27"], "y\n",
                           TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
     await answering
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == exits.FAILED, result.output
     assert "failed" in result.output
     assert "on-account" in result.output and "1100" in result.output
 

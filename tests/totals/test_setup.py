@@ -34,6 +34,12 @@ async def test_a_first_setup_needs_a_key_and_a_bad_path_is_a_4xx(totals):
     assert response.status_code == 401
     bad = await totals.client.put(SETUP.format(store="12 3"), json=example_setup())
     assert bad.status_code == 422
+    # The store id is named once, though the route and its key check both read it.
+    for method, path in (("GET", SETUP.format(store="999.0")),
+                         ("POST", "/v1/stores/999.0/days/2026-11-20/close")):
+        refused = await totals.client.request(method, path, headers={"X-Api-Key": "2RF:x"})
+        assert refused.status_code == 422
+        assert [p["loc"] for p in refused.json()["detail"]] == [["path", "store_id"]]
     key = await totals.client.put(SETUP.format(store="12"), json=example_setup("sk_live_x"))
     assert key.status_code == 422
     assert key.json()["detail"][0]["loc"] == ["body", "api_key"]

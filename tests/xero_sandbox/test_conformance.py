@@ -14,7 +14,7 @@ from referencing.jsonschema import DRAFT202012
 from tests.support.sandbox import RunningSandbox
 from tests.xero_sandbox.helpers import API, headers, journal, refresh, token_set
 
-SPECS = Path("/work/shared/xero")
+SPECS = Path(__file__).resolve().parents[2] / "services" / "xero_sandbox" / "spec"
 
 
 @cache

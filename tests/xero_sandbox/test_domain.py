@@ -153,6 +153,12 @@ def test_where_filter() -> None:
         compile_where("Code=1", fields, "Account")
 
 
+
+def test_a_backslash_escaped_quote_is_a_syntax_error_as_at_xero() -> None:
+    # XeroAPI/Xero-Java#347: 400 QueryParseException "Syntax error".
+    with pytest.raises(QueryError, match=r"^Syntax error$"):
+        compile_where('Narration=="a \\"b\\" c"', {"Narration": str}, "ManualJournal")
+
 def test_xero_dates_round_trip() -> None:
     assert ms_date(date(2026, 11, 20)) == "/Date(1795132800000+0000)/"
     assert parse_date("/Date(1795132800000+0000)/") == date(2026, 11, 20)

@@ -259,3 +259,21 @@ async def test_xml_unless_json_is_asked_for(sandbox: RunningSandbox) -> None:
     )
     assert refused.status_code == 400 and refused.text.startswith("<ApiException>")
     assert "<ValidationError><Message>The total debits" in refused.text
+
+
+async def test_control_restores_archived_accounts_never_deleted_ones(
+    sandbox: RunningSandbox,
+) -> None:
+    """As in Xero (help.xero.com Settings_ChartofAccountsArchive)."""
+    tokens = await token_set(sandbox.client)
+    org = f"/_control/organisations/{tokens['tenant_ids'][0]}"
+    archived = await sandbox.client.patch(org, json={"accounts": [
+        {"Code": "1210", "Status": "ARCHIVED"}, {"Code": "4010", "Status": "DELETED"}]})
+    assert archived.status_code == 200, archived.text
+    restored = await sandbox.client.patch(org, json={"accounts": [
+        {"Code": "1210", "Status": "ACTIVE"}]})
+    assert restored.status_code == 200, restored.text
+    undeleted = await sandbox.client.patch(org, json={"accounts": [
+        {"Code": "4010", "Status": "ACTIVE"}]})
+    assert undeleted.status_code == 400
+    assert "cannot restore a deleted account" in undeleted.text

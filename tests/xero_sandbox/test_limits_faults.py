@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.support.sandbox import RunningSandbox
-from tests.xero_sandbox.helpers import API, headers, refresh, token_set
+from tests.xero_sandbox.helpers import API, headers, journal, refresh, token_set
 
 
 async def test_minute_limit_answers_429_with_headers(sandbox: RunningSandbox) -> None:
@@ -117,3 +117,69 @@ async def test_control_validates_input(sandbox: RunningSandbox) -> None:
     assert bad.status_code == 400 and "per_minute" in bad.json()["error"]
     missing = await sandbox.client.post("/_control/grants", json={"email": "nobody@example.com"})
     assert missing.status_code == 404
+
+
+async def _journal_count(sandbox: RunningSandbox) -> int:
+    return len((await sandbox.client.get("/_control/journals")).json())
+
+
+@pytest.mark.parametrize(
+    ("lost_answer", "client_error"),
+    [("drop", httpx.TransportError), ("timeout", httpx.TimeoutException), ("error", None)],
+)
+async def test_a_write_processed_then_its_answer_lost(
+    sandbox: RunningSandbox, lost_answer: str, client_error: type[Exception] | None
+) -> None:
+    """Xero stored the journal; the caller never hears so. The key replays the answer."""
+    tokens = await token_set(sandbox.client)
+    before = await _journal_count(sandbox)
+    faults = {"lose_write_answers": 1, "lost_answer": lost_answer}
+    (await sandbox.client.put("/_control/faults", json=faults)).raise_for_status()
+    url, body = f"{API}/ManualJournals", journal()
+    keyed = {**headers(tokens), "Idempotency-Key": "k-1"}
+    async with httpx.AsyncClient(base_url=sandbox.url, timeout=0.5) as fresh:
+        if client_error is None:
+            assert (await fresh.put(url, json=body, headers=keyed)).status_code in (500, 503)
+        else:
+            with pytest.raises(client_error):
+                await fresh.put(url, json=body, headers=keyed)
+    assert await _journal_count(sandbox) == before + 1  # processed all the same
+    again = await sandbox.client.put(url, json=body, headers=keyed)
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert await _journal_count(sandbox) == before + 1
+
+
+async def test_search_lag_hides_new_journals_from_lists_only(sandbox: RunningSandbox) -> None:
+    tokens = await token_set(sandbox.client)
+    await sandbox.client.put("/_control/faults", json={"search_lag_s": 60})
+    stored = await sandbox.client.put(f"{API}/ManualJournals", json=journal(narration="lag"),
+                                      headers=headers(tokens))
+    journal_id = stored.json()["ManualJournals"][0]["ManualJournalID"]
+    where = {"where": 'Narration=="lag"'}
+    listed = await sandbox.client.get(f"{API}/ManualJournals", params=where,
+                                      headers=headers(tokens))
+    assert listed.json()["ManualJournals"] == []
+    one = await sandbox.client.get(f"{API}/ManualJournals/{journal_id}", headers=headers(tokens))
+    assert one.status_code == 200
+    await sandbox.client.post("/_control/clock/advance", json={"seconds": 61})
+    listed = await sandbox.client.get(f"{API}/ManualJournals", params=where,
+                                      headers=headers(tokens))
+    assert [j["ManualJournalID"] for j in listed.json()["ManualJournals"]] == [journal_id]
+
+
+async def test_lost_answer_faults_validated(sandbox: RunningSandbox) -> None:
+    bad = await sandbox.client.put("/_control/faults", json={"lost_answer": "vanish"})
+    assert bad.status_code == 400 and "lost_answer" in bad.json()["error"]
+    bad = await sandbox.client.put("/_control/faults", json={"lost_write_answer_rate": 1.5})
+    assert bad.status_code == 400 and "lost_write_answer_rate" in bad.json()["error"]
+
+
+async def test_app_minute_breaches_are_counted(sandbox: RunningSandbox) -> None:
+    await sandbox.client.put("/_control/limits", json={"app_per_minute": 2})
+    tokens = await token_set(sandbox.client)
+    answers = [await sandbox.client.get(f"{API}/Accounts", headers=headers(tokens))
+               for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["X-Rate-Limit-Problem"] == "appminute"
+    stats = (await sandbox.client.get("/_control/stats")).json()
+    assert stats["app_minute_breaches"] == 1

@@ -4,9 +4,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from authlib.common.security import generate_token
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from glbridge.headless import HeadlessBrowser
+from services.auth.adapters.xero import AsyncOAuth2Client  # imported without authlib's warning
 from tests.support.sandbox import RunningSandbox
 
 SCOPES = "openid profile email offline_access accounting.manualjournals accounting.settings.read"

@@ -64,12 +64,22 @@ async def insert_connection(conn: asyncpg.Connection, new: NewConnection) -> Non
 
 async def stores_sharing_xero_user(conn: asyncpg.Connection, row: Row) -> list[str]:
     """Other live connections authorised by the same Xero user as `row`."""
-    if not row["xero_user_id"]:
+    return await _other_live_stores(conn, row, "xero_user_id")
+
+
+async def stores_sharing_xero_connection(conn: asyncpg.Connection, row: Row) -> list[str]:
+    """Other live stores on the very same Xero connection as `row` (same user, same
+    organisation, same app: Xero keeps one connection for them)."""
+    return await _other_live_stores(conn, row, "xero_connection_id")
+
+
+async def _other_live_stores(conn: asyncpg.Connection, row: Row, column: str) -> list[str]:
+    if column not in ("xero_user_id", "xero_connection_id") or not row[column]:
         return []
     rows = await conn.fetch(
-        "SELECT store_id FROM connections WHERE xero_user_id = $1 AND id <> $2"
+        f"SELECT store_id FROM connections WHERE {column} = $1 AND id <> $2"  # noqa: S608
         " AND status IN ('active', 'needs-reauth') ORDER BY store_id",
-        row["xero_user_id"],
+        row[column],
         row["id"],
     )
     return [r["store_id"] for r in rows]

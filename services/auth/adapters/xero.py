@@ -3,13 +3,20 @@ connections and revocation. Every failure becomes one of four exceptions, so the
 can tell a dead token (InvalidGrant) from a lost answer (InDoubt) and an outage."""
 
 import logging
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import authlib.deprecate  # noqa: F401  (it installs an "always" filter when first imported)
 import httpx
 from authlib.integrations.base_client import OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+with warnings.catch_warnings():
+    # authlib 1.x announces that its httpx integration moves to httpx2; the client used
+    # here keeps working until authlib 2, and moving means a new HTTP stack for auth.
+    warnings.simplefilter("ignore")
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from services.auth.domain.connect import Tenant, tenants_from_connections
 from services.auth.domain.tokens import TokenSet, expiry
@@ -103,6 +110,21 @@ class XeroIdentity:
             return tenants_from_connections(response.json())
         except ValueError as exc:
             raise XeroError(f"GET /connections answered something unreadable: {exc}") from exc
+
+    async def delete_connection(self, access_token: str, xero_connection_id: str) -> None:
+        """Removes the app's connection to one organisation (`DELETE /connections/{id}`,
+        204). Already gone (404) is what we wanted anyway."""
+        url = f"{self.settings.connections_url.rstrip('/')}/{xero_connection_id}"
+        async with httpx.AsyncClient(timeout=self.settings.timeout_s, verify=self._tls) as client:
+            try:
+                response = await client.delete(
+                    url, headers={"Authorization": f"Bearer {access_token}"})
+            except httpx.HTTPError as exc:
+                raise XeroError(f"DELETE /connections failed: {type(exc).__name__}") from exc
+        if response.status_code == 404:
+            log.info("the Xero connection was already gone")
+        elif response.status_code not in (200, 204):
+            raise XeroError(f"DELETE /connections answered HTTP {response.status_code}")
 
     async def revoke(self, refresh_token: str) -> None:
         async with self._client() as client:

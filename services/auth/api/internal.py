@@ -111,6 +111,7 @@ async def disconnect(
     return JSONResponse(
         {
             "connection_id": str(connection_id),
+            "removed_at_xero": outcome.removed_at_xero,
             "revoked_at_xero": outcome.revoked_at_xero,
             "detail": outcome.detail,
         }

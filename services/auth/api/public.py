@@ -11,9 +11,9 @@ from services.auth.api import deps
 from services.auth.api.pages import key_page, pick_page, problem_page
 from services.auth.domain.scenarios import Scenario, UnrecognisedKey
 from services.auth.service_layer.connect import Connected, ConnectFlow, FlowError
+from shared.contracts.stores import StoreIdText
 
 BROWSER_COOKIE = "glbridge_connect"
-STORE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 
 router = APIRouter(tags=["public"])
 
@@ -21,10 +21,9 @@ router = APIRouter(tags=["public"])
 class SetupRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    store_id: str = Field(
-        pattern=STORE_ID_PATTERN,
-        description="The store's id: 1 to 64 letters, digits, '.', '_' or '-'",
-    )
+    # The one store-id rule (shared/contracts/stores.py): refused here, at the first door,
+    # before any Xero connection is made for an id totals would refuse.
+    store_id: StoreIdText
     api_key: str | None = Field(
         default="", max_length=4000, description="What the store's API Key box holds"
     )

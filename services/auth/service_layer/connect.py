@@ -27,6 +27,7 @@ from services.auth.domain.connect import (
 from services.auth.domain.keys import ApiKey, hash_secret, new_key
 from services.auth.domain.scenarios import Classification, classify_api_key
 from services.auth.domain.tokens import Status, TokenSet
+from services.auth.service_layer.release import release_at_xero
 from services.auth.service_layer.vault import seal_context
 from services.auth.settings import AuthSettings
 from shared.contracts.events import XeroConnected, XeroConnectionRestored
@@ -277,7 +278,24 @@ class ConnectFlow:
                 "replaced": str(old["id"]) if old else None,
             },
         )
+        if old is not None:
+            await self._release_replaced(old)
         return Connected(key, store_id, tenant.tenant_name)
+
+    async def _release_replaced(self, old: asyncpg.Record) -> None:
+        """The replaced connection is let go of at Xero too (after the new one is committed,
+        so the check for stores still using it sees the new one)."""
+        def open_token(column: str) -> str:
+            return self.cipher.open(old[column + "_sealed"], seal_context(old["id"], column))
+
+        try:
+            async with self.pool.acquire() as conn:
+                released = await release_at_xero(conn, old, self.xero, open_token)
+        except Exception:  # the store is connected; a stale connection only costs a slot
+            log.exception("releasing the replaced connection at Xero failed")
+            return
+        log.info("replaced connection released at Xero",
+                 extra={"connection_id": str(old["id"]), "detail": released.detail})
 
     async def _outcome(self, attempt_id: str, outcome: str) -> None:
         async with self.pool.acquire() as conn:

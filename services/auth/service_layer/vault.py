@@ -30,6 +30,7 @@ from services.auth.domain.tokens import (
     must_refresh,
     within_grace,
 )
+from services.auth.service_layer.release import Released, release_at_xero
 from services.auth.settings import AuthSettings
 from shared.contracts.events import XeroConnectionNeedsReauth
 from shared.outbox import HandOff, enqueue
@@ -57,10 +58,8 @@ class AccessGrant:
         return f"AccessGrant(tenant_id={self.tenant_id}, expires_at={self.expires_at})"
 
 
-@dataclass(frozen=True)
-class Disconnected:
-    revoked_at_xero: bool
-    detail: str
+# What a disconnect did at Xero.
+Disconnected = Released
 
 
 def seal_context(connection_id: UUID, column: str) -> str:
@@ -146,28 +145,15 @@ class Vault:
             return bool(values)
 
     async def disconnect(self, connection_id: UUID) -> Disconnected:
-        """Deletes the connection's tokens (its key stops working) and revokes its refresh
-        token at Xero, unless another store's connection was authorised by the same Xero
-        user: Xero's revocation ends every grant of that user, theirs included."""
+        """Deletes the connection's tokens (its key stops working), removes its connection
+        at Xero and revokes its refresh token, each unless another store depends on it
+        (see `release_at_xero`)."""
         async with self._refresh_lock(connection_id) as conn:
             row = await repo.connection(conn, connection_id)
             if row is None:
                 raise UnknownConnection(str(connection_id))
-            sharing = await repo.stores_sharing_xero_user(conn, row)
-            outcome = Disconnected(revoked_at_xero=False, detail="no tokens left to revoke")
-            if sharing:
-                outcome = Disconnected(
-                    False,
-                    "not revoked at Xero: the same Xero user also connected store(s) "
-                    f"{', '.join(sharing)}, and revoking would disconnect them too",
-                )
-            elif row["refresh_token_sealed"]:
-                try:
-                    await self.xero.revoke(self._open(row, "refresh_token"))
-                    outcome = Disconnected(True, "revoked at Xero")
-                except XeroError as exc:
-                    log.warning("revocation at Xero failed, tokens deleted anyway: %s", exc)
-                    outcome = Disconnected(False, f"Xero could not be reached: {exc}")
+            outcome = await release_at_xero(
+                conn, row, self.xero, lambda column: self._open(row, column))
             await repo.end_connection(conn, connection_id, Status.DISCONNECTED)
             return outcome
 

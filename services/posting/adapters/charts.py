@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -75,6 +75,13 @@ class ChartCache:
         """Before a journal is refused on the chart's word: the chart is past its TTL, or
         older than `recheck_s` (the manager may just have fixed it in Xero)."""
         return self.age_s(tenant_id) > min(recheck_s, self.ttl_s)
+
+    def read_at(self, tenant_id: UUID) -> datetime | None:
+        """When this process's copy was read from Xero (None: it has none)."""
+        entry = self._entries.get(tenant_id)
+        if entry is None or entry.stale:
+            return None
+        return datetime.now(UTC) - timedelta(seconds=time.monotonic() - entry.fetched)
 
     def age_s(self, tenant_id: UUID) -> float:
         entry = self._entries.get(tenant_id)
@@ -150,19 +157,31 @@ class ChartCache:
                        settings: bool = False) -> _Entry:
         since = old.last_modified if old is not None else None
         settings = settings or (old is not None and old.chart.has_settings)
-        # The reads go side by side: an organisation's first batch waits for all of them.
-        (accounts, last_modified), organisation, *extra = await asyncio.gather(
-            self.gateway.call(
-                "accounts", tenant_id, connection_id,
-                lambda token: _accounts(self.gateway, token, tenant_id, since),
-            ),
-            self.gateway.call(
-                "organisation", tenant_id, connection_id,
-                lambda token: self.gateway.xero.organisation(token, tenant_id),
-            ),
-            *(self._settings(tenant_id, connection_id, path, key, params)
-              for path, key, params in _SETTINGS if settings),
+        accounts_read = self.gateway.call(
+            "accounts", tenant_id, connection_id,
+            lambda token: _accounts(self.gateway, token, tenant_id, since),
         )
+        settings_reads = [self._settings(tenant_id, connection_id, path, key, params)
+                          for path, key, params in _SETTINGS if settings]
+        extra: list[list[dict[str, Any]]]
+        if old is not None and not old.stale and old.organisation_json:
+            # A read because the chart is old: the organisation record (name, lock dates,
+            # base currency) changes far more rarely than accounts, and a journal it would
+            # refuse (a period locked since) comes back from Xero as an error that marks
+            # the chart stale, when the record is read again. One call, not two.
+            (accounts, last_modified), *extra = await asyncio.gather(
+                accounts_read, *settings_reads)
+            organisation: Any = json.loads(old.organisation_json)
+        else:
+            # The reads go side by side: an organisation's first batch waits for them all.
+            (accounts, last_modified), organisation, *extra = await asyncio.gather(
+                accounts_read,
+                self.gateway.call(
+                    "organisation", tenant_id, connection_id,
+                    lambda token: self.gateway.xero.organisation(token, tenant_id),
+                ),
+                *settings_reads,
+            )
         for (_, key, _), items in zip(_SETTINGS, extra, strict=False):
             organisation[key] = items
         if old is not None and since is not None:

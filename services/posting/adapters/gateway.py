@@ -4,6 +4,7 @@ rate headers fed back into the budget."""
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -16,7 +17,9 @@ from services.posting.adapters.xero import (
     TokenRejected,
     XeroClient,
     XeroError,
+    XeroForbidden,
     XeroRateLimited,
+    scopes_of,
 )
 from services.posting.domain import budget
 from services.posting.metrics import (
@@ -54,6 +57,16 @@ class XeroGateway:
         self.auth = auth
         self.limits = limits
         self.max_inline_wait_s = max_inline_wait_s
+        # What Xero's last answer said of each organisation's minute, and when (monotonic).
+        self._minute_left: dict[UUID, tuple[int, float]] = {}
+
+    def minute_remaining(self, tenant_id: UUID) -> int | None:
+        """Calls left in the organisation's minute by Xero's last answer (X-MinLimit-
+        Remaining), if that answer is from the last minute."""
+        seen = self._minute_left.get(tenant_id)
+        if seen is None or time.monotonic() - seen[1] > 60.0:
+            return None
+        return seen[0]
 
     async def call(
         self, operation: str, tenant_id: UUID, connection_id: UUID, send: Call[T]
@@ -76,6 +89,8 @@ class XeroGateway:
             except XeroError as exc:
                 await self._release(tenant_id, slot, exc.rate)
                 XERO_CALLS.labels(operation, type(exc).__name__).inc()
+                if isinstance(exc, XeroForbidden):
+                    exc.operation, exc.granted = operation, scopes_of(token.value)
                 if isinstance(exc, XeroRateLimited):
                     XERO_429.inc()
                     log.warning("Xero rate limited tenant %s: %s", tenant_id, exc.rate)
@@ -98,6 +113,8 @@ class XeroGateway:
             await asyncio.sleep(wait)
 
     async def _release(self, tenant_id: UUID, slot: datetime, rate: RateInfo) -> None:
+        if rate.min_remaining is not None:
+            self._minute_left[tenant_id] = (rate.min_remaining, time.monotonic())
         block = budget.blocked_after_answer(
             datetime.now(UTC), rate.retry_after_s, rate.min_remaining
         )

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from services.posting.adapters.reposts import PostgresReposts, Reopen, Reposts, reopening
 from services.posting.domain import budget
 from services.posting.domain.model import (
     Posting,
@@ -66,7 +67,8 @@ SELECT EXISTS (SELECT 1 FROM taken) AS taken, EXISTS (SELECT 1 FROM counted) AS 
 # the table was still small) ran as a scan of every posting: 1.2 ms a batch after 3,000
 # days, where the probes take 0.05.
 POSTINGS_OF_DAYS = (
-    "SELECT p.id, p.store_id, p.business_date, p.revision, p.state, p.outcome"
+    "SELECT p.id, p.store_id, p.business_date, p.revision, p.state, p.outcome,"
+    " p.event_id, p.journal_id"
     " FROM unnest($1::text[], $2::date[]) AS d(store_id, day)"
     " CROSS JOIN LATERAL (SELECT * FROM postings p WHERE p.store_id = d.store_id"
     " AND p.business_date = d.day OFFSET 0) AS p"
@@ -117,6 +119,7 @@ class Recorded(StrEnum):
     NEW = "new"
     ALREADY_PENDING = "already-pending"
     REPUBLISHED = "republished"
+    REOPENED = "reopened"
     SUPERSEDED = "superseded"
 
 
@@ -134,6 +137,9 @@ class Claimed:
     to_void: tuple[UUID, ...]
     waits_for_older: bool
     age_s: float = 0.0
+    # A new attempt of a failed day: how many, and when the last was asked for.
+    reposts: int = 0
+    reposted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,7 @@ class Reschedule:
 CLAIM_DUE_POSTINGS = """
 SELECT p.id, p.store_id, p.business_date, p.revision, p.tenant_id,
   p.connection_id, p.event_id, p.correlation_id, p.event, p.state, p.attempts,
-  extract(epoch FROM now() - p.created_at)::float8 AS age_s,
+  extract(epoch FROM now() - p.created_at)::float8 AS age_s, p.reposts, p.reposted_at,
   (SELECT max(n.revision) FROM postings n WHERE n.store_id = p.store_id
      AND n.business_date = p.business_date AND n.revision > p.revision) AS newer,
   earlier.to_void, earlier.waits
@@ -215,14 +221,12 @@ class _Plan:
         self.inserts: list[tuple[StoreTotalsClosed, State, Event | None]] = []
         self.events: list[Event] = []
         self.supersede: dict[int, list[int]] = {}
+        self.reopen: list[Reopen] = []
 
     def decide(self, event: StoreTotalsClosed, day: list[dict[str, Any]]) -> Recorded:
         same = next((r for r in day if r["revision"] == event.revision), None)
         if same is not None:
-            if same["outcome"] is None:
-                return Recorded.ALREADY_PENDING
-            self.events.append(republished(same["outcome"], event))
-            return Recorded.REPUBLISHED
+            return self._again(event, same)
         newest = max((r["revision"] for r in day), default=0)
         if newest > event.revision:
             outcome = failed(_unsaved(event), [superseded_error(newest)])
@@ -238,6 +242,17 @@ class _Plan:
                 self.supersede.setdefault(event.revision, []).append(older["id"])
         self._insert(event, State.PENDING, None, day)
         return Recorded.NEW
+
+    def _again(self, event: StoreTotalsClosed, same: dict[str, Any]) -> Recorded:
+        if same["outcome"] is None:
+            return Recorded.ALREADY_PENDING
+        reopen = reopening(event, same)
+        if reopen is not None:
+            self.reopen.append(reopen)
+            same.update(state=State.PENDING, outcome=None, event_id=event.event_id)
+            return Recorded.REOPENED
+        self.events.append(republished(same["outcome"], event))
+        return Recorded.REPUBLISHED
 
     def _insert(
         self, event: StoreTotalsClosed, state: State, outcome: Event | None,
@@ -303,8 +318,9 @@ class Repository:
     a database crash, and their commits are the most frequent."""
 
     def __init__(self, pool: asyncpg.Pool, relaxed: asyncpg.Pool | None = None,
-                 handed: HandOff | None = None) -> None:
+                 handed: HandOff | None = None, reposts: Reposts | None = None) -> None:
         self.pool = pool
+        self.reposts = reposts or PostgresReposts()
         self.relaxed = relaxed or pool
         # Committed events go to this process's relay at once (without one: its sweep).
         self.handed = handed or HandOff(limit=0)
@@ -377,6 +393,7 @@ class Repository:
             )
         for revision, ids in plan.supersede.items():
             await self._supersede(tx, ids, revision)
+        await self.reposts.reopen(conn, plan.reopen)
         await tx.enqueue(*plan.events)
 
     async def _supersede(self, tx: Transaction, ids: list[int], revision: int) -> None:
@@ -454,7 +471,8 @@ class Repository:
         by_tenant: dict[UUID, list[Claimed]] = {}
         for r in rows:
             by_tenant.setdefault(r["tenant_id"], []).append(Claimed(
-                _posting(r), r["newer"], tuple(r["to_void"] or ()), r["waits"], r["age_s"]))
+                _posting(r), r["newer"], tuple(r["to_void"] or ()), r["waits"], r["age_s"],
+                r["reposts"], r["reposted_at"]))
         return [by_tenant.get(tenant_id, [])[:limit] for tenant_id, limit in requests]
 
     async def mark_in_flight(self, postings: Sequence[Posting], grace_s: float) -> set[int]:

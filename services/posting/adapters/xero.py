@@ -5,6 +5,7 @@ rejected), a 403 (the organisation is gone or access was revoked), a 429 with it
 `Retry-After`, and transient failures marked with whether Xero may have acted on them.
 """
 
+import base64
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -63,7 +64,27 @@ class TokenRejected(XeroError):
 
 
 class XeroForbidden(XeroError):
-    """403: the organisation is disconnected (or gone): permanent for the caller."""
+    """403: disconnected, a scope missing or a role that may not: permanent for the caller.
+    The gateway adds which operation it was and the scopes the token carried."""
+
+    operation: str = ""
+    granted: list[str] | None = None
+
+
+def scopes_of(access_token: str) -> list[str] | None:
+    """The scopes in Xero's access token (a JWT whose `scope` claim lists them), read
+    without verifying it (Xero verifies it; this only explains a 403); None if unreadable."""
+    try:
+        payload = access_token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return None
+    scope = claims.get("scope") if isinstance(claims, dict) else None
+    if isinstance(scope, str):
+        return scope.split()
+    if isinstance(scope, list):
+        return [str(s) for s in scope]
+    return None
 
 
 class XeroRateLimited(XeroError):

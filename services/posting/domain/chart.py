@@ -4,17 +4,31 @@ category and code, what to change, and (for refused accounts) a clearing account
 """
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from shared.contracts.accounts import expected_classes
 from shared.contracts.events import ErrorKind, Journal, JournalLine, PostingError
 from shared.xero_rules import refused_in_manual_journals
 
 _CLEARING_WORDS = ("clearing", "undeposited", "suspense")
 _STOP_WORDS = {"and", "the", "of", "on", "account", "accounts", "card", "cards"}
+# Xero's account types by class, for an account whose `Class` Xero did not send
+# (AccountType and AccountClassType in Xero's accounting OpenAPI spec).
+_CLASS_OF_TYPE = {
+    **dict.fromkeys(("BANK", "CURRENT", "FIXED", "INVENTORY", "NONCURRENT", "PREPAYMENT"),
+                    "ASSET"),
+    **dict.fromkeys(("CURRLIAB", "LIABILITY", "TERMLIAB", "PAYG"), "LIABILITY"),
+    "EQUITY": "EQUITY",
+    **dict.fromkeys(("DEPRECIATN", "DIRECTCOSTS", "EXPENSE", "OVERHEADS"), "EXPENSE"),
+    **dict.fromkeys(("OTHERINCOME", "REVENUE", "SALES"), "REVENUE"),
+}
+_CLASS_WORDS = {"ASSET": "an asset", "LIABILITY": "a liability", "EQUITY": "an equity",
+                "EXPENSE": "an expense", "REVENUE": "a revenue"}
 
 
 @dataclass(frozen=True)
@@ -25,7 +39,12 @@ class Account:
     status: str = "ACTIVE"
     system_account: str | None = None
     tax_type: str | None = None
-    account_class: str = ""  # Xero's Class: ASSET, EQUITY, EXPENSE, LIABILITY, REVENUE
+    account_class: str = ""
+
+    @property
+    def kind(self) -> str:
+        """The account's class (ASSET, LIABILITY, EQUITY, EXPENSE, REVENUE)."""
+        return self.account_class or _CLASS_OF_TYPE.get(self.type, "")
 
     @property
     def usable(self) -> bool:
@@ -76,8 +95,11 @@ class Chart:
 
     @property
     def lock_date(self) -> date | None:
-        dates = [d for d in (self.period_lock_date, self.end_of_year_lock_date) if d]
-        return max(dates) if dates else None
+        """The lock that binds every user, advisers too: the end of year lock date. The
+        period lock date binds every user but an adviser (help.xero.com "Set and work with
+        lock dates": "for all user roles, or all user roles except the Adviser user
+        role"), so whether it refuses a day is Xero's to say for the connected user."""
+        return self.end_of_year_lock_date
 
 
 def chart_from_xero(
@@ -146,16 +168,23 @@ def _tracking(raw: Any) -> dict[str, TrackingCategory] | None:
     }
 
 
+_MS_DATE = re.compile(r"^/Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/$")
+
+
 def parse_xero_date(value: Any) -> date | None:
-    """Xero writes dates as `2026-11-24`, `2026-11-24T00:00:00` or `/Date(1764000000000+0000)/`."""
+    """Xero writes dates as `2026-11-24`, `2026-11-24T00:00:00` or `/Date(ms+hhmm)/`: the
+    instant in milliseconds and the organisation's zone, which is applied before taking
+    the date: `/Date(1419937200000+1300)/` is 2014-12-31 (developer.xero.com "Dates and
+    timestamps explained")."""
     if not value:
         return None
-    text = str(value)
-    if text.startswith("/Date("):
-        from datetime import UTC, datetime
-
-        millis = int(text[6:].split(")")[0].split("+")[0].split("-")[0])
-        return datetime.fromtimestamp(millis / 1000, UTC).date()
+    text = str(value).strip()
+    match = _MS_DATE.match(text)
+    if match:
+        millis, sign, hours, minutes = match.groups()
+        offset = timedelta(hours=int(hours or 0), minutes=int(minutes or 0))
+        instant = datetime.fromtimestamp(int(millis) / 1000, UTC)
+        return (instant + offset if sign != "-" else instant - offset).date()
     return date.fromisoformat(text[:10])
 
 
@@ -261,30 +290,25 @@ def check_tracking(line: JournalLine, chart: Chart) -> list[PostingError]:
 def check_line(line: JournalLine, chart: Chart) -> PostingError | None:
     account = chart.account(line.account_code)
     where = f"Account Numbers > {line.category}"
+    instead = _similar(line.account_code, line.category, chart)
     if account is None:
-        return PostingError(
-            kind=ErrorKind.UNKNOWN_ACCOUNT,
-            category=line.category,
-            account_code=line.account_code,
-            message=(
-                f"{where}: account code '{line.account_code}' does not exist in Xero"
-                f"{_in_org(chart)}. Change it to an existing account code"
-                f"{_similar(line.account_code, line.category, chart)}, or create the account"
-                " in Xero's chart of accounts."
-            ),
-        )
+        return _about_line(line, ErrorKind.UNKNOWN_ACCOUNT, (
+            f"{where}: account code '{line.account_code}' does not exist in Xero"
+            f"{_in_org(chart)}. Change it to an existing account code{instead}, or create"
+            " the account in Xero's chart of accounts."))
+    if account.status == "DELETED":
+        # Xero restores archived accounts, never deleted ones (help.xero.com
+        # Settings_ChartofAccountsArchive: "you can't restore a deleted account").
+        return _about_line(line, ErrorKind.ARCHIVED_ACCOUNT, (
+            f"{where}: account {account.code} \"{account.name}\" was deleted in Xero"
+            f"{_in_org(chart)}, and Xero cannot restore a deleted account. Create a new"
+            f" account in Xero's chart of accounts and use its code, or change it to an"
+            f" active account{instead}."))
     if account.status != "ACTIVE":
-        return PostingError(
-            kind=ErrorKind.ARCHIVED_ACCOUNT,
-            category=line.category,
-            account_code=line.account_code,
-            message=(
-                f"{where}: account {account.code} \"{account.name}\" is {account.status.lower()}"
-                f" in Xero{_in_org(chart)}. Change it to an active account"
-                f"{_similar(line.account_code, line.category, chart)}, or restore the account"
-                " in Xero."
-            ),
-        )
+        return _about_line(line, ErrorKind.ARCHIVED_ACCOUNT, (
+            f"{where}: account {account.code} \"{account.name}\" is {account.status.lower()}"
+            f" in Xero{_in_org(chart)}. Restore it in Xero (Chart of accounts, Archive tab),"
+            f" or change it to an active account{instead}."))
     if account.type == "BANK":
         return _refused(line, account, chart, ErrorKind.BANK_ACCOUNT, "a bank account")
     if refused_in_manual_journals(account.system_account):
@@ -294,15 +318,27 @@ def check_line(line: JournalLine, chart: Chart) -> PostingError | None:
     return None
 
 
+def _about_line(line: JournalLine, kind: ErrorKind, message: str) -> PostingError:
+    return PostingError(kind=kind, category=line.category, account_code=line.account_code,
+                        message=message)
+
+
 def _refused(
     line: JournalLine, account: Account, chart: Chart, kind: ErrorKind, what: str
 ) -> PostingError:
-    suggestion = suggest_clearing_account(line.category, chart)
-    instead = (
-        f" Use a clearing account instead, for example {suggestion.code} \"{suggestion.name}\"."
-        if suggestion
-        else " Create a clearing account (type Current Asset) in Xero and use its code instead."
-    )
+    wanted = expected_classes(line.category)
+    if wanted is not None and "ASSET" not in wanted:
+        # Revenue, tax, deposits: a clearing account is no place for them either.
+        picks = similar_accounts(line.account_code, line.category, chart)
+        instead = (" Use another account instead" + _similar(line.account_code, line.category,
+                                                             chart) + "." if picks else
+                   " Create an account of the right kind in Xero and use its code instead.")
+    elif suggestion := suggest_clearing_account(line.category, chart):
+        instead = (f" Use a clearing account instead, for example {suggestion.code}"
+                   f" \"{suggestion.name}\".")
+    else:
+        instead = (" Create a clearing account (type Current Asset) in Xero and use its code"
+                   " instead.")
     return PostingError(
         kind=kind,
         category=line.category,
@@ -339,25 +375,61 @@ def _words(text: str) -> set[str]:
 
 
 def _similar(code: str, category: str, chart: Chart) -> str:
-    usable = [a for a in chart.accounts.values() if a.usable]
-    by_code = difflib.get_close_matches(code.upper(), [a.code.upper() for a in usable], n=1)
-    by_name = difflib.get_close_matches(
-        category.lower(), [a.name.lower() for a in usable], n=1, cutoff=0.5
-    )
-    picks: list[Account] = []
-    for account in usable:
-        if (by_name and account.name.lower() == by_name[0]) or (
-            by_code and account.code.upper() == by_code[0]
-        ):
-            picks.append(account)
+    picks = similar_accounts(code, category, chart)
     if not picks:
         return ""
-    named = ", ".join(f"{a.code} \"{a.name}\"" for a in picks[:2])
+    named = ", ".join(f"{a.code} \"{a.name}\"" for a in picks)
     return f" (perhaps {named})"
 
 
 def _named(chart: Chart) -> str:
     return f" \"{chart.organisation_name}\"" if chart.organisation_name else ""
+
+
+def similar_accounts(code: str, category: str, chart: Chart, limit: int = 2
+                     ) -> list[Account]:
+    """Usable accounts of the class the entry posts to (and of an archived or deleted
+    account's own type, when some fit), most alike in name first: an archived rental
+    revenue account gets revenue accounts, never a tax liability."""
+    wanted = expected_classes(category)
+    # An archived or deleted account is the one the manager meant: its like is wanted. A
+    # bank or system account was the wrong kind: the entry's own words are the guide.
+    refused = chart.account(code)
+    if refused is not None and refused.status == "ACTIVE":
+        refused = None
+    usable = [a for a in chart.accounts.values()
+              if a.usable and (wanted is None or a.kind in wanted)]
+    if refused is not None and (same := [a for a in usable if a.type == refused.type]):
+        usable = same
+    like = refused.name if refused is not None else category.replace("-", " ").replace("/", " ")
+
+    def score(account: Account) -> tuple[int, float]:
+        shared = len(_words(like) & _words(account.name))
+        return shared, difflib.SequenceMatcher(None, like.lower(), account.name.lower()).ratio()
+
+    ranked = sorted(usable, key=score, reverse=True)
+    return [a for a in ranked if score(a) > (0, 0.45)][:limit]
+
+
+def unusual_account(line: JournalLine, chart: Chart) -> PostingError | None:
+    """An account Xero accepts but of a class the entry does not post to (a warning when
+    a setup is checked: e.g. revenue posted to a liability)."""
+    account = chart.account(line.account_code)
+    wanted = expected_classes(line.category)
+    if account is None or not account.usable or wanted is None or account.kind in wanted:
+        return None
+    needed = " or ".join(_CLASS_WORDS.get(k, k.lower()) for k in sorted(wanted))
+    return PostingError(
+        kind=ErrorKind.VALIDATION,
+        category=line.category,
+        account_code=line.account_code,
+        message=(
+            f"Account Numbers > {line.category}: account {account.code} \"{account.name}\" is"
+            f" {_CLASS_WORDS.get(account.kind, account.kind.lower())} account; this entry"
+            f" usually posts to {needed} account"
+            f"{_similar(line.account_code, line.category, chart)}. Xero will accept it."
+        ),
+    )
 
 
 def _in_org(chart: Chart) -> str:
@@ -380,14 +452,17 @@ def check_balance(lines: Iterable[JournalLine]) -> PostingError | None:
 
 
 def check_lock_date(day: date, chart: Chart) -> PostingError | None:
+    """Refuses a day the end of year lock date closes to every user; a day only the
+    period lock date closes is left to Xero (an adviser may post it)."""
     lock = chart.lock_date
     if lock is None or day > lock:
         return None
     return PostingError(
         kind=ErrorKind.LOCKED_PERIOD,
         message=(
-            f"{day.isoformat()} is inside a period locked in Xero{_in_org(chart)} (lock date"
-            f" {lock.isoformat()}). Ask your accountant to move the lock date in Xero"
-            " (Settings > Advanced > Financial settings), then post the day again."
+            f"{day.isoformat()} is on or before the end of year lock date in Xero"
+            f"{_in_org(chart)} ({lock.isoformat()}), which binds every user, advisers too."
+            " Ask your accountant to move the end of year lock date in Xero (Settings >"
+            " Advanced > Financial settings), then post the day again."
         ),
     )

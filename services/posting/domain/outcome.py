@@ -63,10 +63,13 @@ _DROPPED = re.compile(r"Account code '([^']*)' has been removed", re.I)
 _TAX = re.compile(r"TaxType code '([^']*)' cannot be used with account code '([^']*)'", re.I)
 _UNBALANCED = re.compile(r"total debits .* must equal total credits", re.I)
 _LOCKED = re.compile(r"lock date|locked period|period is locked", re.I)
+_PERIOD_LOCK = re.compile(r"period lock", re.I)
+_YEAR_LOCK = re.compile(r"end of year lock|year.end lock", re.I)
 _ARCHIVED = re.compile(r"archived|deleted", re.I)
 _BANK = re.compile(r"bank account", re.I)
 _SYSTEM = re.compile(r"system account|receivable|payable|retained earnings", re.I)
 _QUOTED = re.compile(r"'([^']*)'")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[- ][A-Z][a-z]{2}[- ]\d{4}")
 
 
 def judge(result: JournalResult, lines: Sequence[JournalLine]) -> list[PostingError]:
@@ -114,12 +117,7 @@ def xero_error(message: str, lines: Sequence[JournalLine]) -> PostingError:
             xero_message=message,
         )
     if _LOCKED.search(message):
-        return PostingError(
-            kind=ErrorKind.LOCKED_PERIOD,
-            message="The day is inside a period locked in Xero: ask your accountant to move"
-            " the lock date, then post the day again.",
-            xero_message=message,
-        )
+        return locked_error(message)
     code = _code_in(message, lines)
     for pattern, kind, advice in (
         (_ARCHIVED, ErrorKind.ARCHIVED_ACCOUNT, "is archived in Xero: use an active account."),
@@ -135,6 +133,30 @@ def xero_error(message: str, lines: Sequence[JournalLine]) -> PostingError:
         message=f"Xero refused the day's journal: {message}",
         xero_message=message,
     )
+
+
+def locked_error(message: str) -> PostingError:
+    """Xero refused the day's date for a lock date: which one, and who can act on it."""
+    if _PERIOD_LOCK.search(message):
+        advice = (
+            "The day is on or before the period lock date in Xero, which binds every user"
+            " but an adviser: connect the store as a Xero user with the Adviser role, or ask"
+            " your accountant to move the period lock date, then post the day again."
+        )
+    elif _YEAR_LOCK.search(message):
+        advice = (
+            "The day is on or before the end of year lock date in Xero, which binds every"
+            " user, advisers too: ask your accountant to move it, then post the day again."
+        )
+    else:
+        advice = ("The day is inside a period locked in Xero: ask your accountant to move"
+                  " the lock date, then post the day again.")
+    # Xero names the date in its own format, e.g. "The document date cannot be before
+    # the end of year lock date, currently set at 31-Jul-2013" (waynerobinson/xeroizer#92).
+    date = _DATE.search(message)
+    lock = f" Lock date: {date.group(0)}." if date else ""
+    return PostingError(kind=ErrorKind.LOCKED_PERIOD, message=f"{advice}{lock}",
+                        xero_message=message)
 
 
 def _about(

@@ -10,11 +10,20 @@ def posting_reference(store_id: str, business_date: date, revision: int) -> str:
     return f"[glb:{store_id}:{business_date.isoformat()}:{revision}]"
 
 
-def narration_with_reference(narration: str, reference: str, limit: int = 500) -> str:
-    """The narration as sent to Xero: it must carry the unique reference to be found again.
+# Xero documents no escape for a double quote in a `where` string literal and refuses a
+# backslash-escaped one (400 QueryParseException "Syntax error": XeroAPI/Xero-Java#347), so
+# the narration sent is one that never needs escaping: these characters are replaced.
+_UNQUOTABLE = str.maketrans({'"': "'", "\\": "/"})
 
-    Totals already puts it there; this only guards against a producer that did not.
+
+def narration_with_reference(narration: str, reference: str, limit: int = 500) -> str:
+    """The narration as sent to Xero: it must carry the unique reference to be found again,
+    and be quotable in a `where` filter as it is.
+
+    Totals already puts the reference there; this only guards against a producer that did
+    not.
     """
+    narration, reference = narration.translate(_UNQUOTABLE), reference.translate(_UNQUOTABLE)
     if reference in narration:
         return narration
     room = limit - len(reference) - 1
@@ -22,9 +31,11 @@ def narration_with_reference(narration: str, reference: str, limit: int = 500) -
 
 
 def narration_filter(narration: str) -> str:
-    """A Xero `where` expression that matches exactly this narration."""
-    escaped = narration.replace("\\", "\\\\").replace('"', '\\"')
-    return f'Narration=="{escaped}"'
+    """A Xero `where` expression that matches exactly this narration (one made by
+    `narration_with_reference`, which never needs escaping)."""
+    if narration != narration.translate(_UNQUOTABLE):
+        raise ValueError(f"a narration Xero cannot filter on: {narration!r}")
+    return f'Narration=="{narration}"'
 
 
 def idempotency_key(posting_ids: Iterable[int], attempt_tag: str) -> str:

@@ -37,8 +37,9 @@ from services.posting.adapters.xero import (
     XeroRefused,
     XeroUnavailable,
 )
-from services.posting.domain.batching import chunks, group_by
+from services.posting.domain.batching import chunks, group_by, linger_s
 from services.posting.domain.chart import Chart, check_journal
+from services.posting.domain.forbidden import forbidden_error, reauth_error
 from services.posting.domain.model import (
     Posting,
     State,
@@ -52,9 +53,10 @@ from services.posting.domain.model import (
 )
 from services.posting.domain.outcome import JournalResult, is_account_error, judge
 from services.posting.domain.reference import idempotency_key, narration_filter
+from services.posting.domain.repost import needs_fresh_chart, put_tag
 from services.posting.domain.retry import backoff_s
 from services.posting.domain.tax import with_rounding
-from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, POSTINGS
+from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, LOOKUPS_REFUSED, POSTINGS
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
 from shared.logging import correlation_id
 from shared.messaging.broker import DEAD_REASON_HEADER, Broker
@@ -158,6 +160,9 @@ class Drainer:
 
     async def drain_once(self, tenant_id: UUID) -> bool:
         """One batch of the organisation; True when it was full (more may be due)."""
+        pause = linger_s(self.gateway.minute_remaining(tenant_id), self.gateway.limits.per_minute)
+        if pause:
+            await asyncio.sleep(pause)
         limit = await self.allowance.take(self.policy.batch_size)
         held = limit
         try:
@@ -201,15 +206,20 @@ class Drainer:
             open_items = self._give_up_exhausted(open_items, work)
             if not open_items:
                 return
-            settings = _needs_settings(open_items)
-            chart = await self.charts.get(tenant_id, connection_id, settings)
+            if needs_fresh_chart((c.reposted_at for c in open_items),
+                                 self.charts.read_at(tenant_id)):
+                # A new attempt of a failed day: the organisation as it is now, not the
+                # copy its failure was decided on (the manager has just fixed it in Xero).
+                await self.charts.invalidate(tenant_id)
+            chart = await self.charts.get(tenant_id, connection_id, _needs_settings(open_items))
             open_items = await self._check(tenant_id, connection_id, open_items, chart, work)
             work.chart = chart
             await self._post(tenant_id, connection_id, open_items, work)
         except (ReauthNeeded, UnknownConnection) as exc:
-            self._fail_all(open_items, work, _reauth_error(exc))
+            self._fail_all(open_items, work, reauth_error(str(exc)))
         except XeroForbidden as exc:
-            self._fail_all(open_items, work, _disconnected_error(str(exc)))
+            self._fail_all(open_items, work,
+                           forbidden_error(str(exc), exc.operation, exc.granted))
         except XeroRefused as exc:
             if exc.results:
                 raise
@@ -224,8 +234,9 @@ class Drainer:
         except Throttled as exc:
             self._later(open_items, work, exc.wait_s, "Xero budget spent", count=False)
         except XeroRateLimited as exc:
+            # Xero refused the call before acting on it: no attempt is spent.
             wait = exc.rate.retry_after_s or 60.0
-            self._later(open_items, work, wait, f"Xero answered 429: {exc}")
+            self._later(open_items, work, wait, f"Xero answered 429: {exc}", count=False)
         except (XeroUnavailable, AuthUnavailable, TokenRejected) as exc:
             self._retry(open_items, work, exc)
 
@@ -238,17 +249,26 @@ class Drainer:
         if not unknown:
             return items
         found: dict[str, JournalResult] = {}
+        in_doubt: set[int] = set()
         for group in chunks(unknown, self.policy.lookup_chunk):
             where = " OR ".join(narration_filter(c.posting.narration) for c in group)
-            results = await self.gateway.call(
-                "find", tenant_id, connection_id,
-                lambda token, where=where: self.gateway.xero.find_journals(  # type: ignore[misc]
-                    token, tenant_id, where
-                ),
-            )
+            try:
+                results = await self.gateway.call(
+                    "find", tenant_id, connection_id,
+                    lambda token, where=where: self.gateway.xero.find_journals(  # type: ignore[misc]
+                        token, tenant_id, where
+                    ),
+                )
+            except XeroRefused as exc:
+                # These journals may be in Xero: never failed, never sent again unseen.
+                self._in_doubt(group, work, exc)
+                in_doubt.update(c.posting.id for c in group)
+                continue
             found.update({r.narration: r for r in results if r.journal_id is not None})
         remaining = []
         for claimed in items:
+            if claimed.posting.id in in_doubt:
+                continue
             hit = found.get(claimed.posting.narration)
             if claimed.posting.state == State.IN_FLIGHT and hit is not None:
                 assert hit.journal_id is not None
@@ -259,6 +279,17 @@ class Drainer:
             else:
                 remaining.append(claimed)
         return remaining
+
+    def _in_doubt(self, group: Sequence[Claimed], work: _Round, exc: XeroRefused) -> None:
+        LOOKUPS_REFUSED.inc()
+        reason = (f"in doubt: Xero refused the lookup of a journal that may be in Xero ({exc});"
+                  " looked up again later")
+        log.warning("lookup refused for postings %s: %s", [c.posting.id for c in group], exc)
+        for claimed in group:
+            delay = backoff_s(claimed.posting.attempts + 1, self.policy.backoff_base_s,
+                              self.policy.backoff_cap_s)
+            work.later.append(Reschedule(claimed.posting.id, State.IN_FLIGHT, _after(delay),
+                                         reason, count_attempt=False))
 
     # --- 2. revisions of the same day, and attempts spent ---
 
@@ -459,7 +490,9 @@ class Drainer:
             return
         work.sent.update(p.id for p in postings)
         # The same batch sent again gets Xero's first answer back (while Xero remembers).
-        key = idempotency_key([p.id for p in postings], "put")
+        key = idempotency_key([p.id for p in postings],
+                              put_tag((c.posting.id, c.reposts) for c in items
+                                      if c.posting.id in marked))
         assert work.chart is not None
         sent = {p.id: with_rounding(p.journal, work.chart) for p in postings}
         payloads = [journal_payload(sent[p.id], p.narration) for p in postings]
@@ -599,25 +632,3 @@ def _live(claimed: Claimed, work: _Round) -> EarlierJournal | UUID:
 
 def _after(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
-def _reauth_error(exc: Exception) -> PostingError:
-    return PostingError(
-        kind=ErrorKind.REAUTH_NEEDED,
-        message=(
-            "The store's Xero connection needs a new key: open Account Numbers setup, click"
-            " the API Key box and connect to Xero again, then post the day again."
-        ),
-        xero_message=str(exc) or None,
-    )
-
-
-def _disconnected_error(detail: str) -> PostingError:
-    return PostingError(
-        kind=ErrorKind.DISCONNECTED,
-        message=(
-            "Xero refused access to the organisation (disconnected, or the organisation is"
-            " gone): connect the store to Xero again from Account Numbers setup."
-        ),
-        xero_message=detail or None,
-    )

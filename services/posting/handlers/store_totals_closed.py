@@ -40,7 +40,7 @@ class StoreTotalsClosedHandler:
         if not isinstance(event, StoreTotalsClosed):
             raise Reject(f"posting does not handle {type(event).__name__}")
         recorded = await self.recorder.submit(event)
-        if recorded is Recorded.NEW:
+        if recorded in (Recorded.NEW, Recorded.REOPENED):
             self.wake(event.tenant_id)
         else:
             log.info("store-totals-closed %s:%s rev %d: %s", event.store_id,

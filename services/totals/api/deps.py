@@ -9,9 +9,10 @@ from services.totals.adapters.notifier import DayNotifier
 from services.totals.adapters.repository import SetupRecord, TotalsRepository
 from services.totals.handlers.days import NotAuthenticated, TotalsService, WrongStore
 from services.totals.settings import TotalsSettings
+from shared.contracts.stores import STORE_ID_PATTERN, STORE_ID_RULE
 
-STORE_ID = r"^[A-Za-z0-9_-]{1,20}$"
-StoreId = Annotated[str, Path(pattern=STORE_ID, description="The store number")]
+STORE_ID = STORE_ID_PATTERN
+StoreId = Annotated[str, Path(pattern=STORE_ID, description=STORE_ID_RULE)]
 
 
 @dataclass

@@ -43,9 +43,16 @@ async def put_setup(
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             detail=f"the key cannot be checked now ({exc}); try again",
                             headers={"Retry-After": "5"}) from None
-    return setup_view(record)
+    # Saved even with errors (the manager may fix Xero next), but never called ready then.
+    return {**setup_view(record), "check": await wired.service.check_setup(record)}
 
 
 @router.get("/setup")
 async def get_setup(setup: StoreSetupDep) -> dict[str, Any]:
     return setup_view(setup)
+
+
+@router.get("/setup/check")
+async def check_setup(setup: StoreSetupDep, wired: Wired) -> dict[str, Any]:
+    """The saved setup checked against the organisation again (as a save does)."""
+    return await wired.service.check_setup(setup)

@@ -22,7 +22,8 @@ class DayStatus(StrEnum):
 
 # Statuses that end a POS's wait: everything but pending.
 SETTLED = frozenset(set(DayStatus) - {DayStatus.PENDING})
-NEEDS_NEW_KEY = frozenset({ErrorKind.REAUTH_NEEDED, ErrorKind.DISCONNECTED})
+NEEDS_NEW_KEY = frozenset({ErrorKind.REAUTH_NEEDED, ErrorKind.DISCONNECTED,
+                           ErrorKind.SCOPE_MISSING})
 
 
 @dataclass(frozen=True)
@@ -120,11 +121,39 @@ def apply_failed(current: DayState, event: GlPostingFailed) -> DayState | None:
     return replace(current, status=status, errors=errors, retryable=event.retryable)
 
 
+# Who can remove the cause of a failure, by the kind of its errors (the first owner found
+# in this order heads the message: a connection problem hides every other one).
+_OWNERS: tuple[tuple[str, frozenset[str], str], ...] = (
+    ("the connection", frozenset({ErrorKind.REAUTH_NEEDED, ErrorKind.DISCONNECTED}),
+     "connect the store to Xero again (Account Numbers setup, API Key box), then post"),
+    ("Xero unavailable", frozenset({ErrorKind.XERO_UNAVAILABLE, ErrorKind.RATE_LIMITED}),
+     "nothing to fix: post the day again later"),
+    ("Xero organisation settings", frozenset({ErrorKind.LOCKED_PERIOD}),
+     "ask your accountant to move the lock date in Xero, then post the day again"),
+    ("the day's totals", frozenset({ErrorKind.UNBALANCED}),
+     "check the day's totals at the POS, then close or reprint the day"),
+)
+_SETUP = ("Account Numbers setup",
+          "fix the entries named below in the setup or in Xero's chart of accounts, then "
+          "post the day again")
+
+
+def cause_owner(errors: tuple[dict[str, object], ...]) -> tuple[str, str]:
+    """(whose the cause is, what to do): the first of the day's errors' owners."""
+    kinds = {str(error.get("kind")) for error in errors}
+    for owner, owned, advice in _OWNERS:
+        if kinds & owned:
+            return owner, advice
+    return _SETUP
+
+
 def message(state: DayState) -> str:
     """What the POS shows, in words a store manager can act on."""
     match state.status:
         case DayStatus.POSTED:
-            return f"Posted to Xero (journal {state.journal_id})."
+            replaced = (f"; it replaces journal {state.replaced_journal_id}, which was voided"
+                        " in Xero" if state.replaced_journal_id else "")
+            return f"Posted to Xero (journal {state.journal_id}){replaced}."
         case DayStatus.PENDING:
             return "Sent to Xero; waiting for the result."
         case DayStatus.NOT_POSTED:
@@ -135,9 +164,9 @@ def message(state: DayState) -> str:
             return ("The Xero connection needs a new key: open the Account Numbers setup, "
                     "connect to Xero again and paste the new 2RF: key. The day posts then.")
         case DayStatus.FAILED:
-            hint = " Retrying may help." if state.retryable else \
-                " Fix the Account Numbers setup, then reprint and post."
-            return f"{_still_live(state)}Posting failed with {len(state.errors)} error(s).{hint}"
+            owner, advice = cause_owner(state.errors)
+            return (f"{_still_live(state)}Posting failed ({len(state.errors)} error(s)),"
+                    f" to be fixed in: {owner}. What to do: {advice}.")
     return str(state.status)
 
 

@@ -22,6 +22,7 @@ from services.totals.adapters.repository import (
     TotalsRepository,
     key_hash,
 )
+from services.totals.adapters.setup_checker import CheckUnavailable, SetupChecker
 from services.totals.domain.day import Decision
 from services.totals.domain.journal import (
     BuiltDay,
@@ -31,6 +32,7 @@ from services.totals.domain.journal import (
     is_consolidated,
 )
 from services.totals.domain.setup import StoreSetup
+from services.totals.domain.setup_check import ERROR, expand_setup, verdict
 from services.totals.domain.totals import DayTotals
 from shared.contracts.events import Trigger
 
@@ -114,11 +116,38 @@ class SetupCache:
         self._entries.clear()
 
 
+NEEDS_NEW_KEY_PROBLEM = {
+    "severity": ERROR, "kind": "connection", "category": None, "account_code": None,
+    "message": "The store's Xero connection needs a new key: connect to Xero again from "
+    "the API Key box and paste the new 2RF: key.", "xero_message": None,
+}
+
+
 class TotalsService:
-    def __init__(self, repo: TotalsRepository, auth: AuthClient) -> None:
+    def __init__(self, repo: TotalsRepository, auth: AuthClient,
+                 checker: SetupChecker | None = None) -> None:
         self.repo = repo
         self.auth = auth
+        self.checker = checker
         self.setups = SetupCache(repo)
+
+    async def check_setup(self, record: SetupRecord) -> dict[str, object]:
+        """The setup against its organisation: every problem, errors and warnings, and
+        whether the store is ready to post (never while an error remains)."""
+        expanded = expand_setup(record.store_id, record.setup)
+        own = list(expanded.problems)
+        if not record.connection_ok:
+            return verdict([*own, NEEDS_NEW_KEY_PROBLEM], [])
+        if self.checker is None:
+            return verdict(own, None, "no posting service to ask")
+        try:
+            found = await self.checker.check(record.key.tenant_id, record.key.connection_id,
+                                             expanded.entries, expanded.tracking)
+        except CheckUnavailable as exc:
+            if exc.needs_new_key:
+                return verdict([*own, NEEDS_NEW_KEY_PROBLEM], [])
+            return verdict(own, None, str(exc))
+        return verdict(own, found)
 
     async def authenticate(self, store_id: str, api_key: str | None) -> SetupRecord:
         """The store's setup, when `api_key` is its key: checked against the stored hash."""

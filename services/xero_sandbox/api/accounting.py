@@ -4,7 +4,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -20,10 +20,10 @@ from services.xero_sandbox.api.common import (
     sandbox_of,
     validation_exception,
 )
-from services.xero_sandbox.api.faults import apply_faults
+from services.xero_sandbox.api.faults import apply_faults, lose_after_commit
 from services.xero_sandbox.api.identity import bearer_grant
 from services.xero_sandbox.api.xml import as_xml, wants_json
-from services.xero_sandbox.domain.journals import Checked, check_journal
+from services.xero_sandbox.domain.journals import Checked, check_journal, lock_message
 from services.xero_sandbox.domain.limits import TenantBudget, Window, admit
 from services.xero_sandbox.domain.model import Grant, ManualJournal, Organisation, new_id
 from services.xero_sandbox.domain.state import (
@@ -42,7 +42,7 @@ from services.xero_sandbox.domain.views import (
     tax_rate_view,
     tracking_category_view,
 )
-from services.xero_sandbox.domain.where import QueryError, compile_where
+from services.xero_sandbox.domain.where import SYNTAX_ERROR, QueryError, compile_where
 from services.xero_sandbox.domain.xerodate import ms_date
 
 PREFIX = "/api.xro/2.0"
@@ -84,6 +84,11 @@ class Call:
     def __init__(self, request: Request, sandbox: Sandbox, grant: Grant, org: Organisation):
         self.request, self.sandbox, self.grant, self.org = request, sandbox, grant, org
 
+    @property
+    def adviser(self) -> bool:
+        user = self.sandbox.user(self.grant.email)
+        return user is not None and user.is_adviser
+
 
 async def _api(request: Request, scopes: frozenset[str], handler: Handler) -> Response:
     """Xero's gatekeeping for every Accounting call: token, tenant, scope, limits, faults."""
@@ -96,6 +101,10 @@ async def _api(request: Request, scopes: frozenset[str], handler: Handler) -> Re
     if not sandbox.may_reach(grant, tenant_id):
         return problem(403, "Forbidden", "AuthenticationUnsuccessful")
     if scopes.isdisjoint(grant.scopes):
+        # A token without the scope (XeroAPI/xero-mcp-server#209).
+        return problem(403, "Forbidden", "AuthorizationUnsuccessful")
+    if scopes is WRITE_JOURNALS and not _may_post_journals(sandbox, grant):
+        # The user's role may not post manual journals (help.xero.com "Manual journals").
         return problem(403, "Forbidden", "AuthorizationUnsuccessful")
     budget = sandbox.budget(grant.client_id, tenant_id)
     headers, refused = _admit(sandbox, grant, tenant_id, budget)
@@ -105,12 +114,18 @@ async def _api(request: Request, scopes: frozenset[str], handler: Handler) -> Re
         answer = await apply_faults(request, sandbox, tenant_id)
         if answer is None:
             answer = await handler(Call(request, sandbox, grant, sandbox.orgs[tenant_id]))
+            answer = await lose_after_commit(request, sandbox, tenant_id, answer)
     finally:
         budget.in_flight -= 1
     answer.headers.update(headers)
     if not wants_json(request.headers.get("accept")) and answer.media_type == JSON_TYPE:
         return as_xml(answer)
     return answer
+
+
+def _may_post_journals(sandbox: Sandbox, grant: Grant) -> bool:
+    user = sandbox.user(grant.email)
+    return user is None or user.may_post_journals
 
 
 def _admit(
@@ -136,6 +151,7 @@ def _admit(
             retry_after = _forced_retry_after(problem_name, budget, app, sandbox.clock.timestamp())
     if problem_name is not None:
         stats.rate_limited[tenant_id] = stats.rate_limited.get(tenant_id, 0) + 1
+        stats.app_minute_breaches += problem_name == "appminute"
         return headers, _too_many(problem_name, retry_after, headers)
     if budget.in_flight > stats.max_concurrent.get(tenant_id, 0):
         stats.max_concurrent[tenant_id] = budget.in_flight
@@ -314,9 +330,13 @@ async def get_journals(request: Request) -> Response:
 
 
 async def _journals(call: Call) -> Response:
-    journals = list(call.sandbox.journals[call.org.tenant_id].values())
+    journals = _searchable(call, list(call.sandbox.journals[call.org.tenant_id].values()))
     params = call.request.query_params
     where = params.get("where")
+    faults = call.sandbox.faults
+    if where and faults.refuse_where > 0 and faults.applies_to(call.org.tenant_id):
+        faults.refuse_where -= 1
+        return _query_error(SYNTAX_ERROR)
     if where:
         try:
             journals = list(filter(compile_where(where, JOURNAL_FIELDS, "ManualJournal"), journals))
@@ -342,6 +362,15 @@ async def _journals(call: Call) -> Response:
         "itemCount": total,
     }
     return _ok(call, "ManualJournals", [journal_view(j) for j in chunk], {"pagination": pagination})
+
+
+def _searchable(call: Call, journals: list[Any]) -> list[Any]:
+    """The `search_lag_s` fault: journals stored too recently are not listed yet."""
+    faults = call.sandbox.faults
+    if faults.search_lag_s <= 0 or not faults.applies_to(call.org.tenant_id):
+        return journals
+    cutoff = call.sandbox.clock.now() - timedelta(seconds=faults.search_lag_s)
+    return [j for j in journals if j.created <= cutoff]
 
 
 async def get_journal(request: Request) -> Response:
@@ -511,7 +540,7 @@ async def _create(call: Call) -> Response:
     if isinstance(items, Response):
         return items
     today = call.sandbox.clock.now().date()
-    checked = [check_journal(raw, call.org, today) for raw in items]
+    checked = [check_journal(raw, call.org, today, call.adviser) for raw in items]
     summarize = _summarize(call)
     if summarize and not all(c.ok for c in checked):
         return validation_exception(
@@ -549,7 +578,7 @@ async def _update(call: Call, journal_id: str, raw: Any = None) -> Response:
     if not isinstance(raw, dict):
         return _bad_request("A ManualJournal must be a JSON object")
     status = raw.get("Status")
-    error = _body_error(raw) or _status_change_error(call.org, journal, status)
+    error = _body_error(raw) or _status_change_error(call.org, journal, status, call.adviser)
     if error is not None:
         return validation_exception(
             [{**journal_view(journal), "ValidationErrors": [{"Message": error}]}]
@@ -558,7 +587,7 @@ async def _update(call: Call, journal_id: str, raw: Any = None) -> Response:
         journal.status, journal.updated = str(status), call.sandbox.clock.now()
         return _ok(call, "ManualJournals", [journal_view(journal)])
     merged = {**as_submitted(journal), **raw}
-    checked = check_journal(merged, call.org, call.sandbox.clock.now().date())
+    checked = check_journal(merged, call.org, call.sandbox.clock.now().date(), call.adviser)
     if not checked.ok:
         return validation_exception([_element(checked, merged, journal.journal_id)])
     return _ok(call, "ManualJournals", [_stored_view(_store(call, checked, journal_id), True)])
@@ -574,7 +603,9 @@ def _body_error(raw: dict[str, Any]) -> str | None:
     return None
 
 
-def _status_change_error(org: Organisation, journal: ManualJournal, status: Any) -> str | None:
+def _status_change_error(
+    org: Organisation, journal: ManualJournal, status: Any, adviser: bool
+) -> str | None:
     if journal.status in ("VOIDED", "DELETED"):
         return f"This manual journal is {journal.status.lower()} and cannot be changed"
     if status == "VOIDED" and journal.status != "POSTED":
@@ -583,9 +614,8 @@ def _status_change_error(org: Organisation, journal: ManualJournal, status: Any)
         return "Only a draft manual journal can be deleted; void a posted one"
     if status == "DRAFT" and journal.status == "POSTED":
         return "A posted manual journal cannot be returned to draft"
-    lock = org.lock_date
-    if status in ("VOIDED", "DELETED") and lock is not None and journal.date <= lock:
-        return f"The document date cannot be on or before the lock date ({lock.isoformat()})"
+    if status in ("VOIDED", "DELETED"):
+        return lock_message(org, journal.date, adviser)
     return None
 
 

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.xero_sandbox.api.common import json_response, sandbox_of
+from services.xero_sandbox.api.faults import LOST_ANSWERS
 from services.xero_sandbox.domain.limits import Limits
-from services.xero_sandbox.domain.model import Organisation
+from services.xero_sandbox.domain.model import ROLES, Organisation
 from services.xero_sandbox.domain.state import DEFAULT_CLIENT, DEFAULT_SCOPES, Faults, s256
 from services.xero_sandbox.domain.views import account_view, as_submitted, organisation_view
 from services.xero_sandbox.domain.xerodate import ms_datetime
@@ -89,6 +90,7 @@ def _org(org: Organisation) -> dict[str, Any]:
         "end_of_year_lock_date": (
             org.end_of_year_lock_date.isoformat() if org.end_of_year_lock_date else None
         ),
+        "utc_offset_minutes": org.utc_offset_minutes,
         "Organisation": view,
         "accounts": [account_view(a) for a in org.accounts.values()],
     }
@@ -118,6 +120,11 @@ async def patch_org(tenant_id: str, request: Request) -> Response:
         for name in ("period_lock_date", "end_of_year_lock_date"):
             if name in body:
                 setattr(org, name, _date_or_none(body[name], name))
+        if "utc_offset_minutes" in body:
+            offset = body["utc_offset_minutes"]
+            if isinstance(offset, bool) or not isinstance(offset, int) or abs(offset) > 14 * 60:
+                raise BadInput("utc_offset_minutes must be a whole number of minutes, ±840")
+            org.utc_offset_minutes = offset
         for change in body.get("accounts") or []:
             _patch_account(org, change, sandbox.clock.now())
         for change in body.get("tracking") or []:
@@ -151,6 +158,10 @@ def _patch_account(org: Organisation, change: Any, now: Any) -> None:
     if "Status" in change:
         if change["Status"] not in ("ACTIVE", "ARCHIVED", "DELETED"):
             raise BadInput("Status must be ACTIVE, ARCHIVED or DELETED")
+        if account.status == "DELETED" and change["Status"] != "DELETED":
+            # As in Xero: an archived account can be restored, a deleted one never
+            # (help.xero.com Settings_ChartofAccountsArchive).
+            raise BadInput(f"account {code} was deleted: Xero cannot restore a deleted account")
         account.status = change["Status"]
     if "Type" in change:
         if change["Type"] not in CLASS_OF_TYPE:
@@ -217,12 +228,16 @@ async def put_client(client_id: str, request: Request) -> Response:
 @router.post("/users")
 async def create_user(request: Request) -> Response:
     async def act(body: dict[str, Any]) -> Response:
+        role = str(body.get("role", "STANDARD_ALL_REPORTS"))
+        if role not in ROLES:
+            raise BadInput(f"role must be one of {', '.join(ROLES)}")
         user = sandbox_of(request).add_user(
             _required_str(body, "email"),
             _required_str(body, "password"),
             _str_list(body, "tenant_ids") or [],
         )
-        return json_response({"email": user.email})
+        user.role = role
+        return json_response({"email": user.email, "role": user.role})
 
     return await _guarded(request, act)
 
@@ -317,11 +332,17 @@ def _faults(body: dict[str, Any]) -> Faults:
             _number(body.get("lose_token_responses", 0), "lose_token_responses")
         ),
         force_429_problem=str(body.get("force_429_problem", "minute")),
+        refuse_where=int(_number(body.get("refuse_where", 0), "refuse_where")),
         tenant_id=body.get("tenant_id"),
+        lose_write_answers=int(_number(body.get("lose_write_answers", 0), "lose_write_answers")),
+        lost_answer=str(body.get("lost_answer", "drop")),
+        search_lag_s=_number(body.get("search_lag_s", 0), "search_lag_s"),
     )
+    if faults.lost_answer not in LOST_ANSWERS:
+        raise BadInput("lost_answer must be drop, timeout or error")
     if faults.force_429_problem not in ("minute", "day", "appminute", "concurrent"):
         raise BadInput("force_429_problem must be minute, day, appminute or concurrent")
-    for name in ("error_rate", "drop_rate", "timeout_rate"):
+    for name in ("error_rate", "drop_rate", "timeout_rate", "lost_write_answer_rate"):
         rate = _number(body.get(name, 0.0), name)
         if not 0 <= rate <= 1:
             raise BadInput(f"{name} must be between 0 and 1")

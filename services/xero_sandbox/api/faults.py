@@ -1,4 +1,6 @@
-"""Injected faults: latency, 500/503 answers, dropped connections, timeouts.
+"""Injected faults: latency, 500/503 answers, dropped connections, timeouts, before the
+request is processed (`apply_faults`) or after it (`lose_after_commit`: Xero stored the
+journal, the answer never arrives).
 
 A dropped answer is done at the ASGI edge (`DropMiddleware`): the route marks the
 request, the middleware closes the socket instead of sending the response, so the
@@ -16,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.xero_sandbox.domain.state import Sandbox
 
 _DROP = "sandbox.drop"
+LOST_ANSWERS = ("drop", "timeout", "error")
+WRITE_METHODS = frozenset({"PUT", "POST"})
 
 
 def drop_answer(request: Request) -> None:
@@ -33,15 +37,42 @@ async def apply_faults(
         low = min(faults.latency_min_ms, faults.latency_max_ms)
         await asyncio.sleep(random.uniform(low, faults.latency_max_ms) / 1000)
     if faults.error_rate > 0 and random.random() < faults.error_rate:
-        status = random.choice((500, 503))
-        text = "Service Unavailable" if status == 503 else "An error occurred in Xero."
-        return Response(text, status, media_type="text/plain; charset=utf-8")
+        return _server_error()
     if faults.drop_rate > 0 and random.random() < faults.drop_rate:
         drop_answer(request)
         return Response(status_code=204)
     if faults.timeout_rate > 0 and random.random() < faults.timeout_rate:
         await asyncio.sleep(request.app.state.settings.fault_timeout_s)
     return None
+
+
+async def lose_after_commit(
+    request: Request, sandbox: Sandbox, tenant_id: str | None, answer: Response
+) -> Response:
+    """A write already processed loses its answer: the connection drops, the answer is held
+    past any client's patience, or a 500/503 comes instead. Xero's answer stays remembered
+    under the request's Idempotency-Key, so a resend with the same key gets it."""
+    faults = sandbox.faults
+    if request.method not in WRITE_METHODS or not faults.applies_to(tenant_id):
+        return answer
+    if faults.lose_write_answers > 0:
+        faults.lose_write_answers -= 1
+    elif not (faults.lost_write_answer_rate > 0
+              and random.random() < faults.lost_write_answer_rate):
+        return answer
+    if faults.lost_answer == "timeout":
+        await asyncio.sleep(request.app.state.settings.fault_timeout_s)
+        return answer
+    if faults.lost_answer == "error":
+        return _server_error()
+    drop_answer(request)
+    return Response(status_code=204)
+
+
+def _server_error() -> Response:
+    status = random.choice((500, 503))
+    text = "Service Unavailable" if status == 503 else "An error occurred in Xero."
+    return Response(text, status, media_type="text/plain; charset=utf-8")
 
 
 class DropMiddleware:

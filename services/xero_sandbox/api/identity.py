@@ -248,6 +248,9 @@ async def connections(request: Request) -> Response:
     grant, refused = bearer_grant(request, sandbox)
     if grant is None:
         return refused or not_found()
+    # xero-identity.yaml: the optional `authEventId` query narrows the list to the
+    # connections one authorisation made.
+    auth_event = request.query_params.get("authEventId")
     rows = [
         {
             "id": c.id,
@@ -259,7 +262,7 @@ async def connections(request: Request) -> Response:
             "updatedDateUtc": _xero_time(c.updated),
         }
         for c in sandbox.connections_of(grant)
-        if c.tenant_id in sandbox.orgs
+        if c.tenant_id in sandbox.orgs and auth_event in (None, c.auth_event_id)
     ]
     return json_response(rows)
 

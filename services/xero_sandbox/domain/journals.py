@@ -47,13 +47,14 @@ def _fmt(amount: Decimal) -> str:
     return f"{amount.quantize(CENT):.2f}"
 
 
-def check_journal(raw: Any, org: Organisation, today: dt.date) -> Checked:
-    """Applies Xero's rules to one submitted ManualJournal object."""
+def check_journal(raw: Any, org: Organisation, today: dt.date, adviser: bool = False) -> Checked:
+    """Applies Xero's rules to one submitted ManualJournal object, for a user who is an
+    adviser or not (which lock dates bind them)."""
     out = Checked()
     if not isinstance(raw, dict):
         out.errors.append("A ManualJournal must be a JSON object")
         return out
-    _check_header(raw, org, today, out)
+    _check_header(raw, org, today, out, adviser)
     lines = raw.get("JournalLines")
     if lines is None:
         lines = []
@@ -77,7 +78,9 @@ def _as_exclusive(out: Checked) -> None:
     out.line_amount_types = "Exclusive"
 
 
-def _check_header(raw: dict[str, Any], org: Organisation, today: dt.date, out: Checked) -> None:
+def _check_header(
+    raw: dict[str, Any], org: Organisation, today: dt.date, out: Checked, adviser: bool
+) -> None:
     narration = raw.get("Narration")
     if not isinstance(narration, str) or not narration.strip():
         out.errors.append("Narration cannot be empty")
@@ -95,11 +98,21 @@ def _check_header(raw: dict[str, Any], org: Organisation, today: dt.date, out: C
     out.show_on_cash_basis = raw.get("ShowOnCashBasisReports", True) is not False
     url = raw.get("Url")
     out.url = url if isinstance(url, str) else None
-    lock = org.lock_date
-    if out.date is not None and lock is not None and out.date <= lock:
-        out.errors.append(
-            f"The document date cannot be on or before the lock date ({lock.isoformat()})"
-        )
+    message = lock_message(org, out.date, adviser)
+    if message:
+        out.errors.append(message)
+
+
+def lock_message(org: Organisation, day: dt.date | None, adviser: bool) -> str | None:
+    """Xero's refusal of a date on or before the lock that binds the user, naming it (as
+    Xero's message does: "The document date cannot be before the end of year lock date,
+    currently set at ...", quoted in help.dext.com "How do Xero lock dates affect
+    publishing")."""
+    lock = org.lock_for(adviser)
+    if day is None or lock is None or day > lock[1]:
+        return None
+    return (f"The document date cannot be before the {lock[0]} lock date, currently set at"
+            f" {lock[1].isoformat()}")
 
 
 def _journal_date(value: Any, today: dt.date, out: Checked) -> dt.date | None:

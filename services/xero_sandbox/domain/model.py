@@ -63,6 +63,9 @@ class Organisation:
     accounts: dict[str, Account] = field(default_factory=dict)  # by upper-case code
     period_lock_date: date | None = None
     end_of_year_lock_date: date | None = None
+    # The organisation's UTC offset in minutes: Xero writes its local dates (the lock
+    # dates) as the instant of local midnight with this offset, `/Date(ms+1300)/`.
+    utc_offset_minutes: int = 0
     # Bumped on every change to the chart, so rendered account lists can be cached.
     version: int = 0
     tax_rates: dict[str, TaxRateSpec] = field(default_factory=dict)  # by TaxType
@@ -91,6 +94,17 @@ class Organisation:
         dates = [d for d in (self.period_lock_date, self.end_of_year_lock_date) if d]
         return max(dates) if dates else None
 
+    def lock_for(self, adviser: bool) -> tuple[str, date] | None:
+        """The lock that binds a user, named as Xero names it. The end of year lock date
+        binds every user; the period lock date every user but an adviser (help.xero.com
+        "Set and work with lock dates": lock dates "for all user roles, or all user roles
+        except the Adviser user role")."""
+        locks = [("end of year", self.end_of_year_lock_date)]
+        if not adviser:
+            locks.append(("period", self.period_lock_date))
+        set_locks = [(name, day) for name, day in locks if day is not None]
+        return max(set_locks, key=lambda lock: lock[1]) if set_locks else None
+
     def account(self, code: str) -> Account | None:
         return self.accounts.get(code.strip().upper())
 
@@ -101,6 +115,7 @@ class Organisation:
         if template not in TEMPLATES:
             raise ValueError(f"unknown template {template!r}; known: {sorted(TEMPLATES)}")
         org = cls(tenant_id or new_id(), name, template, now)
+        org.utc_offset_minutes = UTC_OFFSET_MINUTES.get(org.country, 0)
         for spec in TEMPLATES[template]:
             org.accounts[spec.code.upper()] = Account(
                 spec.code,
@@ -119,12 +134,31 @@ class Organisation:
         return org
 
 
+# Xero's user roles as the sandbox seeds them (help.xero.com "User roles"): manual
+# journals need the Adviser role, or Standard with All Reports (help.xero.com "Manual
+# journals"); any other user's token is answered 403 AuthorizationUnsuccessful.
+ROLES = ("ADVISER", "STANDARD_ALL_REPORTS", "STANDARD", "INVOICE_ONLY", "READ_ONLY",
+         "CASHBOOK")
+JOURNAL_ROLES = frozenset({"ADVISER", "STANDARD_ALL_REPORTS"})
+# Xero sends an organisation's local dates with its zone (NZ in daylight time: +1300).
+UTC_OFFSET_MINUTES = {"NZ": 13 * 60}
+
+
 @dataclass
 class User:
     email: str
     password: str
     tenant_ids: list[str]
     user_id: str = field(default_factory=new_id)
+    role: str = "STANDARD_ALL_REPORTS"
+
+    @property
+    def may_post_journals(self) -> bool:
+        return self.role in JOURNAL_ROLES
+
+    @property
+    def is_adviser(self) -> bool:
+        return self.role == "ADVISER"
 
 
 @dataclass

@@ -73,7 +73,17 @@ class Faults:
     # Which limit the forced 429s name: minute, day, appminute or concurrent.
     force_429_problem: str = "minute"
     lose_token_responses: int = 0
+    # The next n `where` filters on ManualJournals answer 400 QueryParseException, as Xero
+    # answers a filter it cannot parse.
+    refuse_where: int = 0
     tenant_id: str | None = None
+    # Faults after the request was processed (the journal is stored, the answer lost):
+    # the next N writes, then each write with this probability; `lost_answer` says how.
+    lose_write_answers: int = 0
+    lost_write_answer_rate: float = 0.0
+    lost_answer: str = "drop"  # drop, timeout or error
+    # A journal reaches `GET /ManualJournals` lists this many seconds after it is stored.
+    search_lag_s: float = 0.0
 
     def applies_to(self, tenant_id: str | None) -> bool:
         return self.tenant_id is None or self.tenant_id == tenant_id
@@ -87,7 +97,12 @@ class Faults:
             "force_429": self.force_429,
             "force_429_problem": self.force_429_problem,
             "lose_token_responses": self.lose_token_responses,
+            "refuse_where": self.refuse_where,
             "tenant_id": self.tenant_id,
+            "lose_write_answers": self.lose_write_answers,
+            "lost_write_answer_rate": self.lost_write_answer_rate,
+            "lost_answer": self.lost_answer,
+            "search_lag_s": self.search_lag_s,
         }
 
 
@@ -99,6 +114,8 @@ class Stats:
     token_refreshes: dict[str, int] = field(default_factory=dict)
     token_requests: int = 0
     api_requests: int = 0
+    # 429s for the app-wide minute (10,000 calls across every organisation).
+    app_minute_breaches: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -108,6 +125,7 @@ class Stats:
             "token_refreshes": self.token_refreshes,
             "token_requests": self.token_requests,
             "api_requests": self.api_requests,
+            "app_minute_breaches": self.app_minute_breaches,
         }
 
 

@@ -10,7 +10,7 @@ from services.xero_sandbox.domain.model import (
     Organisation,
     TrackingCategory,
 )
-from services.xero_sandbox.domain.xerodate import ms_date, ms_datetime
+from services.xero_sandbox.domain.xerodate import ms_date, ms_datetime, ms_local_date
 
 
 def account_view(account: Account) -> dict[str, Any]:
@@ -112,9 +112,10 @@ def organisation_view(org: Organisation) -> dict[str, Any]:
         "PaymentTerms": {},
     }
     if org.period_lock_date:
-        view["PeriodLockDate"] = ms_date(org.period_lock_date)
+        view["PeriodLockDate"] = ms_local_date(org.period_lock_date, org.utc_offset_minutes)
     if org.end_of_year_lock_date:
-        view["EndOfYearLockDate"] = ms_date(org.end_of_year_lock_date)
+        view["EndOfYearLockDate"] = ms_local_date(org.end_of_year_lock_date,
+                                                  org.utc_offset_minutes)
     return view
 
 

@@ -1,11 +1,18 @@
 """Xero's `where` filter, the subset the sandbox supports: `Field=="value"` and
-`Field!="value"` clauses joined by AND / OR (AND binds tighter), no parentheses."""
+`Field!="value"` clauses joined by AND / OR (AND binds tighter), no parentheses.
+
+Xero documents no escape for a double quote inside a string literal, and answers a
+backslash-escaped one with `400 QueryParseException` "Syntax error" (XeroAPI/Xero-Java#347,
+waynerobinson/xeroizer#160): a literal here is everything between two quotes, and a
+backslash before a quote is refused the same way."""
 
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-_CLAUSE = re.compile(r'^\s*([A-Za-z]+)\s*(==|!=)\s*"((?:[^"\\]|\\.)*)"\s*$')
+_CLAUSE = re.compile(r'^\s*([A-Za-z]+)\s*(==|!=)\s*"([^"]*)"\s*$')
+_ESCAPED_QUOTE = re.compile(r'\\"')
+SYNTAX_ERROR = "Syntax error"
 _OR = re.compile(r"\s+(?:OR|\|\|)\s+", re.IGNORECASE)
 _AND = re.compile(r"\s+(?:AND|&&)\s+", re.IGNORECASE)
 
@@ -18,6 +25,8 @@ class QueryError(ValueError):
 
 def compile_where(text: str, fields: Mapping[str, Callable[[Any], str]], kind: str) -> Predicate:
     """A predicate over objects, `fields` mapping a field name to its string getter."""
+    if _ESCAPED_QUOTE.search(text):
+        raise QueryError(SYNTAX_ERROR)
     alternatives = []
     for part in _OR.split(text.strip()):
         clauses = []
@@ -25,7 +34,7 @@ def compile_where(text: str, fields: Mapping[str, Callable[[Any], str]], kind: s
             match = _CLAUSE.match(clause)
             if not match:
                 raise QueryError(f"Unable to parse the where clause: {clause.strip()!r}")
-            name, op, value = match.group(1), match.group(2), match.group(3).replace('\\"', '"')
+            name, op, value = match.group(1), match.group(2), match.group(3)
             getter = _field(fields, name, kind)
             clauses.append((getter, op == "==", value))
         alternatives.append(clauses)
