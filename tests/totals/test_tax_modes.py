@@ -142,3 +142,25 @@ async def _api_headers(client: httpx.AsyncClient, system: System, email: str
                                json={"email": email})).json()
     return {"Authorization": f"Bearer {grant['access_token']}",
             "xero-tenant-id": grant["tenant_ids"][0], "Accept": "application/json"}
+
+
+async def test_saving_the_setup_checks_currency_tax_rates_and_tracking(system: System) -> None:
+    """The setup check applies the same rules before any day is closed: a currency that is
+    not the organisation's, an archived tax rate, a tracking option missing in Xero."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        key = await connect_store(client, system.auth_url, "8", "nz@example.com",
+                                  "nz-password")
+        saved = await client.put(
+            f"{system.totals_url}/v1/stores/8/setup",
+            json=setup(key, "USD", tax_rates={**GST_RATES, "sales": "OUTPUT"},
+                       tracking=[{"name": "Store", "option": "Store {Store}"}]))
+    assert saved.status_code == 200, saved.text
+    check = saved.json()["check"]
+    assert check["ready"] is False
+    errors = {p["kind"]: p for p in check["problems"] if p["severity"] == "error"}
+    assert {"currency", "tax-type", "tracking"} <= set(errors), check["problems"]
+    assert "USD" in errors["currency"]["message"] and "NZD" in errors["currency"]["message"]
+    assert errors["tax-type"]["category"] == "sales"
+    assert "OUTPUT" in errors["tax-type"]["message"] and "archived" in errors["tax-type"][
+        "message"]
+    assert '"Store 8"' in errors["tracking"]["message"]

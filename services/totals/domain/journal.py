@@ -272,7 +272,7 @@ def _tax_type(figure: Figure, setup: StoreSetup, problems: list[Problem]) -> str
     if setup.tax_mode != "tax-coded":
         return None
     base = figure.fallback or figure.category
-    rate = setup.tax_rates.get(figure.category) or setup.tax_rates.get(base)
+    rate = entry_tax_rate(figure.category, setup)
     if rate is None and base in TAXABLE:
         problems.append(Problem(
             ("setup", "tax_rates", base), "unmapped-tax",
@@ -301,6 +301,12 @@ def _tracking(store_id: str, setup: StoreSetup, problems: list[Problem]) -> list
             problems.append(Problem(("setup", "tracking", i, "option"), "bad-code",
                                     f"tracking option {item.option!r}: {exc}"))
     return result
+
+
+def entry_tax_rate(entry: str, setup: StoreSetup) -> str | None:
+    """The Xero tax rate a tax-coded store's lines of this entry carry (a split falls back
+    to its base entry's), or None when none is mapped."""
+    return setup.tax_rates.get(entry) or setup.tax_rates.get(entry.partition("/")[0])
 
 
 def _over_short(
