@@ -26,12 +26,17 @@ def _registry() -> Registry:
     return registry
 
 
-def assert_valid(body: Any, schema: str, spec: str = "xero_accounting.yaml") -> None:
+def schema_errors(body: Any, schema: str, spec: str = "xero_accounting.yaml") -> list[str]:
     validator = Draft202012Validator(
         {"$ref": f"{spec}#/components/schemas/{schema}"}, registry=_registry()
     )
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
-    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    return [f"{list(e.path)}: {e.message}" for e in errors]
+
+
+def assert_valid(body: Any, schema: str, spec: str = "xero_accounting.yaml") -> None:
+    errors = schema_errors(body, schema, spec)
+    assert not errors, errors[:5]
 
 
 def test_the_checker_catches_a_wrong_body() -> None:

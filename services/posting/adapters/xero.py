@@ -135,6 +135,12 @@ def dumps(payload: Any) -> str:
     return _MARKED.sub(r"\1", json.dumps(payload, default=mark))
 
 
+def void_body(journal_id: UUID, journal: Mapping[str, Any], status: str = "VOIDED") -> str:
+    """The body of a void (or a draft's delete): the journal as posted, its new status."""
+    body = {**journal, "ManualJournalID": str(journal_id), "Status": status}
+    return dumps({"ManualJournals": [body]})
+
+
 class XeroClient:
     def __init__(self, api_url: str, timeout_s: float, session: aiohttp.ClientSession) -> None:
         self.api_url = api_url.rstrip("/")
@@ -184,13 +190,12 @@ class XeroClient:
         `journal` is the journal as it was posted: the official spec's ManualJournal
         requires `Narration` in every body (xero_accounting.yaml, components/schemas/
         ManualJournal), so the journal is sent whole with its new status."""
-        body = {**journal, "ManualJournalID": str(journal_id), "Status": status}
         answer = await self._send(
             "POST",
             f"/ManualJournals/{journal_id}",
             token,
             tenant_id,
-            content=dumps({"ManualJournals": [body]}),
+            content=void_body(journal_id, journal, status),
             headers={"Idempotency-Key": idempotency_key},
         )
         found = _journals(answer.body)
