@@ -43,6 +43,10 @@ class PostingSettings(ServiceSettings):
 
     # How long a cached chart of accounts / lock dates is trusted before a refresh.
     chart_ttl_s: float = Field(300.0, alias="POSTING_CHART_TTL_S")
+    # Create a tracking option a journal names that its category lacks (a new store's
+    # "Store 7"). Needs the operator to grant the accounting.settings scope; off, a day
+    # naming a missing option fails saying which, and how to create it.
+    create_tracking_options: bool = Field(False, alias="POSTING_CREATE_TRACKING_OPTIONS")
     # Narrations looked up in one GET /ManualJournals (joined with OR).
     lookup_chunk: int = Field(10, alias="POSTING_LOOKUP_CHUNK")
     # A request Xero never answered may still be worked on: an in-flight posting is

@@ -219,6 +219,17 @@ class XeroClient:
         answer = await self._send("GET", path, token, tenant_id, params=params)
         return list(answer.body.get(key) or []), answer.rate
 
+    async def create_tracking_option(
+        self, token: str, tenant_id: UUID, category_id: str, name: str, idempotency_key: str
+    ) -> tuple[None, RateInfo]:
+        """`PUT /TrackingCategories/{id}/Options` (spec createTrackingOptions; needs the
+        `accounting.settings` scope, else 403)."""
+        answer = await self._send(
+            "PUT", f"/TrackingCategories/{category_id}/Options", token, tenant_id,
+            content=dumps({"Name": name}), headers={"Idempotency-Key": idempotency_key},
+        )
+        return None, answer.rate
+
     async def organisation(self, token: str, tenant_id: UUID) -> tuple[dict[str, Any], RateInfo]:
         answer = await self._send("GET", "/Organisation", token, tenant_id)
         organisations = answer.body.get("Organisations") or [{}]

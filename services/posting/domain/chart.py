@@ -69,6 +69,7 @@ class TrackingCategory:
     name: str
     status: str = "ACTIVE"
     options: Mapping[str, str] = field(default_factory=dict)  # option name -> status
+    category_id: str = ""
 
     def option_status(self, name: str) -> str | None:
         wanted = name.strip().lower()
@@ -163,6 +164,7 @@ def _tracking(raw: Any) -> dict[str, TrackingCategory] | None:
             str(item.get("Name") or ""), str(item.get("Status") or "ACTIVE"),
             {str(o.get("Name")): str(o.get("Status") or "ACTIVE")
              for o in item.get("Options") or []},
+            str(item.get("TrackingCategoryID") or ""),
         )
         for item in raw
     }
@@ -259,6 +261,25 @@ def check_tax_type(line: JournalLine, chart: Chart) -> PostingError | None:
                         account_code=line.account_code,
                         message=f"{where}: {problem}. Choose an active tax rate that Xero"
                         " allows on that account, or change the account.")
+
+
+def missing_options(journals: Iterable[Journal], chart: Chart) -> list[tuple[str, str]]:
+    """(category id, option name) of each tracking option the journals name that their
+    active category lacks: what the system may create in Xero when allowed to. An archived
+    option is the accountant's to restore, not to create again."""
+    if chart.tracking is None:
+        return []
+    missing: list[tuple[str, str]] = []
+    for journal in journals:
+        for line in journal.lines:
+            for item in line.tracking:
+                category = chart.tracking.get(item.name.strip().lower())
+                wanted = (category.category_id, item.option) if category else None
+                if category is not None and category.status == "ACTIVE" \
+                        and category.option_status(item.option) is None \
+                        and category.category_id and wanted not in missing:
+                    missing.append((category.category_id, item.option))
+    return missing
 
 
 def check_tracking(line: JournalLine, chart: Chart) -> list[PostingError]:

@@ -38,7 +38,7 @@ from services.posting.adapters.xero import (
     XeroUnavailable,
 )
 from services.posting.domain.batching import chunks, group_by, linger_s
-from services.posting.domain.chart import Chart, check_journal
+from services.posting.domain.chart import Chart, check_journal, missing_options
 from services.posting.domain.forbidden import forbidden_error, reauth_error
 from services.posting.domain.model import (
     Posting,
@@ -83,6 +83,8 @@ class DrainPolicy:
     # a backlog across many organisations fills batches, and without a bound the
     # process's memory would rise to that high-water mark and stay there.
     max_claimed: int = 400
+    # Create missing tracking options in Xero (needs the accounting.settings scope).
+    create_tracking_options: bool = False
 
 
 @dataclass
@@ -333,6 +335,9 @@ class Drainer:
         self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], chart: Chart,
         work: _Round,
     ) -> list[Claimed]:
+        if self.policy.create_tracking_options and await self._create_options(
+                tenant_id, connection_id, items, chart):
+            chart = await self.charts.get(tenant_id, connection_id, True)
         problems = {c.posting.id: check_journal(c.posting.journal, chart) for c in items}
         if any(problems.values()) and self.charts.worth_reading_again(
                 tenant_id, self.policy.chart_recheck_s):
@@ -348,6 +353,30 @@ class Drainer:
             else:
                 remaining.append(claimed)
         return remaining
+
+    async def _create_options(
+        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], chart: Chart
+    ) -> bool:
+        """Creates the tracking options the journals name that Xero lacks; True when one
+        was (the chart is then read again). Without the scope Xero answers 403: the days
+        then fail naming the option, as with creation off."""
+        created = False
+        for category_id, name in missing_options((c.posting.journal for c in items), chart):
+            key = idempotency_key([], f"option:{category_id}:{name}")
+            try:
+                await self.gateway.call(
+                    "tracking-option", tenant_id, connection_id,
+                    lambda token, c=category_id, n=name, k=key: (  # type: ignore[misc]
+                        self.gateway.xero.create_tracking_option(token, tenant_id, c, n, k)),
+                )
+            except (XeroForbidden, XeroRefused) as exc:
+                log.warning("tracking option %r not created in %s: %s", name, tenant_id, exc)
+                continue
+            log.info("created tracking option %r in %s", name, tenant_id)
+            created = True
+        if created:
+            await self.charts.invalidate(tenant_id)
+        return created
 
     # --- 4. an amended day: the earlier journal is voided once the new one is accepted ---
 
