@@ -431,9 +431,14 @@ class Drainer:
         self, tenant_id: UUID, connection_id: UUID, claimed: Claimed, work: _Round
     ) -> tuple[UUID | None, PostingError | None]:
         replaced = None
+        chart = work.chart
+        if chart is None and any(e.journal.tax for e in work.earlier.values()):
+            # Found in flight, before this round read the chart: a tax-coded journal is
+            # voided as it was sent, its rounding line included.
+            chart = await self.charts.get(tenant_id, connection_id, True)
         for journal_id in claimed.to_void:
             problem = await self._void(tenant_id, connection_id, journal_id,
-                                       work.earlier.get(journal_id), work.chart)
+                                       work.earlier.get(journal_id), chart)
             if problem is not None:
                 return replaced, problem
             replaced = journal_id
