@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test test-unit lint demo chaos bench clean
+.PHONY: setup run test test-unit lint demo chaos bench clean mutation
 
 setup:
 	bash scripts/setup.sh
@@ -10,8 +10,17 @@ setup:
 run: setup
 	$(BIN)/glbridge up
 
+# Every process the tests start is measured (coverage's subprocess patch); the combined
+# figures are printed at the end, the pytest exit status kept.
 test: setup
-	$(BIN)/pytest -q
+	@rm -rf artifacts/coverage && mkdir -p artifacts/coverage
+	$(BIN)/coverage run -m pytest -q; status=$$?; \
+	  $(BIN)/coverage combine -q && $(BIN)/python scripts/coverage_summary.py; exit $$status
+
+# Mutation testing of the pure rules (docs/testing.md); long, not part of `make test`.
+mutation: setup
+	rm -rf mutants
+	GLBRIDGE_EXAMPLES_SCALE=0.1 $(BIN)/mutmut run --max-children 2; $(BIN)/python scripts/mutation_summary.py
 
 # The tests that need no RabbitMQ, PostgreSQL or service process (marked in tests/conftest.py).
 test-unit:
@@ -35,4 +44,4 @@ chaos: setup
 	$(BIN)/python -m bench.chaos
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) artifacts mutants .pytest_cache .mypy_cache .ruff_cache

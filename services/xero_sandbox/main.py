@@ -4,6 +4,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.xero_sandbox.adapters.spec import SPEC_DIR, request_checks
 from services.xero_sandbox.adapters.tokens import TokenCodec
 from services.xero_sandbox.api import accounting, control, identity
 from services.xero_sandbox.api.common import NOT_FOUND_TEXT
@@ -43,7 +44,9 @@ def create_app(settings: SandboxSettings) -> FastAPI:
     tokens = TokenCodec(settings.jwt_secret.get_secret_value())
     app.state.settings = settings
     app.state.tokens = tokens
-    app.state.sandbox = Sandbox(Clock(), tokens.encode, settings.redirect_uri_list)
+    app.state.sandbox = Sandbox(Clock(), tokens.encode, settings.redirect_uri_list,
+                                settings.requests_kept)
+    app.state.request_checks = request_checks(SPEC_DIR) if settings.check_requests else {}
     app.router.routes.extend(accounting.routes)
     app.include_router(identity.router)
     if settings.control_enabled:

@@ -1,34 +1,29 @@
 """The connect flow in a real headless Chromium (Debian's `chromium`, driven by Playwright):
 login, consent, organisation picker, the key page and its copy button. The screenshot of
-the key page is kept in artifacts/auth/. Skipped where Chromium or Playwright is missing."""
+the key page is kept in artifacts/auth/. Skipped where Chromium or Playwright is missing,
+failed under CI=true (tests/support/browser.py)."""
 
-import shutil
 from pathlib import Path
 
-import pytest
-
 from tests.auth.conftest import AuthCluster
+from tests.support.browser import chromium_path, playwright_api
 
-playwright_api = pytest.importorskip("playwright.async_api")
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "auth"
-
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 
 
 async def test_connect_in_a_real_browser_and_copy_the_key(
     auth: AuthCluster, browser_client, internal
 ):
+    api, chromium = playwright_api(), chromium_path()
     auth.start()
     setup = await browser_client.post(
         f"{auth.url}/v1/setup", json={"store_id": "S400", "api_key": ""}
     )
     connect_url = setup.json()["connect_url"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    async with playwright_api.async_playwright() as playwright:
+    async with api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+            executable_path=chromium, headless=True, args=["--no-sandbox"]
         )
         try:
             context = await browser.new_context()

@@ -2,11 +2,8 @@
 retry a failed day by clicking, and watch it refresh itself. Screenshots go to
 artifacts/ops/."""
 
-import shutil
-from pathlib import Path
 
 import httpx
-import pytest
 
 from glbridge.system import System
 from services.totals.domain.examples import example_setup
@@ -18,16 +15,12 @@ from tests.ops.conftest import (
     publish_garbage,
     until_dead_letters,
 )
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-async_api = pytest.importorskip("playwright.async_api",
-                                reason="the playwright package is not installed")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason=f"no Chromium at {CHROMIUM} (Debian package chromium)")
+from tests.support.browser import chromium_path, playwright_api
 
 
 async def test_replay_and_retry_clicked_on_the_page(ops_system: System, amqp_url: str,
                                                     namespace: str) -> None:
+    async_api, chromium = playwright_api(), chromium_path()
     system = ops_system
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with httpx.AsyncClient(timeout=60) as client:
@@ -36,7 +29,7 @@ async def test_replay_and_retry_clicked_on_the_page(ops_system: System, amqp_url
         await until_dead_letters(client, system, 1)
 
         async with async_api.async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+            browser = await playwright.chromium.launch(executable_path=chromium)
             try:
                 page = await browser.new_page(viewport={"width": 1400, "height": 1000})
                 await page.goto(f"{system.totals_url}/ops")

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from services.posting.adapters.repository import Repository
+from services.totals.adapters.ops_reader import OpsReader
 from shared.contracts.events import (
     Event,
     GlPostingFailed,
@@ -260,6 +261,23 @@ async def rig(
         await broker.close()
 
 
+async def wait_for_value(database_url: str, query: str, done: Callable[[Any], bool],
+                         what: str, timeout: float = 30.0) -> Any:
+    """Polls `query` (one value) until `done` holds for it; fails naming `what` if never."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            value = await conn.fetchval(query)
+            if done(value):
+                return value
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"never happened: {what}")
+    finally:
+        await conn.close()
+
+
 def _outcome(event: Event) -> list[Outcome]:
     return [event] if isinstance(event, GlPostingSucceeded | GlPostingFailed) else []
 
@@ -289,3 +307,15 @@ async def repos(pools: list[asyncpg.Pool]) -> AsyncIterator[list[Repository]]:
     yield made
     for repo in made:
         await repo.stop()
+
+
+async def held_on_the_ops_monitor(rig: PostingRig) -> list[dict[str, Any]]:
+    """The days the ops monitor shows as held back by Xero (in doubt, or waiting for
+    tomorrow's budget), read as totals' ops reader reads them."""
+    pool = await asyncpg.create_pool(rig.database_url, min_size=1, max_size=1)
+    reader = OpsReader(pool, rig.amqp_url, topology(rig.namespace))
+    try:
+        return await reader.held_by_xero()
+    finally:
+        await reader.close()
+        await pool.close()

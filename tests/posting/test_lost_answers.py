@@ -80,3 +80,29 @@ async def test_a_day_whose_answer_was_lost_is_looked_up_before_it_is_sent_again(
     assert isinstance(outcome, GlPostingSucceeded) and outcome.already_posted, outcome
     [journal] = await rig.journals(store.tenant_id)
     assert journal["ManualJournalID"] == str(outcome.journal_id)
+
+
+AMENDED_LINES = (
+    ("Cash", "1210", "260.00"),
+    ("Visa", "1230", "120.50"),
+    ("Rental", "4000", "-340.50"),
+    ("Sales tax", "2210", "-40.00"),
+)
+
+
+async def test_an_amendment_waits_while_the_earlier_revision_is_in_flight(rig: PostingRig):
+    """Revision 2 arrives while revision 1's answer is lost (its outcome unknown): it is
+    not posted until revision 1 is resolved, so the day ends with one live journal, the
+    amended one. (Holds for either amendment order: void then post, or post then void.)"""
+    store = await rig.connect("49")
+    rig.start_posting()
+    await lose_answers(rig, store, lose_write_answers=1, lost_answer="drop")
+    first = day_event(store)
+    await rig.publish(first)
+    await journals_appear(rig, store.tenant_id, 1)  # in Xero; posting does not know yet
+    amended = day_event(store, revision=2, lines=AMENDED_LINES)
+    await rig.publish(amended)
+    outcomes = await rig.outcomes(2, timeout=60)
+    assert {(o.revision, type(o)) for o in outcomes} >= {(2, GlPostingSucceeded)}, outcomes
+    live = [j for j in await rig.journals(store.tenant_id) if j["Status"] == "POSTED"]
+    assert [j["Narration"] for j in live] == [amended.journal.narration]

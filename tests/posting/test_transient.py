@@ -2,13 +2,12 @@
 backoff from the database, and after the configured attempts the day fails as
 retryable with its event dead-lettered (the reason attached)."""
 
-import asyncio
 from datetime import timedelta
 
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded
 from shared.messaging.broker import DEAD_REASON_HEADER
 from shared.messaging.topology import POSTING_QUEUE
-from tests.posting.conftest import DAY, PostingRig, day_event
+from tests.posting.conftest import DAY, PostingRig, day_event, wait_for_value
 
 
 async def test_a_token_xero_calls_expired_is_replaced_and_the_day_posts(rig: PostingRig):
@@ -29,15 +28,26 @@ async def test_a_token_xero_calls_expired_is_replaced_and_the_day_posts(rig: Pos
     assert len(await rig.journals(store.tenant_id)) == 2
 
 
+async def failed_attempts(database_url: str, at_least: int) -> int:
+    """Waits until the day has at least that many attempts recorded (each one failed)."""
+    return int(await wait_for_value(
+        database_url, "SELECT max(attempts) FROM posting.postings",
+        lambda n: n is not None and n >= at_least, f"{at_least} attempts recorded"))
+
+
 async def test_an_outage_is_retried_until_xero_answers(rig: PostingRig):
     store = await rig.connect("12")
     rig.start_posting()
     await rig.faults(error_rate=1.0)
     await rig.publish(day_event(store))
-    await asyncio.sleep(1.5)  # a few attempts fail
+    await failed_attempts(rig.database_url, 2)  # Xero's 5xx seen twice, backed off
+    errors_before = (await rig.stats())["api_requests"]
     await rig.faults()
     [outcome] = await rig.outcomes(1, timeout=30)
     assert isinstance(outcome, GlPostingSucceeded), outcome
+    assert not outcome.already_posted
+    assert errors_before >= 2
+    assert await failed_attempts(rig.database_url, 2) >= 2  # the failures were counted
     assert len(await rig.journals(store.tenant_id)) == 1
 
 
@@ -57,6 +67,8 @@ async def test_after_the_last_attempt_the_day_fails_retryable_and_is_dead_letter
     assert outcome.retryable
     [error] = outcome.errors
     assert error.kind == ErrorKind.XERO_UNAVAILABLE and error.retryable
+    # Given up at the configured attempt, not one later.
+    assert "after 2 attempts" in error.message, error.message
 
     channel = await rig.broker.connection.channel()
     dead = await channel.get_queue(rig.broker.topology.dead_letter_queue_name(POSTING_QUEUE))

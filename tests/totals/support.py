@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import date
+from typing import Any
 from uuid import uuid4
 
 import aio_pika
@@ -50,6 +51,17 @@ async def closed_events(broker: Broker, count: int, settle: float = 0.3
     return events  # type: ignore[return-value]
 
 
+async def no_more_closed_events(totals: Any, broker: Broker, taken: int = 0) -> None:
+    """Nothing beyond the `taken` store-totals-closed events was published or ever will
+    be: every event goes out through the outbox, so the outbox holding no more rows than
+    that is the proof (no waiting for something not to happen). Whatever the queue still
+    holds is read too, to show the broker agrees."""
+    written = await totals.wiring.repo.pool.fetchval(
+        "SELECT count(*) FROM outbox WHERE event_type = 'store-totals-closed'")
+    assert written == taken, f"{written - taken} more store-totals-closed in the outbox"
+    assert await closed_events(broker, 0, settle=0) == []
+
+
 async def probe_queue(broker: Broker, routing_key: str) -> str:
     """A queue of the test's own bound to one event type, deleted with the connection
     (exclusive: a queue that never had a consumer outlives its connection otherwise)."""
@@ -78,4 +90,5 @@ def failed(closed: StoreTotalsClosed, errors: list, retryable: bool = False
         retryable=retryable)
 
 
-__all__ = ["DAY", "aio_pika", "closed_events", "failed", "probe_queue", "succeeded", "take"]
+__all__ = ["DAY", "aio_pika", "closed_events", "failed", "no_more_closed_events", "probe_queue",
+           "succeeded", "take"]

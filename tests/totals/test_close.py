@@ -3,7 +3,7 @@
 import asyncio
 
 from services.totals.domain.examples import example_day_totals
-from tests.totals.support import DAY, closed_events
+from tests.totals.support import DAY, closed_events, no_more_closed_events
 
 CLOSE = "/v1/stores/{store}/days/2026-11-27/close"
 
@@ -52,6 +52,18 @@ async def test_invalid_totals_are_refused_naming_the_field(totals):
     assert ("body", "revenue", 0, "category") in locs
 
 
+async def test_a_negative_tender_is_refused_saying_refunds_go_in_refunded(totals):
+    key = await totals.add_store("12")
+    body = example_day_totals()
+    body["tenders"][0] = {"type": "cash", "received": "-20.00"}
+    response = await totals.client.post(CLOSE.format(store="12"), json=body,
+                                        headers={"X-Api-Key": key})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "tenders", 0, "received"]
+    assert "refunded" in problem["msg"]
+
+
 async def test_unmapped_and_unbalanced_are_listed_together_in_one_422(totals, broker):
     key = await totals.add_store("12")
     body = example_day_totals()
@@ -70,7 +82,7 @@ async def test_unmapped_and_unbalanced_are_listed_together_in_one_422(totals, br
     detail = response.json()["detail"]
     assert {d["category"] for d in detail if d["type"] == "unmapped"} == {"labour/Setup", "amex"}
     assert [d["type"] for d in detail].count("unbalanced") == 1
-    assert await closed_events(broker, 0, settle=0.2) == []
+    await no_more_closed_events(totals, broker)
 
 
 async def test_store_999_is_refused_with_its_reason(totals):
@@ -105,7 +117,7 @@ async def test_nothing_to_post_is_not_an_error(totals, broker):
         headers={"X-Api-Key": key})
     assert response.status_code == 200
     assert response.json()["day"]["status"] == "nothing-to-post"
-    assert await closed_events(broker, 0, settle=0.2) == []
+    await no_more_closed_events(totals, broker)
 
 
 async def test_without_auto_post_the_day_waits_for_a_manual_post(totals, broker):
@@ -113,7 +125,7 @@ async def test_without_auto_post_the_day_waits_for_a_manual_post(totals, broker)
     response = await totals.client.post(CLOSE.format(store="12"), json=example_day_totals(),
                                         headers={"X-Api-Key": key})
     assert response.json()["day"]["status"] == "not-posted"
-    assert await closed_events(broker, 0, settle=0.2) == []
+    await no_more_closed_events(totals, broker)
 
 
 async def test_concurrent_identical_closes_make_one_day_and_one_event(totals, broker):

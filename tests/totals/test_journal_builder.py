@@ -18,6 +18,7 @@ from services.totals.domain.examples import (
 from services.totals.domain.journal import TotalsRefused, build_day, make_journal
 from services.totals.domain.setup import StoreSetup
 from services.totals.domain.totals import DayTotals
+from tests.support.examples import examples
 
 CENTS = Decimal("0.01")
 amounts = st.integers(-10**9, 10**9).map(lambda c: Decimal(c) * CENTS)
@@ -70,7 +71,7 @@ def signed_sum(body: dict) -> Decimal:
     return total
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(balanced_totals())
 def test_any_valid_totals_make_a_journal_balanced_to_the_cent(body: dict) -> None:
     day = build_day("12", example_store_setup(), DayTotals.model_validate(body))
@@ -84,7 +85,7 @@ def test_any_valid_totals_make_a_journal_balanced_to_the_cent(body: dict) -> Non
         assert "[glb:12:2026-11-27:1]" in journal.narration
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(balanced_totals(), st.sets(st.sampled_from(sorted(US_RENTAL_ACCOUNTS))))
 def test_every_unmapped_figure_is_named_at_once(body: dict, removed: set[str]) -> None:
     accounts = {k: v for k, v in US_RENTAL_ACCOUNTS.items() if k not in removed}
@@ -129,7 +130,7 @@ def _unmapped(totals: DayTotals, accounts: dict[str, str]) -> set[str]:
     return missing
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(balanced_totals(), st.integers(501, 10**6).map(lambda c: Decimal(c) * CENTS),
        st.sets(st.sampled_from(["visa", "cash", "rental"])))
 def test_unbalanced_totals_are_refused_with_the_difference_and_every_other_problem(

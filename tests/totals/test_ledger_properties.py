@@ -33,6 +33,7 @@ from shared.contracts.events import (
     JournalStatus,
     PostingError,
 )
+from tests.support.examples import examples
 
 CENT = Decimal("0.01")
 cents = st.integers(1, 10**8).map(lambda c: Decimal(c) * CENT)
@@ -50,7 +51,7 @@ def _by_category(totals: DayTotals) -> dict[str, Decimal]:
 # --- sign conventions: revenue and liabilities credit (negative), tenders and discounts
 # debit (positive), refunds reduce the tender they were paid from ---
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=examples(120), deadline=None)
 @given(st.sampled_from(list(RevenueCategory)), st.sampled_from(list(TaxKind)),
        st.sampled_from([t for t in TenderType if t != TenderType.ON_ACCOUNT]),
        cents, cents, st.integers(0, 100), cents, cents)
@@ -75,7 +76,7 @@ def test_each_figure_posts_to_its_side(
     assert lines.get("discounts", Decimal(0)) == discount  # discounts: debit
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(cents, cents)
 def test_deposits_applied_refunded_and_forfeited_leave_the_liability(
     applied: Decimal, forfeited: Decimal
@@ -90,7 +91,7 @@ def test_deposits_applied_refunded_and_forfeited_leave_the_liability(
     assert lines["rental"] == -applied
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.integers(1, 9999).map(lambda c: Decimal(c) * CENT), st.booleans())
 def test_an_overage_is_a_credit_and_a_shortage_a_debit(amount: Decimal, over: bool) -> None:
     counted = amount if over else -amount
@@ -104,7 +105,7 @@ def test_an_overage_is_a_credit_and_a_shortage_a_debit(amount: Decimal, over: bo
 
 # --- balance: refused whichever side is larger ---
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(cents, cents, st.booleans())
 def test_unbalanced_either_way_is_refused(sales: Decimal, difference: Decimal,
                                           more_debits: bool) -> None:
@@ -303,5 +304,6 @@ class DayLife(RuleBasedStateMachine):
             assert self.state.posted_revision == self.state.revision
 
 
-DayLife.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+DayLife.TestCase.settings = settings(max_examples=examples(150), stateful_step_count=30,
+                                     deadline=None)
 test_a_days_life_follows_the_model = DayLife.TestCase

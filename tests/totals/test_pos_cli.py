@@ -101,3 +101,10 @@ async def test_reprint_answering_no_posts_nothing(totals, broker):
                           TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
     assert result.exit_code == 0
     assert await closed_events(broker, 0, settle=0.3) == []
+
+
+async def test_totals_not_answering_is_one_line_and_exit_code_1():
+    result = await invoke(["close-day", "-s", "12", "-d", "2026-11-27"],
+                          TOTALS_URL="http://127.0.0.1:9", GLBRIDGE_POS_API_KEY="2RF:x")
+    assert result.exit_code == exits.UNAVAILABLE
+    assert "did not answer" in result.output
