@@ -74,49 +74,64 @@ def start_task(
     return task
 
 
+class BrokerLink:
+    """The broker, and whether what runs on it (relays, consumers) has started: ready
+    only once both hold, so `/readyz` says ready only when events flow."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.started = asyncio.Event()
+
+    @property
+    def ready(self) -> bool:
+        return self.started.is_set() and self.broker.is_connected
+
+
 async def connect_broker_in_background(
     stack: contextlib.AsyncExitStack, broker: Broker, on_connected: OnConnected,
     wait_s: float, retry_s: float = BROKER_RETRY_S,
-) -> None:
+) -> BrokerLink:
     """Connects `broker`, retrying until it answers, then runs `on_connected` (relays,
     consumers) on a stack of its own that unwinds before the broker closes. Waits up to
     `wait_s` for both: normally the broker answers at once; if not, the service starts
-    without it and `broker.is_connected` stays false until it connects."""
-    up = asyncio.Event()
+    without it and the link is not ready until it connects."""
+    link = BrokerLink(broker)
     retrying = AsyncRetrying(retry=retry_if_exception_type(Exception), wait=wait_fixed(retry_s),
                              before_sleep=_log_unreachable)
-    start_task(stack, retrying(_stay_connected, broker, on_connected, up), "broker")
+    start_task(stack, retrying(_stay_connected, link, on_connected), "broker")
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(up.wait(), timeout=wait_s)
+        await asyncio.wait_for(link.started.wait(), timeout=wait_s)
+    return link
 
 
-async def _stay_connected(broker: Broker, on_connected: OnConnected, up: asyncio.Event) -> None:
+async def _stay_connected(link: BrokerLink, on_connected: OnConnected) -> None:
     """Connected and started until cancelled; any failure on the way unwinds what was
     started, the broker connection included, for the next attempt."""
     async with contextlib.AsyncExitStack() as connected:
-        connected.push_async_callback(broker.close)
-        await broker.connect()
+        connected.callback(link.started.clear)
+        connected.push_async_callback(link.broker.close)
+        await link.broker.connect()
         await on_connected(connected)
-        up.set()
+        link.started.set()
         await asyncio.Event().wait()
 
 
 def _log_unreachable(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome is not None else None
-    log.warning("broker unreachable (attempt %d); events wait in the outbox: %s",
-                state.attempt_number, error)
+    log.warning("broker unreachable (attempt %d), tried again in %.0f s: %r",
+                state.attempt_number, state.upcoming_sleep, error)
 
 
 def readiness_checks(app: FastAPI) -> dict[str, ReadinessCheck]:
-    """`/readyz`'s checks: the database answers on `app.state.pool`, the broker
-    `app.state.broker` is connected."""
+    """`/readyz`'s checks: the database answers on `app.state.pool`, the broker link
+    `app.state.broker` is ready."""
 
     async def database() -> None:
         await app.state.pool.fetchval("SELECT 1")
 
     async def broker() -> None:
-        connected: Broker | None = getattr(app.state, "broker", None)
-        if connected is None or not connected.is_connected:
+        link: BrokerLink | None = getattr(app.state, "broker", None)
+        if link is None or not link.ready:
             raise ConnectionError("broker not connected")
 
     return {"database": database, "broker": broker}

@@ -25,9 +25,13 @@ from shared.messaging.broker import Broker
 from shared.messaging.topology import topology
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
+from shared.security import refuse_insecure_start
 from shared.settings import XeroSettings
+from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
+    SecurityHeaders,
+    accepted_hosts,
     answer_503_when_the_database_is_unavailable,
     health_router,
     refuse_each_problem_once,
@@ -57,7 +61,7 @@ async def bootstrap(app: FastAPI, settings: AuthSettings, xero: XeroSettings, ci
     identity = XeroIdentity(xero)
     handed = HandOff()
     vault = Vault(pool, cipher, identity, settings, handed=handed)
-    app.state.pool, app.state.broker, app.state.vault = pool, broker, vault
+    app.state.pool, app.state.vault = pool, vault
     app.state.flow = ConnectFlow(pool, cipher, identity, settings, handed=handed)
     start_task(stack, keep_alive_loop(vault, settings.keepalive_days,
                                       settings.keepalive_interval_s), "keep-alive")
@@ -65,12 +69,14 @@ async def bootstrap(app: FastAPI, settings: AuthSettings, xero: XeroSettings, ci
     async def on_connected(connected: contextlib.AsyncExitStack) -> None:
         start_task(connected, OutboxRelay(pool, broker, SCHEMA, handed).run(), "outbox")
 
-    await connect_broker_in_background(stack, broker, on_connected, settings.broker_wait_s)
+    app.state.broker = await connect_broker_in_background(
+        stack, broker, on_connected, settings.broker_wait_s)
 
 
 def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None = None) -> FastAPI:
     settings = settings or AuthSettings()
     xero = xero or XeroSettings()
+    refuse_insecure_start("auth", settings, xero, settings.encryption_keys)
     cipher = Cipher.from_spec(settings.encryption_keys.get_secret_value())  # fail fast
 
     async def start(app: FastAPI, stack: contextlib.AsyncExitStack) -> None:
@@ -78,11 +84,19 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
 
     app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan_on_a_stack(start))
     app.add_middleware(BodySizeLimit)
+    # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
+    app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, settings.allowed_hosts)
     answer_503_when_the_database_is_unavailable(app)
     refuse_each_problem_once(app)
-    credential = service_credential(settings.service_token)
+    totals = service_credential(settings.totals_service_token)
+    posting = service_credential(settings.posting_service_token)
+    either = service_credential(settings.totals_service_token, settings.posting_service_token)
     app.include_router(health_router(readiness_checks(app)))
     app.include_router(metrics_router())
     app.include_router(public.router)
-    app.include_router(internal.router, dependencies=[Depends(credential)])
+    app.include_router(internal.for_totals, dependencies=[Depends(totals)])
+    app.include_router(internal.for_posting, dependencies=[Depends(posting)])
+    app.include_router(internal.for_services, dependencies=[Depends(either)])
     return app

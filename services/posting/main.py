@@ -43,9 +43,13 @@ from shared.messaging.consumer import Consumer
 from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE, POSTING_QUEUE, topology
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
+from shared.security import refuse_insecure_start
+from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
+    SecurityHeaders,
+    accepted_hosts,
     answer_503_when_the_database_is_unavailable,
     health_router,
     service_credential,
@@ -89,7 +93,7 @@ def drainer_of(
     `repo`, its own chart cache."""
     xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s, http)
     auth = AuthClient(
-        settings.auth_url, settings.service_token, settings.auth_timeout_s,
+        settings.auth_url, settings.posting_service_token, settings.auth_timeout_s,
         settings.token_margin_s, http,
     )
     day = PgDayBudget(repo.relaxed, settings.per_day)
@@ -134,7 +138,7 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
         repo, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
     )
     app.state.pool, app.state.repo, app.state.auth = pool, repo, drainer.gateway.auth
-    app.state.charts, app.state.broker = charts, broker
+    app.state.charts = charts
 
     async def on_connected(connected: contextlib.AsyncExitStack) -> None:
         start_task(connected, OutboxRelay(relay_pool, broker, SCHEMA, handed).run(), "outbox")
@@ -153,11 +157,13 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
             await consumer.start()
             connected.push_async_callback(consumer.stop)
 
-    await connect_broker_in_background(stack, broker, on_connected, settings.broker_wait_s)
+    app.state.broker = await connect_broker_in_background(
+        stack, broker, on_connected, settings.broker_wait_s)
 
 
 def create_app(settings: PostingSettings | None = None) -> FastAPI:
     settings = settings or PostingSettings()
+    refuse_insecure_start("posting", settings, settings.xero)
 
     async def start(app: FastAPI, stack: contextlib.AsyncExitStack) -> None:
         await bootstrap(app, settings, stack)
@@ -166,9 +172,15 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
+    # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
+    app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, settings.allowed_hosts)
     answer_503_when_the_database_is_unavailable(app)
     app.include_router(health_router(readiness_checks(app)))
     app.include_router(metrics_router())
-    app.include_router(status_router(service_credential(settings.service_token)))
-    app.include_router(setup_check_router(service_credential(settings.service_token)))
+    # Posting's status API is the operator's view: the ops credential opens it; totals
+    # asks posting to check a setup against the organisation.
+    app.include_router(status_router(service_credential(settings.ops_token)))
+    app.include_router(setup_check_router(service_credential(settings.totals_service_token)))
     return app

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from services.totals.adapters.auth_client import AuthClient
 from services.totals.adapters.notifier import DayNotifier
 from services.totals.adapters.ops_reader import OpsReader
+from services.totals.adapters.ops_sessions import PgOpsSessions
 from services.totals.adapters.repository import TotalsRepository
 from services.totals.adapters.setup_checker import PostingSetupChecker
 from services.totals.api import days, events_doc, ops, setup
 from services.totals.api.deps import Wiring
+from services.totals.api.wait_slots import WaitSlots
 from services.totals.handlers.days import TotalsService
 from services.totals.handlers.pos import PosHandler
 from services.totals.handlers.results import ResultsHandler
@@ -33,9 +35,14 @@ from shared.messaging.consumer import Consumer
 from shared.messaging.topology import TOTALS_POS_QUEUE, TOTALS_RESULTS_QUEUE, topology
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
+from shared.security import refuse_insecure_start
+from shared.settings import XeroSettings, refuse_unworkable
+from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
+    SecurityHeaders,
+    accepted_hosts,
     answer_503_when_the_database_is_unavailable,
     health_router,
     refuse_each_problem_once,
@@ -48,6 +55,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app(settings: TotalsSettings) -> FastAPI:
+    refuse_insecure_start("totals", settings, refuse_unworkable(XeroSettings))
+
     async def start(app: FastAPI, stack: contextlib.AsyncExitStack) -> None:
         await bootstrap(app, settings, stack)
 
@@ -56,6 +65,10 @@ def create_app(settings: TotalsSettings) -> FastAPI:
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
+    # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
+    app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, settings.allowed_hosts)
     answer_503_when_the_database_is_unavailable(app)
     refuse_each_problem_once(app)
     app.include_router(health_router(readiness_checks(app)))
@@ -78,9 +91,9 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
                            settings.db_pool_max, connection_class=NoResetConnection)
     handed = HandOff()
     repo = TotalsRepository(pool, handed)
-    auth = AuthClient(settings.auth_url, settings.service_token, settings.auth_timeout_s)
+    auth = AuthClient(settings.auth_url, settings.totals_service_token, settings.auth_timeout_s)
     stack.push_async_callback(auth.close)
-    checker = PostingSetupChecker(settings.posting_url, settings.service_token,
+    checker = PostingSetupChecker(settings.posting_url, settings.totals_service_token,
                                   settings.setup_check_timeout_s)
     stack.push_async_callback(checker.close)
     service = TotalsService(repo, auth, checker)
@@ -91,11 +104,13 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
     stack.push_async_callback(notifier.stop)
     broker = Broker(settings.amqp_url, topology(settings.amqp_namespace),
                     settings.publish_timeout_s)
-    app.state.pool, app.state.broker = pool, broker
+    app.state.pool = pool
     app.state.wiring = Wiring(settings, repo, service, notifier)
     app.state.ops = OpsReader(pool, settings.amqp_url, topology(settings.amqp_namespace),
                               settings.rabbitmq_management_url, settings.publish_timeout_s)
     stack.push_async_callback(app.state.ops.close)
+    app.state.ops_sessions = PgOpsSessions(pool)
+    app.state.wait_slots = WaitSlots(settings.max_waits_per_store)
 
     async def on_connected(connected: contextlib.AsyncExitStack) -> None:
         # The relay and the outcome consumer have connections of their own: queued
@@ -118,4 +133,5 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
             await consumer.start()
             connected.push_async_callback(consumer.stop)
 
-    await connect_broker_in_background(stack, broker, on_connected, settings.broker_wait_s)
+    app.state.broker = await connect_broker_in_background(
+        stack, broker, on_connected, settings.broker_wait_s)

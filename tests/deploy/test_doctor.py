@@ -30,9 +30,10 @@ def failing(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in report["checks"] if not c["ok"]]
 
 
-async def set_up_store(system: System, store_id: str, **login: str) -> None:
+async def set_up_store(system: System, store_id: str, email: str = "demo@example.com",
+                       password: str = "demo-password") -> None:
     async with httpx.AsyncClient(timeout=60) as client:
-        key = await connect_store(client, system.auth_url, store_id, **login)
+        key = await connect_store(client, system.auth_url, store_id, email, password)
         setup = await client.put(f"{system.totals_url}/v1/stores/{store_id}/setup",
                                  json=examples.example_setup(key))
         assert setup.status_code == 200, setup.text

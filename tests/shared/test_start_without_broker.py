@@ -57,7 +57,7 @@ def _service(name: str, database_url: str, via_proxy: str, namespace: str,
         ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(),
                     sandbox=free_port()),
         database_url=database_url, amqp_url=via_proxy, namespace=namespace,
-        service_token="test-service-token", extra_env=BROKER_WAIT, log_dir=log_dir,
+        extra_env=BROKER_WAIT, log_dir=log_dir,
     )
     return system.service(name)
 

@@ -29,6 +29,7 @@ from services.posting.adapters.earlier import (
     PostgresEarlierJournals,
 )
 from services.posting.adapters.gateway import DayBudgetSpent, Throttled, XeroGateway
+from services.posting.adapters.journal_origins import JournalOrigins, PgJournalOrigins
 from services.posting.adapters.refused import PostgresRefusedAttempts, RefusedAttempts
 from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
 from services.posting.adapters.xero import (
@@ -58,6 +59,7 @@ from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.repost import needs_fresh_chart, put_tag
 from services.posting.domain.retry import backoff_s
 from services.posting.domain.tax import with_rounding
+from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, LOOKUPS_REFUSED, POSTINGS
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
 from shared.logging import correlation_id
@@ -154,10 +156,12 @@ class Drainer:
         broker: Broker | None = None,
         earlier: EarlierJournals | None = None,
         refused: RefusedAttempts | None = None,
+        origins: JournalOrigins | None = None,
     ) -> None:
         self.repo = repo
         self.earlier = earlier or PostgresEarlierJournals(repo.pool)
         self.refused = refused or PostgresRefusedAttempts(repo.pool)
+        self.origins: JournalOrigins = origins or PgJournalOrigins(repo.pool)
         self.gateway = gateway
         self.charts = charts
         self.policy = policy
@@ -472,7 +476,20 @@ class Drainer:
         self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
         earlier: EarlierJournal | None, chart: Chart | None = None,
     ) -> PostingError | None:
-        """Voids the earlier journal (deletes it if it is a draft); done if it already is."""
+        """Voids the earlier journal in the organisation it was posted to (deletes it if it
+        is a draft); done if it already is. Not found there is a failure, never done."""
+        origin = void_target(await self.origins.origin_of(journal_id), tenant_id, connection_id)
+        try:
+            return await self._void_in(origin.tenant_id, origin.connection_id, journal_id,
+                                       earlier, chart)
+        except (ReauthNeeded, UnknownConnection):
+            return PostingError(kind=ErrorKind.VALIDATION, message=f"journal {journal_id} "
+                                "could not be voided", xero_message=cannot_reach(origin.tenant_id))
+
+    async def _void_in(
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
+        earlier: EarlierJournal | None, chart: Chart | None = None,
+    ) -> PostingError | None:
         body = await self._as_posted(tenant_id, connection_id, journal_id, earlier, chart)
         result = await self._set_status(tenant_id, connection_id, journal_id, "VOIDED", body)
         if result is None or result.errors:
@@ -480,7 +497,11 @@ class Drainer:
                 "get", tenant_id, connection_id,
                 lambda token: self.gateway.xero.get_journal(token, tenant_id, journal_id),
             )
-            status = current.journal_status if current is not None else "DELETED"
+            if current is None:  # a 404: not in this organisation
+                return PostingError(kind=ErrorKind.VALIDATION,
+                                    message=f"journal {journal_id} could not be voided",
+                                    xero_message=not_found_there(tenant_id))
+            status = current.journal_status
             if status == "DRAFT":
                 result = await self._set_status(tenant_id, connection_id, journal_id, "DELETED",
                                                 body)
