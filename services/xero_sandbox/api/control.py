@@ -14,7 +14,12 @@ from services.xero_sandbox.api.faults import LOST_ANSWERS
 from services.xero_sandbox.domain.limits import Limits
 from services.xero_sandbox.domain.model import ROLES, Organisation
 from services.xero_sandbox.domain.state import DEFAULT_CLIENT, DEFAULT_SCOPES, Faults, s256
-from services.xero_sandbox.domain.views import account_view, as_submitted, organisation_view
+from services.xero_sandbox.domain.views import (
+    account_view,
+    as_submitted,
+    organisation_view,
+    tracking_category_view,
+)
 from services.xero_sandbox.domain.xerodate import ms_datetime
 
 router = APIRouter(prefix="/_control")
@@ -99,6 +104,7 @@ def _org(org: Organisation) -> dict[str, Any]:
         "utc_offset_minutes": org.utc_offset_minutes,
         "Organisation": view,
         "accounts": [account_view(a) for a in org.accounts.values()],
+        "tracking": [tracking_category_view(c, True) for c in org.tracking],
     }
 
 
