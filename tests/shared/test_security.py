@@ -79,3 +79,15 @@ def test_compose_publishes_on_loopback_unless_the_operator_opts_in() -> None:
     sandbox = compose["services"]["xero-sandbox"]["environment"]
     assert sandbox["SANDBOX_CONTROL_ENABLED"] == "${SANDBOX_CONTROL_ENABLED:-false}"
     assert "XERO_ENV" in sandbox  # so the sandbox sees real Xero configured
+
+
+def test_the_doctor_fails_development_values_only_with_real_xero() -> None:
+    from glbridge.doctor import Places, security_defaults
+    from services.auth.settings import AuthSettings
+    from shared.settings import XeroSettings
+
+    places = Places(settings(), AuthSettings(), "", "", "")
+    [beside_sandbox] = security_defaults(places, XeroSettings.model_validate({}))
+    assert beside_sandbox.ok and "OPS_TOKEN" in beside_sandbox.detail
+    [with_xero] = security_defaults(places, XeroSettings.model_validate(REAL_XERO))
+    assert not with_xero.ok and "AUTH_ENCRYPTION_KEYS" in with_xero.detail
