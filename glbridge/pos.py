@@ -535,22 +535,24 @@ class _Bar:
                        "{task.fields[nothing]}"),
             TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
         self.counts: Counter[str] = Counter()
+        self.out: set[str] = set()
         self.task = self.progress.add_task(f"store {store}", total=total, completed=done,
                                            posted=0, sent=0, failed=0, nothing=0)
 
-    def change(self, _day: str, label: str) -> None:
+    def change(self, day: str, label: str) -> None:
         if label == "sent":
-            self.counts["sent"] += 1
+            self.out.add(day)
         else:
-            if label != "no-totals" and self.counts["sent"] > 0:
-                self.counts["sent"] -= 1  # no longer pending (a day settled at once never was)
+            self.out.discard(day)
             key = {"posted": "posted", "posted-earlier-run": "posted",
-                   "already-posted": "posted", "nothing-to-post": "nothing"}.get(label, "failed")
+                   "already-posted": "posted", "nothing-to-post": "nothing",
+                   "pending": "pending"}.get(label, "failed")
             self.counts[key] += 1
             self.progress.advance(self.task)
+        # Pending: sent and waited for, or given up on still without an answer.
         self.progress.update(self.task, posted=self.counts["posted"],
-                             sent=self.counts["sent"], failed=self.counts["failed"],
-                             nothing=self.counts["nothing"])
+                             sent=len(self.out) + self.counts["pending"],
+                             failed=self.counts["failed"], nothing=self.counts["nothing"])
 
 
 @pos_app.command()

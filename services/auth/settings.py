@@ -32,6 +32,9 @@ class AuthSettings(ServiceSettings):
     refresh_cooldown_max_s: float = Field(900, alias="AUTH_REFRESH_COOLDOWN_MAX_S")
     # How long a caller waits for another process's refresh before a 503.
     lock_wait_s: float = Field(60, alias="AUTH_LOCK_WAIT_S")
+    # How long start-up waits for the broker before serving without it (events wait in
+    # the outbox and /readyz reports the broker missing until it connects).
+    broker_wait_s: float = Field(10.0, alias="AUTH_BROKER_WAIT_S")
 
     @property
     def callback_url(self) -> str:

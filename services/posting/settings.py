@@ -37,6 +37,9 @@ class PostingSettings(ServiceSettings):
     # A drainer that died lets go of its organisation after this long.
     lease_s: float = Field(15.0, alias="POSTING_LEASE_S")
     poll_s: float = Field(0.25, alias="POSTING_POLL_S")
+    # How long start-up waits for the broker before serving without it (the drain and
+    # the consumers start once it connects; /readyz reports it missing until then).
+    broker_wait_s: float = Field(10.0, alias="POSTING_BROKER_WAIT_S")
 
     # Transient failures: exponential backoff with jitter, then a retryable failure.
     max_attempts: int = Field(8, alias="POSTING_MAX_ATTEMPTS")

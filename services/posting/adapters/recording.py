@@ -94,11 +94,7 @@ class RecordingPlan:
 
 
 def _unsaved(event: StoreTotalsClosed) -> Posting:
-    return Posting(
-        0, event.store_id, event.business_date, event.revision, event.tenant_id,
-        event.connection_id, event.event_id, event.correlation_id, event.journal,
-        State.PENDING, 0,
-    )
+    return Posting.of_event(event, 0, State.PENDING, 0)
 
 
 def plan_columns(

@@ -194,7 +194,7 @@ def _posting(row: asyncpg.Record) -> Posting:
         connection_id=row["connection_id"],
         event_id=row["event_id"],
         correlation_id=row["correlation_id"],
-        journal=StoreTotalsClosed.model_validate_json(row["event"]).journal,
+        document=row["event"],
         state=State(row["state"]),
         attempts=row["attempts"],
     )

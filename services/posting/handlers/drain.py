@@ -30,6 +30,7 @@ from services.posting.adapters.earlier import (
 )
 from services.posting.adapters.gateway import DayBudgetSpent, Throttled, XeroGateway
 from services.posting.adapters.journal_origins import JournalOrigins, PgJournalOrigins
+from services.posting.adapters.refused import PostgresRefusedAttempts, RefusedAttempts
 from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
 from services.posting.adapters.xero import (
     TokenRejected,
@@ -149,10 +150,12 @@ class Drainer:
         policy: DrainPolicy,
         broker: Broker | None = None,
         earlier: EarlierJournals | None = None,
+        refused: RefusedAttempts | None = None,
         origins: JournalOrigins | None = None,
     ) -> None:
         self.repo = repo
         self.earlier = earlier or PostgresEarlierJournals(repo.pool)
+        self.refused = refused or PostgresRefusedAttempts(repo.pool)
         self.origins: JournalOrigins = origins or PgJournalOrigins(repo.pool)
         self.gateway = gateway
         self.charts = charts
@@ -205,7 +208,11 @@ class Drainer:
                 [journal_id for c in items for journal_id in c.to_void])
             open_items = await self._resolve_in_flight(tenant_id, connection_id, open_items, work)
             open_items = self._supersede_or_wait(open_items, work)
-            open_items = self._give_up_exhausted(open_items, work)
+            # Days that waited for the organisation's daily budget are not given up for
+            # their age: the wait was Xero's limit, not Xero being unreachable.
+            waited = await self.gateway.day_spent_within(tenant_id, self.policy.max_age_s)
+            open_items = self._give_up_exhausted(open_items, work, by_age=not waited,
+                                                 refused=await self._refused_of(open_items))
             if not open_items:
                 return
             if needs_fresh_chart((c.reposted_at for c in open_items),
@@ -243,6 +250,9 @@ class Drainer:
             reason = (waiting_message(_after(wait)) if exc.rate.problem == "day"
                       else f"Xero answered 429: {exc}")
             self._later(open_items, work, wait, reason, count=False)
+            # A batch marked in flight spent an attempt on the mark: given back here.
+            await self.refused.add([c.posting.id for c in open_items
+                                    if c.posting.id in work.sent])
         except (XeroUnavailable, AuthUnavailable, TokenRejected) as exc:
             self._retry(open_items, work, exc)
 
@@ -317,11 +327,19 @@ class Drainer:
                 remaining.append(claimed)
         return remaining
 
-    def _give_up_exhausted(self, items: list[Claimed], work: _Round) -> list[Claimed]:
+    async def _refused_of(self, items: list[Claimed]) -> dict[int, int]:
+        """Refused (429) attempts, read only for postings near a limit (rarely any)."""
+        near = [c.posting.id for c in items if c.posting.attempts >= self.policy.max_attempts
+                or (c.age_s > self.policy.max_age_s and c.posting.attempts > 0)]
+        return await self.refused.of(near)
+
+    def _give_up_exhausted(self, items: list[Claimed], work: _Round, by_age: bool = True,
+                           refused: dict[int, int] | None = None) -> list[Claimed]:
         remaining = []
         for claimed in items:
-            too_old = claimed.age_s > self.policy.max_age_s and claimed.posting.attempts > 0
-            if claimed.posting.attempts >= self.policy.max_attempts or too_old:
+            spent = claimed.posting.attempts - (refused or {}).get(claimed.posting.id, 0)
+            too_old = by_age and claimed.age_s > self.policy.max_age_s and spent > 0
+            if spent >= self.policy.max_attempts or too_old:
                 reason = f"{claimed.posting.attempts} attempts failed" + (
                     f" over {claimed.age_s / 3600:.1f} hours" if too_old else "")
                 error = give_up_error(claimed.posting.attempts, reason,
@@ -516,6 +534,8 @@ class Drainer:
                               put_tag((c.posting.id, c.reposts) for c in items
                                       if c.posting.id in marked))
         payloads = [journal_payload(p.journal, p.narration) for p in postings]
+        for posting in postings:
+            posting.forget_journal()  # held through the call as the payload only
         BATCH_SIZE.observe(len(payloads))
         try:
             results = await self.gateway.call(
@@ -536,7 +556,9 @@ class Drainer:
                 work.later.append(Reschedule(posting.id, State.IN_FLIGHT, _after(1.0),
                                              "missing from Xero's answer", count_attempt=False))
                 continue
-            errors = judge(result, posting.journal.lines)
+            # The lines name the Account Numbers entry of an error; parsed only then.
+            errors = judge(result, posting.journal.lines if result.errors or result.warnings
+                           else ())
             if errors:
                 account_trouble |= any(is_account_error(e) for e in errors)
                 self._refused(by_id[posting.id], errors, work, result.journal_id)
