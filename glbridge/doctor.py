@@ -71,7 +71,7 @@ def configuration(places: Places) -> tuple[list[Check], XeroSettings | None]:
             "configuration", "Xero settings", True,
             f"XERO_ENV={xero.env}, scopes: {xero.scopes}"))
     checks.append(redirect_uri(places.auth, xero))
-    checks += security_defaults(places, xero)
+    checks += security_defaults(places)
     return checks, xero
 
 
@@ -91,10 +91,9 @@ def redirect_uri(auth: AuthSettings, xero: XeroSettings | None) -> Check:
                  f"register exactly {uri} in the Xero app's redirect URIs")
 
 
-def security_defaults(places: Places, xero: XeroSettings | None = None) -> list[Check]:
+def security_defaults(places: Places) -> list[Check]:
     """Settings still holding a publicly known development value (shared/security.py's
-    `insecure_defaults`, where present): allowed beside the sandbox, a failure (the
-    services refuse to start) with real Xero."""
+    `insecure_defaults`, where present)."""
     try:
         from shared.security import insecure_defaults
     except ImportError:
@@ -104,10 +103,6 @@ def security_defaults(places: Places, xero: XeroSettings | None = None) -> list[
     if not found:
         return [Check("configuration", "security defaults", True,
                       "no setting holds a development value")]
-    if xero is not None and xero.is_sandbox:
-        return [Check("configuration", "security defaults", True,
-                      f"development values (fine with the sandbox, refused with real Xero): "
-                      f"{', '.join(found)}")]
     return [Check("configuration", "security defaults", False,
                   f"development values in: {', '.join(found)}",
                   "give each its own random value (docs/deploy.md, secrets)")]
