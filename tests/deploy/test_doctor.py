@@ -12,8 +12,8 @@ import httpx
 
 from glbridge.connect import connect_store
 from glbridge.system import System
-from services.auth.settings import DEV_ENCRYPTION_KEYS
 from services.totals.domain import examples
+from shared.security import DEV_ENCRYPTION_KEYS
 from tests.support.launcher import GLBRIDGE
 
 

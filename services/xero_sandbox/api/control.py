@@ -3,6 +3,7 @@ when SANDBOX_CONTROL_ENABLED=true."""
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -62,7 +63,9 @@ def _required_str(body: dict[str, Any], name: str) -> str:
     return value
 
 
-async def _guarded(request: Request, action: Any) -> Response:
+async def _guarded(
+    request: Request, action: Callable[[dict[str, Any]], Awaitable[Response]]
+) -> Response:
     try:
         return await action(await _body(request))
     except BadInput as exc:
