@@ -3,6 +3,7 @@
 import warnings
 from urllib.parse import parse_qs, urlsplit
 
+import authlib.deprecate  # noqa: F401  (it installs an "always" filter when first imported)
 import httpx
 from authlib.common.security import generate_token
 
