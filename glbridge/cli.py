@@ -15,7 +15,7 @@ from rich.console import Console
 
 from glbridge.ops import ops_app
 from glbridge.pos import pos_app
-from glbridge.system import Ports, System
+from glbridge.system import Credentials, Ports, System
 from shared.db import apply_migrations, ensure_database
 from shared.settings import ServiceSettings, XeroSettings, refuse_unworkable
 
@@ -69,7 +69,11 @@ def build_system(sandbox_control: bool, log_dir: Path | None) -> System:
         database_url=settings.database_url,
         amqp_url=settings.amqp_url,
         namespace=settings.amqp_namespace,
-        service_token=settings.service_token.get_secret_value(),
+        credentials=Credentials(
+            totals=settings.totals_service_token.get_secret_value(),
+            posting=settings.posting_service_token.get_secret_value(),
+            ops=settings.ops_token.get_secret_value(),
+        ),
         with_sandbox=xero.is_sandbox,
         sandbox_control=sandbox_control,
         log_dir=log_dir,

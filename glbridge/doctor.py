@@ -228,11 +228,8 @@ async def _organisation(places: Places, xero: XeroSettings, row: Any,
 
 async def _token(places: Places, connection_id: Any) -> str | Check:
     url = f"{places.auth_url}/internal/v1/connections/{connection_id}/access-token"
-    # The credential posting presents for access tokens (one shared SERVICE_TOKEN in
-    # versions without per-service credentials).
-    credential = getattr(places.service, "posting_service_token", None) \
-        or getattr(places.service, "service_token")  # noqa: B009
-    secret = credential.get_secret_value()
+    # The credential posting presents for access tokens.
+    secret = places.service.posting_service_token.get_secret_value()
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
             answer = await client.post(url, headers={"Authorization": f"Bearer {secret}"})

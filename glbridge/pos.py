@@ -218,6 +218,9 @@ def setup(
     currency: str | None = typer.Option(None, help="The store's currency (default USD)."),
     timezone: str | None = typer.Option(None, help="IANA time zone (default "
                                         "America/Chicago)."),
+    reconnect_token: str | None = typer.Option(
+        None, help="A connected store whose key is lost: the one-time token the operator "
+        "issued (glbridge ops reconnect-token)."),
     totals_url: str = TOTALS_URL,
     auth_url: str = AUTH_URL,
     as_json: bool = AS_JSON,
@@ -253,7 +256,9 @@ def setup(
         if needs_new_key and not as_json:
             console.print("[yellow]The store's Xero connection needs a new key.[/yellow]")
         box = current_key if current is not None else api_key_box
-        body["api_key"] = _connect(store, box or "", auth_url, as_json)
+        body["api_key"] = _connect(store, box or "", auth_url, as_json, reconnect_token)
+        if current is not None:  # the current key proves the store's own to totals too
+            headers["X-Api-Key"] = str(current_key)
     with _client(totals_url) as totals:
         saved = totals.put(f"/v1/stores/{store}/setup", json=body, headers=headers)
     if saved.status_code != 200:
@@ -268,10 +273,15 @@ def setup(
         raise typer.Exit(exits.FAILED if _setup_errors(result) else exits.PENDING)
 
 
-def _connect(store: str, box: str, auth_url: str, as_json: bool) -> str:
-    """The API Key dialog: the scenario auth names, Xero's pages, the new key pasted."""
+def _connect(store: str, box: str, auth_url: str, as_json: bool,
+             reconnect_token: str | None = None) -> str:
+    """The API Key dialog: the scenario auth names, Xero's pages, the new key pasted. A
+    connected store proves itself with its key (`box`) or the operator's token."""
+    request = {"store_id": store, "api_key": box}
+    if reconnect_token:
+        request["reconnect_token"] = reconnect_token
     with _client(auth_url) as auth:
-        response = auth.post("/v1/setup", json={"store_id": store, "api_key": box})
+        response = auth.post("/v1/setup", json=request)
     if response.status_code != 200:
         _fail(response, as_json)
     dialog = response.json()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from glbridge.processes import ServiceProcess, free_port
-from glbridge.system import Ports, System
+from glbridge.system import Credentials, Ports, System
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 from tests.support.examples import load_profile
@@ -88,7 +88,7 @@ def system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path) -> 
         database_url=database_url,
         amqp_url=amqp_url,
         namespace=namespace,
-        service_token="test-service-token",
+        credentials=Credentials.named("test"),
         sandbox_control=True,
         log_dir=tmp_path,
     )

@@ -88,10 +88,15 @@ def test_connections_read_field_by_field() -> None:
         {"tenantId": "t2"},
         {"id": "c3", "tenantName": "no tenant id"},
         "not an object",
+        {"id": "c4", "tenantId": "t4", "tenantType": "PRACTICEMANAGER"},
+        {"id": "c5", "tenantId": "t5", "tenantName": "Five"},
     ]) == [
         Tenant("t1", "One", "organisation", "c1", "e1"),
         Tenant("t2", "t2", "ORGANISATION", "", None),
+        Tenant("t5", "Five", "ORGANISATION", "c5", None),
     ]
+    with pytest.raises(ValueError, match=r"^Xero's /connections answer is not a list$"):
+        tenants_from_connections({"id": "c1"})
 
 
 @pytest.mark.parametrize(("value", "ok"), [

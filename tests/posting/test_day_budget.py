@@ -2,12 +2,20 @@
 pending with a message saying when it will go, without spending calls or attempts."""
 
 import asyncio
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 
+from services.posting.adapters.day_budget import PgDayBudget
+from services.posting.adapters.xero import RateInfo
 from shared.contracts.events import GlPostingSucceeded
+from shared.db import apply_migrations, create_pool
 from tests.posting.conftest import DAY, PostingRig, day_event, held_on_the_ops_monitor
+from tests.posting.test_charts import _chart_saved
+
+MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
 
 
 async def waiting_row(database_url: str, timeout: float = 30.0) -> asyncpg.Record:
@@ -63,3 +71,43 @@ async def test_a_day_429_spends_no_attempt_and_says_when(rig: PostingRig):
     row = await waiting_row(rig.database_url)
     assert row["state"] == "pending" and row["attempts"] == 0
     assert "posts after" in row["last_error"]
+
+
+
+async def test_the_day_budget_remembers_when_the_day_ran_out(database_url: str):
+    """Days that waited for the budget are not failed for their age (the drain asks
+    `spent_within`); replicas share the count."""
+    await apply_migrations(database_url, "posting", MIGRATIONS)
+    pool = await create_pool(database_url, "posting", 1, 2)
+    try:
+        first, second = PgDayBudget(pool, per_day=5000), PgDayBudget(pool, per_day=5000)
+        spent, fine = uuid.uuid4(), uuid.uuid4()
+        await first.record(fine, RateInfo(day_remaining=4000))
+        await first.record(spent, RateInfo(day_remaining=1))
+        assert await second.next_call_at(spent) is None
+        await first.record(spent, RateInfo(day_remaining=0))
+        assert await second.spent_within(spent, 60) and not await second.spent_within(fine, 60)
+        until = await second.next_call_at(spent)  # another replica sees it spent
+        assert until is not None and until > datetime.now(UTC) + timedelta(hours=23)
+        await first.record(fine, RateInfo(problem="day", retry_after_s=3600))
+        blocked = await second.next_call_at(fine)
+        assert blocked is not None and blocked < datetime.now(UTC) + timedelta(hours=2)
+    finally:
+        await pool.close()
+
+
+async def test_a_429_on_the_journal_itself_spends_no_attempt(rig: PostingRig):
+    """The batch is marked in flight (the mark counts an attempt) before Xero answers 429:
+    the attempt is given back, so one allowed attempt still posts the day."""
+    store = await rig.connect("54")
+    rig.start_posting(POSTING_MAX_ATTEMPTS="1")
+    assert await _chart_saved(rig.database_url, store.tenant_id)  # read ahead on connect
+    # The organisation's minute is nearly over: its Retry-After is a few seconds.
+    (await rig.sandbox.client.post("/_control/clock/advance", json={"seconds": 57})
+     ).raise_for_status()
+    await rig.faults(force_429=1, force_429_problem="minute")
+    await rig.publish(day_event(store))
+    [posted] = await rig.outcomes(1, timeout=60)
+    assert isinstance(posted, GlPostingSucceeded), posted
+    assert (await rig.stats())["rate_limited"].get(str(store.tenant_id)) == 1
+

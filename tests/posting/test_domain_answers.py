@@ -86,13 +86,13 @@ def test_the_chart_is_read_field_by_field_from_xeros_json() -> None:
         organisation_name="Demo",
     )
     assert chart.account("Ar1") == chart.accounts["AR1"]
-    assert chart.lock_date == date(2026, 11, 20)
+    assert chart.lock_date == date(2025, 12, 31)  # the end of year lock binds advisers too
     assert chart_from_xero([], None) == Chart()
 
 
 @pytest.mark.parametrize(("value", "day"), [
     ("/Date(1795132800000+0000)/", date(2026, 11, 20)),
-    ("/Date(1795132800000-0500)/", date(2026, 11, 20)),
+    ("/Date(1795132800000-0500)/", date(2026, 11, 19)),  # the organisation's zone
     ("/Date(1795132800000)/", date(2026, 11, 20)),
     ("2026-11-24T00:00:00", date(2026, 11, 24)),
     ("2026-11-24", date(2026, 11, 24)),
@@ -147,8 +147,8 @@ def _line(category: str, code: str) -> JournalLine:
      " create the account in Xero's chart of accounts."),
     ("rental", "4095", ErrorKind.ARCHIVED_ACCOUNT,
      "Account Numbers > rental: account 4095 \"Old Rental Revenue\" is archived in Xero for"
-     " Demo Rentals (US). Change it to an active account (perhaps 4000 \"Rental Revenue\"),"
-     " or restore the account in Xero."),
+     " Demo Rentals (US). Restore it in Xero (Chart of accounts, Archive tab), or change it"
+     " to an active account (perhaps 4000 \"Rental Revenue\")."),
     ("cash", "090", ErrorKind.BANK_ACCOUNT,
      "Account Numbers > cash: account 090 \"Business Bank Account\" is a bank account; Xero"
      " does not accept it in manual journals. Use a clearing account instead, for example"
@@ -183,15 +183,18 @@ def test_the_clearing_account_suggested_matches_the_category_first() -> None:
     assert suggest_clearing_account("x", Chart()) is None
 
 
-def test_a_locked_day_names_the_lock_date_and_where_to_move_it() -> None:
+def test_a_day_the_end_of_year_lock_closes_names_it_and_where_to_move_it() -> None:
+    chart = Chart(accounts=CHART.accounts, end_of_year_lock_date=date(2026, 10, 31),
+                  organisation_name="Demo Rentals (US)")
     journal = Journal(narration="n [r]", reference="r", date=date(2026, 10, 31),
                       lines=[_line("cash", "1210"), _line("rental", "4000")])
-    [*_, locked] = check_journal(journal, CHART)
+    [*_, locked] = check_journal(journal, chart)
     assert locked == PostingError(
         kind=ErrorKind.LOCKED_PERIOD,
-        message="2026-10-31 is inside a period locked in Xero for Demo Rentals (US) (lock date"
-        " 2026-10-31). Ask your accountant to move the lock date in Xero (Settings > Advanced"
-        " > Financial settings), then post the day again.")
+        message="2026-10-31 is on or before the end of year lock date in Xero for Demo"
+        " Rentals (US) (2026-10-31), which binds every user, advisers too. Ask your"
+        " accountant to move the end of year lock date in Xero (Settings > Advanced >"
+        " Financial settings), then post the day again.")
 
 
 def test_an_unbalanced_journal_names_both_sides_and_the_difference() -> None:
@@ -354,8 +357,13 @@ def test_the_reference_and_narration_carry_the_day() -> None:
     assert narration_with_reference("x" * 20, "[r1]", limit=10) == "xxxxx [r1]"
 
 
-def test_the_narration_filter_escapes_backslashes_then_quotes() -> None:
-    assert narration_filter('a\\"b') == 'Narration=="a\\\\\\"b"'
+def test_a_narration_is_filtered_on_as_it_is_and_never_needs_escaping() -> None:
+    assert narration_filter("Store 12 [glb:12:2026-11-24:1]") == \
+        'Narration=="Store 12 [glb:12:2026-11-24:1]"'
+    for unquotable in ('a"b', "a\\b"):
+        with pytest.raises(ValueError):
+            narration_filter(unquotable)
+    assert narration_with_reference('say "hi"\\', "[r]") == "say 'hi'/ [r]"
 
 
 def test_idempotency_keys_differ_by_batch_and_by_tag() -> None:

@@ -152,7 +152,27 @@ def test_a_lock_date_refusal_is_a_locked_period_not_plain_validation(message: st
        st.dates(date(2020, 1, 1), date(2030, 12, 31)))
 def test_a_day_on_or_before_the_lock_date_is_refused_before_sending(day: date,
                                                                     lock: date) -> None:
-    error = check_lock_date(day, Chart(accounts={}, period_lock_date=lock))
+    error = check_lock_date(day, Chart(accounts={}, end_of_year_lock_date=lock))
     assert (error is not None) == (day <= lock)
     if error is not None:
         assert error.kind == ErrorKind.LOCKED_PERIOD
+
+
+def test_each_decision_returns_the_state_to_keep() -> None:
+    window, ttl = LIMITS.window, LIMITS.slot_ttl
+    stale, fresh = START - window, START - window + timedelta(microseconds=1)
+    granted = budget.decide(START, [stale, fresh], [START, START + ttl], None, LIMITS)
+    # A call exactly a window old has left it; a slot expiring now is free.
+    assert granted == budget.Decision(0.0, (fresh, START), (START + ttl, START + ttl))
+    full = [START - timedelta(seconds=s) for s in (1, 2, 3, 4, 5)]
+    minute = budget.decide(START, full, [START + ttl], None, LIMITS)
+    assert minute == budget.Decision(57.0, tuple(sorted(full)), (START + ttl,))
+    soon = [START - window + timedelta(seconds=0.5), *full[:4]]
+    assert budget.decide(START, soon, [], None, LIMITS).wait_s == pytest.approx(0.5)
+    busy = budget.decide(START, [], [START + ttl, START + ttl], None, LIMITS)
+    assert busy == budget.Decision(0.05, (), (START + ttl, START + ttl))
+    until = START + timedelta(seconds=3)
+    blocked = budget.decide(START, full[:1], [START + ttl], until, LIMITS)
+    assert blocked == budget.Decision(3.0, (full[0],), (START + ttl,))
+    at_the_end = budget.decide(until, [], [], until, LIMITS)
+    assert at_the_end.calls == (until,)  # a block ending now no longer holds the call back

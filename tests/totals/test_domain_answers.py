@@ -1,6 +1,7 @@
 """Totals' pure rules pinned value for value: the example day line by line, every
 problem a close can be refused with, the setup's checks and the day's messages."""
 
+from dataclasses import replace
 from decimal import Decimal
 from uuid import UUID
 
@@ -8,11 +9,12 @@ import pytest
 from pydantic import ValidationError
 
 from services.totals.domain.codes import TagError, expand_code
-from services.totals.domain.day import DayState, DayStatus, message
+from services.totals.domain.day import DayState, DayStatus, decide_close, message
 from services.totals.domain.examples import example_store_setup, example_totals
-from services.totals.domain.journal import TotalsRefused, build_day
+from services.totals.domain.journal import BuiltDay, TotalsRefused, build_day
 from services.totals.domain.setup import StoreSetup
 from services.totals.domain.totals import DayTotals
+from shared.contracts.events import JournalLine, JournalStatus
 
 JOURNAL = UUID("6f1c0d4e-8a43-4a8e-9d1e-3b7f1f0c2a55")
 EXAMPLE_LINES = [
@@ -154,9 +156,6 @@ def test_the_setup_names_each_bad_entry_where_it_is() -> None:
      "Closed, not posted (automatic posting is off): reprint and post to Xero."),
     (DayStatus.PENDING, None, "Sent to Xero; waiting for the result."),
     (DayStatus.POSTED, None, f"Posted to Xero (journal {JOURNAL})."),
-    (DayStatus.FAILED, True, "Posting failed with 2 error(s). Retrying may help."),
-    (DayStatus.FAILED, False,
-     "Posting failed with 2 error(s). Fix the Account Numbers setup, then reprint and post."),
     (DayStatus.WAITING_FOR_NEW_KEY, None,
      "The Xero connection needs a new key: open the Account Numbers setup, connect to Xero"
      " again and paste the new 2RF: key. The day posts then."),
@@ -166,3 +165,33 @@ def test_what_the_pos_shows_for_each_status(status: DayStatus, retryable: bool |
                                             text: str) -> None:
     state = DayState(1, "f", status, journal_id=JOURNAL, errors=({}, {}), retryable=retryable)
     assert message(state) == text
+
+
+def _built(fingerprint: str, lines: bool = True) -> BuiltDay:
+    line = JournalLine(category="cash", account_code="1210", amount=Decimal("1.00"))
+    return BuiltDay((line,) if lines else (), JournalStatus.POSTED, fingerprint)
+
+
+def test_closing_decisions_say_whether_anything_changed() -> None:
+    first = decide_close(None, _built("a"), auto_post=True)
+    assert (first.outcome, first.state.status, first.publish, first.changed) == (
+        "closed", DayStatus.PENDING, True, True)  # a connection is assumed fine
+    same = decide_close(first.state, _built("a"), auto_post=True)
+    assert (same.outcome, same.state, same.publish, same.changed) == (
+        "unchanged", first.state, False, False)
+
+
+def test_an_empty_amendment_of_a_day_that_reached_xero_is_refused() -> None:
+    pending = decide_close(None, _built("a"), auto_post=True).state
+    refused = decide_close(pending, _built("e", lines=False), auto_post=True)
+    assert (refused.outcome, refused.state, refused.publish, refused.changed) == (
+        "refused-empty-amendment", pending, False, False)
+    posted = replace(pending, status=DayStatus.FAILED, posted_revision=1)
+    assert decide_close(posted, _built("e", lines=False), True).outcome == \
+        "refused-empty-amendment"
+    never_sent = decide_close(None, _built("a"), auto_post=False).state
+    emptied = decide_close(never_sent, _built("e", lines=False), auto_post=True)
+    assert (emptied.outcome, emptied.state.status, emptied.publish) == (
+        "amended", DayStatus.NOTHING_TO_POST, False)
+    assert decide_close(None, _built("e", lines=False), True).state.status == \
+        DayStatus.NOTHING_TO_POST

@@ -27,6 +27,9 @@ class DayBudget(Protocol):
     async def record(self, tenant_id: UUID, rate: RateInfo) -> None:
         """Counts one answered call and what Xero said about the day."""
 
+    async def spent_within(self, tenant_id: UUID, seconds: float) -> bool:
+        """Whether the organisation's daily budget ran out within the last `seconds`."""
+
 
 class PgDayBudget:
     def __init__(self, pool: asyncpg.Pool, per_day: int) -> None:
@@ -50,10 +53,13 @@ class PgDayBudget:
             blocked = now + timedelta(seconds=rate.retry_after_s)
         if blocked is not None or (rate.day_remaining or 0) <= _CLOSE:
             self._copies.pop(tenant_id, None)  # near the end of the day: read it fresh
+        # The day ran out: a day 429, or Xero saying none are left.
+        spent = now if blocked is not None or rate.day_remaining == 0 else None
         await self.pool.execute(
             """
-            INSERT INTO day_budget (tenant_id, window_start, used, xero_remaining, blocked_until)
-            VALUES ($1, $2, 1, $3, $4)
+            INSERT INTO day_budget (tenant_id, window_start, used, xero_remaining, blocked_until,
+                                    spent_at)
+            VALUES ($1, $2, 1, $3, $4, $5)
             ON CONFLICT (tenant_id) DO UPDATE SET
                 used = CASE WHEN day_budget.window_start + interval '24 hours' <= $2
                             THEN 1 ELSE day_budget.used + 1 END,
@@ -61,10 +67,17 @@ class PgDayBudget:
                             THEN $3 ELSE COALESCE($3, day_budget.xero_remaining) END,
                 window_start = CASE WHEN day_budget.window_start + interval '24 hours' <= $2
                             THEN $2 ELSE day_budget.window_start END,
-                blocked_until = GREATEST(day_budget.blocked_until, $4)
+                blocked_until = GREATEST(day_budget.blocked_until, $4),
+                spent_at = COALESCE($5, day_budget.spent_at)
             """,
-            tenant_id, now, rate.day_remaining, blocked,
+            tenant_id, now, rate.day_remaining, blocked, spent,
         )
+
+    async def spent_within(self, tenant_id: UUID, seconds: float) -> bool:
+        spent_at = await self.pool.fetchval(
+            "SELECT spent_at FROM day_budget WHERE tenant_id = $1", tenant_id)
+        return spent_at is not None and \
+            (datetime.now(UTC) - spent_at).total_seconds() <= seconds
 
     async def _read(self, tenant_id: UUID) -> DayCount | None:
         row = await self.pool.fetchrow(

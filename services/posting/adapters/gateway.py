@@ -116,6 +116,10 @@ class XeroGateway:
             return result
         raise AssertionError("unreachable")
 
+    async def day_spent_within(self, tenant_id: UUID, seconds: float) -> bool:
+        """Whether the organisation's daily budget ran out within the last `seconds`."""
+        return self.day is not None and await self.day.spent_within(tenant_id, seconds)
+
     async def check_day_budget(self, tenant_id: UUID) -> None:
         """Raises DayBudgetSpent while the organisation's daily budget is spent."""
         if self.day is not None and (until := await self.day.next_call_at(tenant_id)):
@@ -124,7 +128,7 @@ class XeroGateway:
     async def _acquire(self, tenant_id: UUID) -> datetime:
         while True:
             wait, slot = await self.repo.acquire_call(tenant_id, self.limits)
-            if slot is not None:
+            if isinstance(slot, datetime):
                 return slot
             if wait > self.max_inline_wait_s:
                 raise Throttled(wait)

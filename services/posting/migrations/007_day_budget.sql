@@ -7,5 +7,7 @@ CREATE TABLE day_budget (
     used integer NOT NULL,
     -- The last X-DayLimit-Remaining Xero sent, and until when a day 429 said to wait.
     xero_remaining integer,
-    blocked_until timestamptz
+    blocked_until timestamptz,
+    -- When the day last ran out: days that waited for it are not failed for their age.
+    spent_at timestamptz
 );
