@@ -165,6 +165,7 @@ def test_the_setup_names_each_bad_entry_where_it_is() -> None:
         (("accounts", "rental/ "), "empty split after '/'"),
         (("timezone",), "Value error, unknown time zone 'Mars/Base' (use an IANA name)"),
     ]
+    assert StoreSetup(accounts={"cash": "1" * 30}).accounts == {"cash": "1" * 30}
     ok = StoreSetup(accounts={"debit": "CC", "rental": " 4000-{Store} ", "cash": "1"})
     assert ok.accounts == {"debit": "CC", "rental": "4000-{Store}", "cash": "1"}
 
