@@ -261,7 +261,8 @@ async def main(args: argparse.Namespace) -> None:
                     sandbox=free_port()),
         database_url=database_url, amqp_url=amqp_url, namespace=namespace,
         sandbox_control=True, log_dir=log_dir,
-        extra_env={"LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20"},
+        extra_env={"LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20",
+                   **dict(pair.split("=", 1) for pair in args.set)},
     )
     from glbridge.cli import migrate_all
 
@@ -442,6 +443,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="py-spy each service during each scenario into DIR "
                              "(summarise with python -m bench.profile DIR/*.txt)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting of every service (e.g. POSTING_CHART_TTL_S=86400)")
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432")
     return parser.parse_args()

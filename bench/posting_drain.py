@@ -32,6 +32,7 @@ import httpx
 from bench.drive import delete_namespace
 from glbridge.connect import connect_store
 from glbridge.processes import ServiceProcess, free_port
+from glbridge.system import Credentials
 from shared.contracts.events import (
     GlPostingFailed,
     GlPostingSucceeded,
@@ -46,7 +47,7 @@ from shared.db import drop_database, ensure_database
 from shared.messaging.broker import Broker
 from shared.messaging.topology import TOTALS_RESULTS_QUEUE, topology
 
-TOKEN = "bench-service-token"
+CREDENTIALS = Credentials.named("bench")
 LINES = (("Cash", "1210", "250.00"), ("Visa", "1230", "120.50"),
          ("Rental", "4000", "-330.50"), ("Sales tax", "2210", "-40.00"))
 SCENARIOS = {
@@ -87,7 +88,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sandbox_url, auth_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{auth_port}"
     env = {
         "DATABASE_URL": database, "AMQP_URL": amqp, "AMQP_NAMESPACE": namespace,
-        "SERVICE_TOKEN": TOKEN, "AUTH_URL": auth_url, "AUTH_PUBLIC_URL": auth_url,
+        **CREDENTIALS.env(), "AUTH_URL": auth_url, "AUTH_PUBLIC_URL": auth_url,
         "AUTH_PORT": str(auth_port), "SANDBOX_PORT": str(sandbox_port),
         "SANDBOX_CONTROL_ENABLED": "true", "LOG_LEVEL": "WARNING",
         "SANDBOX_REDIRECT_URIS": f"{auth_url}/v1/connect/callback",
@@ -235,7 +236,7 @@ async def _stores(client: httpx.AsyncClient, sandbox: str, auth: str, orgs: int,
                 key = await connect_store(browser, auth, store_id, email, "pw")
             verified = (await client.post(
                 f"{auth}/internal/v1/keys/verify", json={"api_key": key},
-                headers={"Authorization": f"Bearer {TOKEN}"})).json()
+                headers=CREDENTIALS.bearer("totals"))).json()
             return store_id, UUID(verified["connection_id"]), UUID(verified["tenant_id"])
 
     return list(await asyncio.gather(*(one(i) for i in range(orgs))))

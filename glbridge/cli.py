@@ -15,7 +15,7 @@ from rich.console import Console
 
 from glbridge.ops import ops_app
 from glbridge.pos import pos_app
-from glbridge.system import Ports, System
+from glbridge.system import Credentials, Ports, System
 from shared.db import apply_migrations, ensure_database
 from shared.settings import ServiceSettings, XeroSettings, refuse_unworkable
 
@@ -69,7 +69,11 @@ def build_system(sandbox_control: bool, log_dir: Path | None) -> System:
         database_url=settings.database_url,
         amqp_url=settings.amqp_url,
         namespace=settings.amqp_namespace,
-        service_token=settings.service_token.get_secret_value(),
+        credentials=Credentials(
+            totals=settings.totals_service_token.get_secret_value(),
+            posting=settings.posting_service_token.get_secret_value(),
+            ops=settings.ops_token.get_secret_value(),
+        ),
         with_sandbox=xero.is_sandbox,
         sandbox_control=sandbox_control,
         log_dir=log_dir,
@@ -152,6 +156,10 @@ def demo(
     finally:
         if system is not None:
             system.stop()
+    console.print(f"Store {store_id}'s API key (what its API Key box holds; keep it secret):")
+    console.print(result.api_key, soft_wrap=True, highlight=False)
+    console.print(f"Carry on with this store: GLBRIDGE_POS_API_KEY='<the key>' glbridge pos "
+                  f"reprint --store {store_id} --date {day}")
     if not result.ok:
         console.print(f"[red]store {store_id}, {day}: {result.status}[/red]")
         for error in result.errors:
@@ -167,6 +175,40 @@ def _healthy(url: str) -> bool:
         return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+@app.command()
+def doctor(
+    as_json: bool = typer.Option(False, "--json", help="The checks as JSON, for scripts."),
+) -> None:
+    """Checks the configuration, PostgreSQL, RabbitMQ, the services and every connected
+    organisation; a fix for each failing line. Exit code 0 only when every check passes."""
+    from rich.table import Table
+
+    from glbridge.doctor import Check, Places, run
+    from glbridge.doctor import as_json as render_json
+    from services.auth.settings import AuthSettings
+
+    service = ServiceSettings()
+    places = Places(
+        service=service, auth=AuthSettings(),
+        auth_url=os.environ.get("AUTH_URL", f"http://127.0.0.1:{_ports().auth}"),
+        totals_url=os.environ.get("TOTALS_URL", f"http://127.0.0.1:{_ports().totals}"),
+        posting_url=os.environ.get("POSTING_URL", f"http://127.0.0.1:{_ports().posting}"),
+    )
+
+    def show(checks: list[Check]) -> None:
+        if as_json:
+            print(render_json(checks))
+            return
+        table = Table("", "check", "detail", "fix")
+        for check in checks:
+            mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+            table.add_row(mark, f"{check.area}: {check.name}", check.detail, check.fix)
+        console.print(table)
+
+    if not run(places, show):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -16,6 +16,10 @@ class ConnectFailed(AssertionError):
     pass
 
 
+# The button of auth's page that confirms moving a store to another organisation.
+MOVE_BUTTON = "Move the store"
+
+
 class _KeyAndOrgs(HTMLParser):
     """Reads the text of id="api-key" and the organisation radios with their labels."""
 
@@ -71,23 +75,45 @@ async def connect_store(
     password: str = "demo-password",
     tenant_name: str | None = None,
     api_key_box: str = "",
+    reconnect_token: str | None = None,
+    confirm_move: bool = False,
 ) -> str:
     """Runs the scenario of what the API Key box holds (empty: a new connection) for
-    `store_id` and returns the new `2RF:` key."""
-    setup = await client.post(
-        f"{auth_url.rstrip('/')}/v1/setup", json={"store_id": store_id, "api_key": api_key_box}
-    )
+    `store_id` and returns the new `2RF:` key. A connected store proves itself with its
+    current key in `api_key_box` or an operator's `reconnect_token`; `confirm_move`
+    confirms moving it to another organisation than the one it posted to."""
+    body: dict[str, str] = {"store_id": store_id, "api_key": api_key_box}
+    if reconnect_token:
+        body["reconnect_token"] = reconnect_token
+    setup = await client.post(f"{auth_url.rstrip('/')}/v1/setup", json=body)
     if setup.status_code != 200:
         raise ConnectFailed(f"setup answered {setup.status_code}: {setup.text}")
-    # A browser of its own (its own cookies): connect flows may run side by side.
-    async with httpx.AsyncClient(timeout=client.timeout,
-                                 event_hooks=client.event_hooks) as browser_client:
-        page = await _walk(HeadlessBrowser(browser_client), setup.json()["connect_url"],
-                           email, password, tenant_name)
+    page = await finish_connect(client, setup.json()["connect_url"], email, password,
+                                tenant_name, confirm_move)
     key = read_page(page).key
     if not key or not key.startswith("2RF:"):
         raise ConnectFailed(f"no 2RF: key on {page.url} (HTTP {page.status}): {page.html[:800]}")
     return key
+
+
+async def finish_connect(
+    client: httpx.AsyncClient,
+    connect_url: str,
+    email: str = "demo@example.com",
+    password: str = "demo-password",
+    tenant_name: str | None = None,
+    confirm_move: bool = False,
+) -> Page:
+    """Walks a connect link as its person would (log in, allow access, pick the
+    organisation, confirm a move when asked to) and returns the last page."""
+    # A browser of its own (its own cookies): connect flows may run side by side.
+    async with httpx.AsyncClient(timeout=client.timeout,
+                                 event_hooks=client.event_hooks) as browser_client:
+        browser = HeadlessBrowser(browser_client)
+        page = await _walk(browser, connect_url, email, password, tenant_name)
+        if confirm_move and MOVE_BUTTON in page.html:
+            page = await browser.submit(page, MOVE_BUTTON)
+    return page
 
 
 async def _walk(browser: HeadlessBrowser, connect_url: str, email: str, password: str,

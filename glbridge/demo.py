@@ -22,6 +22,9 @@ class DemoResult:
     status: str
     journal_id: str | None
     errors: list[dict[str, Any]]
+    # The store's 2RF: key, so whoever ran the demo can carry on with the store
+    # (`glbridge pos ... --store N` with GLBRIDGE_POS_API_KEY).
+    api_key: str = ""
 
     @property
     def ok(self) -> bool:
@@ -50,7 +53,7 @@ async def run_demo(
         )
     return DemoResult(
         store_id, business_date, day.get("status", "?"), day.get("journal_id"),
-        day.get("errors") or [],
+        day.get("errors") or [], api_key,
     )
 
 

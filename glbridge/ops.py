@@ -14,7 +14,7 @@ from rich.table import Table
 from shared.messaging import inspect
 from shared.messaging.broker import Broker
 from shared.messaging.topology import topology
-from shared.settings import ServiceSettings
+from shared.settings import OpsSettings, ServiceSettings
 
 ops_app = typer.Typer(help="Operate the system: queues, dead letters, replays, failures.")
 dlq_app = typer.Typer(help="Dead-letter queues.")
@@ -83,14 +83,13 @@ def dlq_replay(
 
 OPS_TOTALS_URL = typer.Option("http://127.0.0.1:8002", "--totals-url", envvar="TOTALS_URL",
                               help="Where totals (which serves the ops monitor) answers.")
-OPS_TOKEN = typer.Option(None, "--token", envvar="OPS_TOKEN",
-                         help="The ops token (default: SERVICE_TOKEN).")
+OPS_TOKEN = typer.Option(None, "--token", envvar="OPS_TOKEN", help="The ops token.")
 
 
 def _ops_call(totals_url: str, token: str | None, method: str, path: str,
               body: dict[str, Any] | None = None) -> dict[str, Any]:
     """One call to totals' ops monitor (its JSON twin), with the ops token."""
-    credential = token or ServiceSettings().service_token.get_secret_value()
+    credential = token or OpsSettings().ops_token.get_secret_value()
     try:
         response = httpx.request(method, f"{totals_url.rstrip('/')}{path}", json=body,
                                  timeout=30, headers={"Authorization": f"Bearer {credential}"})
@@ -144,3 +143,21 @@ def failures(
         table.add_row(day["store_id"], day["business_date"], str(day["revision"]),
                       day["failed_at"], day["message"], errors)
     console.print(table)
+
+
+@ops_app.command("reconnect-token")
+def reconnect_token(
+    store: str = typer.Option(..., "--store", "-s", help="The store whose key is lost."),
+    totals_url: str = OPS_TOTALS_URL,
+    token: str | None = OPS_TOKEN,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A one-time token that lets a store whose key is lost connect again (its setup
+    dialog presents it: `glbridge pos setup --reconnect-token ...`)."""
+    issued = _ops_call(totals_url, token, "POST", "/ops/api/reconnect-token",
+                       {"store_id": store})
+    if as_json:
+        print(json.dumps(issued, indent=2))
+        return
+    console.print(f"Reconnect token for store {store} (one use, until {issued['expires_at']}):")
+    print(issued["reconnect_token"])

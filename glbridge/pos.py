@@ -3,7 +3,7 @@
 Readable tables by default, `--json` for scripts. The store's `2RF:` key comes from
 `--api-key` or `GLBRIDGE_POS_API_KEY`, else the command asks for it.
 
-Exit codes, the same for every command (README, "When a day fails"):
+Exit codes, the same for every command (`glbridge/exits.py`; README, "When a day fails"):
 0 posted, already posted, nothing to post (or a setup saved and ready to post);
 1 totals could not be reached or answered an error of its own;
 2 the command line itself was wrong (an unknown option: Click's code);
@@ -13,11 +13,13 @@ Exit codes, the same for every command (README, "When a day fails"):
 """
 
 import asyncio
+import functools
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec
 
 import httpx
 import typer
@@ -35,6 +37,7 @@ from glbridge.backfill import (
 )
 from services.totals.domain.examples import example_day_totals, example_setup
 
+P = ParamSpec("P")
 pos_app = typer.Typer(help="Act as a store's POS: setup, close a day, reprint and post.")
 console = Console()
 
@@ -61,6 +64,21 @@ def exit_code_of(day: dict[str, Any]) -> int:
 
 class PosError(Exception):
     pass
+
+
+def _answers_when_unreachable(command: Callable[P, None]) -> Callable[P, None]:
+    """A service that does not answer is said in one line and exit code 1, not a trace."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except httpx.TransportError as exc:
+            console.print(f"[red]{exc.request.url.host}:{exc.request.url.port} did not answer "
+                          f"({type(exc).__name__}): is the system running?[/red]")
+            raise typer.Exit(exits.UNAVAILABLE) from None
+
+    return run
 
 
 def _client(base_url: str) -> httpx.Client:
@@ -173,6 +191,7 @@ def _current_setup(client: httpx.Client, store: str, key: str | None) -> dict[st
 
 
 @pos_app.command()
+@_answers_when_unreachable
 def setup(
     store: str = STORE,
     api_key: str | None = typer.Option(
@@ -199,6 +218,9 @@ def setup(
     currency: str | None = typer.Option(None, help="The store's currency (default USD)."),
     timezone: str | None = typer.Option(None, help="IANA time zone (default "
                                         "America/Chicago)."),
+    reconnect_token: str | None = typer.Option(
+        None, help="A connected store whose key is lost: the one-time token the operator "
+        "issued (glbridge ops reconnect-token)."),
     totals_url: str = TOTALS_URL,
     auth_url: str = AUTH_URL,
     as_json: bool = AS_JSON,
@@ -222,18 +244,21 @@ def setup(
                         ("store_class", store_class), ("tracking", _tracking_option(tracking))):
         if value is not None:
             body[name] = value
-    headers = {}
+    # The store's current key is presented whenever it is known: it proves the right to
+    # edit the setup, and to replace the key with the one a new connection gives.
+    headers = {"X-Api-Key": str(current_key)} if current is not None else {}
     if current is not None and not reconnect and not needs_new_key:
         if not as_json:
             console.print(f"[bold]Store {store} is connected to Xero "
                           f"({current['api_key']['tenant_name']}): editing its setup; its "
                           "key stays as it is.[/bold]")
-        headers["X-Api-Key"] = str(current_key)
     else:
         if needs_new_key and not as_json:
             console.print("[yellow]The store's Xero connection needs a new key.[/yellow]")
         box = current_key if current is not None else api_key_box
-        body["api_key"] = _connect(store, box or "", auth_url, as_json)
+        body["api_key"] = _connect(store, box or "", auth_url, as_json, reconnect_token)
+        if current is not None:  # the current key proves the store's own to totals too
+            headers["X-Api-Key"] = str(current_key)
     with _client(totals_url) as totals:
         saved = totals.put(f"/v1/stores/{store}/setup", json=body, headers=headers)
     if saved.status_code != 200:
@@ -248,10 +273,15 @@ def setup(
         raise typer.Exit(exits.FAILED if _setup_errors(result) else exits.PENDING)
 
 
-def _connect(store: str, box: str, auth_url: str, as_json: bool) -> str:
-    """The API Key dialog: the scenario auth names, Xero's pages, the new key pasted."""
+def _connect(store: str, box: str, auth_url: str, as_json: bool,
+             reconnect_token: str | None = None) -> str:
+    """The API Key dialog: the scenario auth names, Xero's pages, the new key pasted. A
+    connected store proves itself with its key (`box`) or the operator's token."""
+    request = {"store_id": store, "api_key": box}
+    if reconnect_token:
+        request["reconnect_token"] = reconnect_token
     with _client(auth_url) as auth:
-        response = auth.post("/v1/setup", json={"store_id": store, "api_key": box})
+        response = auth.post("/v1/setup", json=request)
     if response.status_code != 200:
         _fail(response, as_json)
     dialog = response.json()
@@ -305,6 +335,7 @@ def _setup_problems(problems: list[dict[str, Any]]) -> None:
 
 
 @pos_app.command("close-day")
+@_answers_when_unreachable
 def close_day(
     store: str = STORE,
     business_date: str | None = DAY,
@@ -345,6 +376,7 @@ def close_day(
 
 
 @pos_app.command()
+@_answers_when_unreachable
 def reprint(
     store: str = STORE,
     business_date: str | None = DAY,
@@ -503,22 +535,24 @@ class _Bar:
                        "{task.fields[nothing]}"),
             TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
         self.counts: Counter[str] = Counter()
+        self.out: set[str] = set()
         self.task = self.progress.add_task(f"store {store}", total=total, completed=done,
                                            posted=0, sent=0, failed=0, nothing=0)
 
-    def change(self, _day: str, label: str) -> None:
+    def change(self, day: str, label: str) -> None:
         if label == "sent":
-            self.counts["sent"] += 1
+            self.out.add(day)
         else:
-            if label != "no-totals" and self.counts["sent"] > 0:
-                self.counts["sent"] -= 1  # no longer pending (a day settled at once never was)
+            self.out.discard(day)
             key = {"posted": "posted", "posted-earlier-run": "posted",
-                   "already-posted": "posted", "nothing-to-post": "nothing"}.get(label, "failed")
+                   "already-posted": "posted", "nothing-to-post": "nothing",
+                   "pending": "pending"}.get(label, "failed")
             self.counts[key] += 1
             self.progress.advance(self.task)
+        # Pending: sent and waited for, or given up on still without an answer.
         self.progress.update(self.task, posted=self.counts["posted"],
-                             sent=self.counts["sent"], failed=self.counts["failed"],
-                             nothing=self.counts["nothing"])
+                             sent=len(self.out) + self.counts["pending"],
+                             failed=self.counts["failed"], nothing=self.counts["nothing"])
 
 
 @pos_app.command()

@@ -5,6 +5,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from glbridge.processes import ServiceProcess
+from shared.settings import DEV_OPS_TOKEN, DEV_POSTING_SERVICE_TOKEN, DEV_TOTALS_SERVICE_TOKEN
+
+
+@dataclass(frozen=True)
+class Credentials:
+    totals: str = DEV_TOTALS_SERVICE_TOKEN
+    posting: str = DEV_POSTING_SERVICE_TOKEN
+    ops: str = DEV_OPS_TOKEN
+
+    @classmethod
+    def named(cls, prefix: str) -> "Credentials":
+        """Three distinct credentials starting with `prefix` (tests and benchmarks)."""
+        return cls(f"{prefix}-totals", f"{prefix}-posting", f"{prefix}-ops")
+
+    def env(self) -> dict[str, str]:
+        return {"TOTALS_SERVICE_TOKEN": self.totals, "POSTING_SERVICE_TOKEN": self.posting,
+                "OPS_TOKEN": self.ops}
+
+    def bearer(self, who: str) -> dict[str, str]:
+        """The Authorization header of `who` (totals, posting or ops)."""
+        return {"Authorization": f"Bearer {getattr(self, who)}"}
 
 
 @dataclass(frozen=True)
@@ -23,7 +44,8 @@ class System:
     database_url: str
     amqp_url: str
     namespace: str = "glbridge"
-    service_token: str = "dev-service-token"
+    # Each caller's credential (shared/settings.py): totals' and posting's to auth, the ops one.
+    credentials: Credentials = field(default_factory=Credentials)
     with_sandbox: bool = True
     sandbox_control: bool = False
     extra_env: Mapping[str, str] = field(default_factory=dict)
@@ -54,7 +76,7 @@ class System:
             "DATABASE_URL": self.database_url,
             "AMQP_URL": self.amqp_url,
             "AMQP_NAMESPACE": self.namespace,
-            "SERVICE_TOKEN": self.service_token,
+            **self.credentials.env(),
             "AUTH_PORT": str(self.ports.auth),
             "TOTALS_PORT": str(self.ports.totals),
             "POSTING_PORT": str(self.ports.posting),

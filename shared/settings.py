@@ -7,6 +7,12 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Development credentials: publicly known, refused at start-up with real Xero
+# (shared/security.py names whichever is still in use).
+DEV_TOTALS_SERVICE_TOKEN = "dev-totals-service-token"
+DEV_POSTING_SERVICE_TOKEN = "dev-posting-service-token"
+DEV_OPS_TOKEN = "dev-ops-token"
+
 
 class ServiceSettings(BaseSettings):
     """Read from environment variables (and a `.env` file), documented in `.env.example`."""
@@ -17,8 +23,22 @@ class ServiceSettings(BaseSettings):
     database_url: str = Field("postgresql://postgres@127.0.0.1:5432/glbridge", alias="DATABASE_URL")
     # Queue and exchange names live under a namespace so test runs on one vhost never cross.
     amqp_namespace: str = Field("glbridge", alias="AMQP_NAMESPACE")
-    # The credential services present to each other's internal endpoints.
-    service_token: SecretStr = Field(SecretStr("dev-service-token"), alias="SERVICE_TOKEN")
+    # Each caller's own credential, so auth tells totals from posting and opens each only
+    # what it needs: totals verifies keys and asks for reconnect tokens; posting fetches
+    # access tokens. The ops credential opens the ops monitor (a person types it) and
+    # posting's status API; it opens nothing of auth's.
+    totals_service_token: SecretStr = Field(
+        SecretStr(DEV_TOTALS_SERVICE_TOKEN), alias="TOTALS_SERVICE_TOKEN"
+    )
+    posting_service_token: SecretStr = Field(
+        SecretStr(DEV_POSTING_SERVICE_TOKEN), alias="POSTING_SERVICE_TOKEN"
+    )
+    ops_token: SecretStr = Field(SecretStr(DEV_OPS_TOKEN), alias="OPS_TOKEN")
+    # Behind TLS: browsers are told to use HTTPS only (Strict-Transport-Security).
+    hsts: bool = Field(False, alias="HSTS")
+    # The Host names requests may carry (comma-separated; "*": any). Set them in
+    # production, e.g. "bridge.example.com,auth,totals,posting".
+    allowed_hosts: str = Field("*", alias="ALLOWED_HOSTS")
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     # "auto": readable lines on a terminal, JSON otherwise.
     log_format: Literal["auto", "json", "console"] = Field("auto", alias="LOG_FORMAT")
@@ -26,6 +46,14 @@ class ServiceSettings(BaseSettings):
     db_pool_max: int = Field(10, alias="DB_POOL_MAX")
     prefetch: int = Field(50, alias="AMQP_PREFETCH")
     publish_timeout_s: float = Field(10.0, alias="AMQP_PUBLISH_TIMEOUT_S")
+
+
+class OpsSettings(BaseSettings):
+    """The ops credential alone (what `glbridge ops` presents)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    ops_token: SecretStr = Field(SecretStr(DEV_OPS_TOKEN), alias="OPS_TOKEN")
 
 
 T = TypeVar("T")

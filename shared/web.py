@@ -13,6 +13,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.contracts.text import NUL_REFUSED, contains_nul
@@ -80,13 +82,15 @@ def refuse_each_problem_once(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, refused)
 
 
-def service_credential(expected: SecretStr) -> Callable[..., None]:
-    """A dependency that admits only callers presenting the service credential."""
+def service_credential(*accepted: SecretStr) -> Callable[..., None]:
+    """A dependency that admits only callers presenting one of the `accepted` credentials
+    (each caller has its own, so an endpoint names who may call it)."""
 
     def check(authorization: str | None = Header(default=None)) -> None:
         scheme, _, presented = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            presented.encode(), expected.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not any(
+            hmac.compare_digest(presented.encode(), expected.get_secret_value().encode())
+            for expected in accepted
         ):
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
@@ -254,3 +258,52 @@ class RefuseNulCharacters:
 async def _refuse_nul(scope: Scope, send: Send, where: str) -> None:
     detail = [{"loc": [where], "msg": NUL_REFUSED, "type": "value_error"}]
     await JSONResponse({"detail": detail}, status_code=422)(scope, _no_body, send)
+
+
+# The pages (auth's connect pages, totals' ops page) use only their own inline styles and
+# scripts, post forms to themselves and are never framed (no clickjacking of "Allow",
+# "Move the store" or "Replay").
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class SecurityHeaders:
+    """ASGI middleware: `nosniff`, `X-Frame-Options: DENY` and no referrer on every answer,
+    the page policy (CSP) on HTML, and HSTS when served behind TLS (`hsts`).
+
+    Wiring: `app.add_middleware(SecurityHeaders, hsts=settings.hsts)`."""
+
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("X-Frame-Options", "DENY")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def accepted_hosts(app: FastAPI, hosts: str) -> None:
+    """Answers 400 to a request whose Host is not one of `hosts` (comma-separated;
+    `*` accepts any), so links the services build never name a host an attacker chose."""
+    allowed = [h.strip() for h in hosts.split(",") if h.strip()] or ["*"]
+    if allowed != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from glbridge.processes import ServiceProcess, free_port
-from glbridge.system import Ports, System
+from glbridge.system import Credentials, Ports, System
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 from tests.support.examples import load_profile
@@ -62,7 +62,9 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servic
     """One Xero sandbox process for the whole run, control API on (see `sandbox`)."""
     port = free_port()
     log_dir: Path = tmp_path_factory.mktemp("sandbox")
-    env = {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true"}
+    env = {"SANDBOX_PORT": str(port), "SANDBOX_CONTROL_ENABLED": "true",
+           # Every request body checked against Xero's spec (refused when it breaks it).
+           "SANDBOX_CHECK_REQUESTS": "true"}
     with ServiceProcess("services.xero_sandbox", port, env, log_dir).running() as process:
         yield process
 
@@ -86,7 +88,7 @@ def system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path) -> 
         database_url=database_url,
         amqp_url=amqp_url,
         namespace=namespace,
-        service_token="test-service-token",
+        credentials=Credentials.named("test"),
         sandbox_control=True,
         log_dir=tmp_path,
     )

@@ -1,9 +1,7 @@
 """Wiring: settings → pool, broker, cipher, Xero client → vault and connect flow → app."""
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -15,14 +13,25 @@ from services.auth.service_layer.connect import ConnectFlow
 from services.auth.service_layer.keepalive import keep_alive_loop
 from services.auth.service_layer.vault import Vault
 from services.auth.settings import AuthSettings
-from shared.db import apply_migrations, create_pool, ensure_database
+from shared.bootstrap import (
+    connect_broker_in_background,
+    lifespan_on_a_stack,
+    migrate,
+    open_pool,
+    readiness_checks,
+    start_task,
+)
 from shared.messaging.broker import Broker
 from shared.messaging.topology import topology
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
+from shared.security import refuse_insecure_start
 from shared.settings import XeroSettings
+from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
+    SecurityHeaders,
+    accepted_hosts,
     answer_503_when_the_database_is_unavailable,
     health_router,
     refuse_each_problem_once,
@@ -35,70 +44,59 @@ SCHEMA = "auth"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None = None) -> FastAPI:
-    settings = settings or AuthSettings()
-    xero = xero or XeroSettings()
-    cipher = Cipher.from_spec(settings.encryption_keys.get_secret_value())  # fail fast
+async def bootstrap(app: FastAPI, settings: AuthSettings, xero: XeroSettings, cipher: Cipher,
+                    stack: contextlib.AsyncExitStack) -> None:
+    """Opens what auth runs on; the outbox relay starts once the broker answers."""
+    if settings.uses_dev_keys:
+        log.warning(
+            "AUTH_ENCRYPTION_KEYS is the development default: tokens are sealed with a "
+            "publicly known key. Set AUTH_ENCRYPTION_KEYS in production."
+        )
+    await migrate(settings.database_url, SCHEMA, MIGRATIONS)
+    pool = await open_pool(stack, settings.database_url, SCHEMA, settings.db_pool_min,
+                           settings.db_pool_max)
     broker = Broker(
         settings.amqp_url, topology(settings.amqp_namespace), settings.publish_timeout_s
     )
+    identity = XeroIdentity(xero)
+    handed = HandOff()
+    vault = Vault(pool, cipher, identity, settings, handed=handed)
+    app.state.pool, app.state.vault = pool, vault
+    app.state.flow = ConnectFlow(pool, cipher, identity, settings, handed=handed)
+    start_task(stack, keep_alive_loop(vault, settings.keepalive_days,
+                                      settings.keepalive_interval_s), "keep-alive")
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if settings.uses_dev_keys:
-            log.warning(
-                "AUTH_ENCRYPTION_KEYS is the development default: tokens are sealed with a "
-                "publicly known key. Set AUTH_ENCRYPTION_KEYS in production."
-            )
-        await ensure_database(settings.database_url)
-        await apply_migrations(settings.database_url, SCHEMA, MIGRATIONS)
-        pool = await create_pool(
-            settings.database_url, SCHEMA, settings.db_pool_min, settings.db_pool_max
-        )
-        await broker.connect()
-        identity = XeroIdentity(xero)
-        app.state.pool = pool
-        handed = HandOff()
-        app.state.vault = Vault(pool, cipher, identity, settings, handed=handed)
-        app.state.flow = ConnectFlow(pool, cipher, identity, settings, handed=handed)
-        tasks = [
-            asyncio.create_task(
-                OutboxRelay(pool, broker, SCHEMA, handed).run(), name="outbox"
-            ),
-            asyncio.create_task(
-                keep_alive_loop(
-                    app.state.vault, settings.keepalive_days, settings.keepalive_interval_s
-                ),
-                name="keep-alive",
-            ),
-        ]
-        try:
-            yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            await broker.close()
-            await pool.close()
+    async def on_connected(connected: contextlib.AsyncExitStack) -> None:
+        start_task(connected, OutboxRelay(pool, broker, SCHEMA, handed).run(), "outbox")
 
-    app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan)
+    app.state.broker = await connect_broker_in_background(
+        stack, broker, on_connected, settings.broker_wait_s)
+
+
+def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None = None) -> FastAPI:
+    settings = settings or AuthSettings()
+    xero = xero or XeroSettings()
+    refuse_insecure_start("auth", settings, xero, settings.encryption_keys)
+    cipher = Cipher.from_spec(settings.encryption_keys.get_secret_value())  # fail fast
+
+    async def start(app: FastAPI, stack: contextlib.AsyncExitStack) -> None:
+        await bootstrap(app, settings, xero, cipher, stack)
+
+    app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan_on_a_stack(start))
     app.add_middleware(BodySizeLimit)
+    # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
+    app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, settings.allowed_hosts)
     answer_503_when_the_database_is_unavailable(app)
     refuse_each_problem_once(app)
-
-    async def database_ready() -> None:
-        await app.state.pool.fetchval("SELECT 1")
-
-    async def broker_ready() -> None:
-        if not broker.is_connected:
-            raise ConnectionError("broker connection closed")
-
-    credential = service_credential(settings.service_token)
-
-    app.include_router(health_router({"database": database_ready, "broker": broker_ready}))
+    totals = service_credential(settings.totals_service_token)
+    posting = service_credential(settings.posting_service_token)
+    either = service_credential(settings.totals_service_token, settings.posting_service_token)
+    app.include_router(health_router(readiness_checks(app)))
     app.include_router(metrics_router())
     app.include_router(public.router)
-    app.include_router(internal.router, dependencies=[Depends(credential)])
+    app.include_router(internal.for_totals, dependencies=[Depends(totals)])
+    app.include_router(internal.for_posting, dependencies=[Depends(posting)])
+    app.include_router(internal.for_services, dependencies=[Depends(either)])
     return app

@@ -2,10 +2,9 @@
 
 from pydantic import Field, SecretStr
 
+# A well-known key for development only: refused with real Xero, a warning otherwise.
+from shared.security import DEV_ENCRYPTION_KEYS
 from shared.settings import ServiceSettings
-
-# A well-known key for development only: start-up logs a warning while it is in use.
-DEV_ENCRYPTION_KEYS = "dev:ZGV2LW9ubHktZ2xicmlkZ2UtYXV0aC1rZXktMzJieXQ="
 
 
 class AuthSettings(ServiceSettings):
@@ -18,6 +17,11 @@ class AuthSettings(ServiceSettings):
     encryption_keys: SecretStr = Field(SecretStr(DEV_ENCRYPTION_KEYS), alias="AUTH_ENCRYPTION_KEYS")
     # How long a connect link (its OAuth `state`) stays usable.
     state_ttl_s: int = Field(900, alias="AUTH_STATE_TTL_S")
+    # How many unexpired connect links one store may have open (anonymous setups must
+    # not grow the database without bound), and how long a reconnect token lasts.
+    max_pending_attempts: int = Field(5, alias="AUTH_MAX_PENDING_ATTEMPTS")
+    max_open_attempts: int = Field(10_000, alias="AUTH_MAX_OPEN_ATTEMPTS")
+    reconnect_token_ttl_s: int = Field(86_400, alias="AUTH_RECONNECT_TOKEN_TTL_S")
     # An access token is handed out only while it stays valid for at least this long.
     min_validity_s: int = Field(300, alias="AUTH_MIN_VALIDITY_S")
     # Refresh tokens die after 60 days unused: refresh quiet connections well before.
@@ -28,6 +32,9 @@ class AuthSettings(ServiceSettings):
     refresh_cooldown_max_s: float = Field(900, alias="AUTH_REFRESH_COOLDOWN_MAX_S")
     # How long a caller waits for another process's refresh before a 503.
     lock_wait_s: float = Field(60, alias="AUTH_LOCK_WAIT_S")
+    # How long start-up waits for the broker before serving without it (events wait in
+    # the outbox and /readyz reports the broker missing until it connects).
+    broker_wait_s: float = Field(10.0, alias="AUTH_BROKER_WAIT_S")
 
     @property
     def callback_url(self) -> str:

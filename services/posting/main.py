@@ -1,9 +1,8 @@
-"""Wiring: settings → pool, broker, auth and Xero clients → consumer, drain, outbox → app."""
+"""Wiring: settings → pools, auth and Xero clients, drain → (once the broker answers)
+consumers, scheduler, outbox relay; the app mounts the routers."""
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from fastapi import FastAPI
 
 from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.charts import ChartCache
+from services.posting.adapters.day_budget import PgDayBudget
 from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.http import http_session
 from services.posting.adapters.repository import Repository
@@ -27,17 +27,29 @@ from services.posting.handlers.store_totals_closed import (
 )
 from services.posting.handlers.xero_connected import XeroConnectedHandler
 from services.posting.settings import PostingSettings
+from shared.bootstrap import (
+    connect_broker_in_background,
+    lifespan_on_a_stack,
+    migrate,
+    open_pool,
+    readiness_checks,
+    start_task,
+)
 from shared.contracts.events import StoreTotalsClosed, XeroConnected
 from shared.contracts.registry import EventRegistry
-from shared.db import NoResetConnection, apply_migrations, create_pool, ensure_database
+from shared.db import NoResetConnection
 from shared.messaging.broker import Broker
 from shared.messaging.consumer import Consumer
 from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE, POSTING_QUEUE, topology
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
+from shared.security import refuse_insecure_start
+from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
+    SecurityHeaders,
+    accepted_hosts,
     answer_503_when_the_database_is_unavailable,
     health_router,
     service_credential,
@@ -80,107 +92,94 @@ def drainer_of(
     `repo`, its own chart cache."""
     xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s, http)
     auth = AuthClient(
-        settings.auth_url, settings.service_token, settings.auth_timeout_s,
+        settings.auth_url, settings.posting_service_token, settings.auth_timeout_s,
         settings.token_margin_s, http,
     )
-    gateway = XeroGateway(repo, xero, auth, limits_of(settings))
+    day = PgDayBudget(repo.relaxed, settings.per_day)
+    gateway = XeroGateway(repo, xero, auth, limits_of(settings), day=day)
     charts = ChartCache(repo, gateway, settings.chart_ttl_s)
     return Drainer(repo, gateway, charts, policy_of(settings), broker)
 
 
-def create_app(settings: PostingSettings | None = None) -> FastAPI:
-    settings = settings or PostingSettings()
+async def bootstrap(app: FastAPI, settings: PostingSettings,
+                    stack: contextlib.AsyncExitStack) -> None:
+    """Opens what posting runs on; the drain and the consumers start once the broker
+    answers."""
+    await migrate(settings.database_url, SCHEMA, MIGRATIONS)
+    # Posting leaves no session state on pooled connections: no reset round trips.
+    pool = await open_pool(stack, settings.database_url, SCHEMA, settings.db_pool_min,
+                           settings.db_pool_max, connection_class=NoResetConnection)
+    relaxed = await open_pool(stack, settings.database_url, SCHEMA, 1,
+                              settings.db_pool_relaxed_max,
+                              server_settings={"synchronous_commit": "off"},
+                              connection_class=NoResetConnection)
+    # The consumer's writes have their own connections: they never queue behind the
+    # drains for the pool, so deliveries are acked promptly. The relay too: outcomes
+    # must not wait for a connection behind the drains.
+    record_pool = await open_pool(stack, settings.database_url, SCHEMA, 1, 2,
+                                  connection_class=NoResetConnection)
+    relay_pool = await open_pool(stack, settings.database_url, SCHEMA, 1, 2,
+                                 connection_class=NoResetConnection)
     broker = Broker(
         settings.amqp_url, topology(settings.amqp_namespace), settings.publish_timeout_s
     )
+    handed = HandOff()
+    repo = Repository(pool, relaxed, handed)
+    stack.push_async_callback(repo.stop)
+    # One connection per organisation being drained (each drains one call at a time,
+    # two while its chart is read), and a few for auth.
+    http = http_session(max_connections=settings.max_tenants * 2 + 8)
+    stack.push_async_callback(http.close)
+    drainer = drainer_of(settings, repo, http, broker)
+    charts = drainer.charts
+    stack.push_async_callback(charts.stop)
+    scheduler = Scheduler(
+        repo, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
+    )
+    app.state.pool, app.state.repo, app.state.auth = pool, repo, drainer.gateway.auth
+    app.state.charts = charts
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await ensure_database(settings.database_url)
-        await apply_migrations(settings.database_url, SCHEMA, MIGRATIONS)
-        # Posting leaves no session state on pooled connections: no reset round trips.
-        pool = await create_pool(
-            settings.database_url, SCHEMA, settings.db_pool_min, settings.db_pool_max,
-            connection_class=NoResetConnection,
-        )
-        relaxed = await create_pool(
-            settings.database_url, SCHEMA, 1, settings.db_pool_relaxed_max,
-            server_settings={"synchronous_commit": "off"}, connection_class=NoResetConnection,
-        )
-        await broker.connect()
-        handed = HandOff()
-        repo = Repository(pool, relaxed, handed)
-        # One connection per organisation being drained (each drains one call at a time,
-        # two while its chart is read), and a few for auth.
-        http = http_session(max_connections=settings.max_tenants * 2 + 8)
-        drainer = drainer_of(settings, repo, http, broker)
-        charts, auth = drainer.charts, drainer.gateway.auth
-        scheduler = Scheduler(
-            repo, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
-        )
-        # The consumer's writes have their own connections: they never queue behind the
-        # drains for the pool, so deliveries are acked promptly.
-        record_pool = await create_pool(settings.database_url, SCHEMA, 1, 2,
-                                        connection_class=NoResetConnection)
+    async def on_connected(connected: contextlib.AsyncExitStack) -> None:
+        start_task(connected, OutboxRelay(relay_pool, broker, SCHEMA, handed).run(), "outbox")
+        start_task(connected, scheduler.run(), "scheduler")
         recorder = batch_recorder(Repository(record_pool, handed=handed))
         recorder.start()
-        consumer = Consumer(
-            broker, POSTING_QUEUE, EventRegistry((StoreTotalsClosed,)),
-            StoreTotalsClosedHandler(recorder, scheduler.wake), prefetch=settings.prefetch,
+        connected.push_async_callback(recorder.stop)
+        consumers = (
+            Consumer(broker, POSTING_QUEUE, EventRegistry((StoreTotalsClosed,)),
+                     StoreTotalsClosedHandler(recorder, scheduler.wake),
+                     prefetch=settings.prefetch),
+            Consumer(broker, POSTING_CONNECTIONS_QUEUE, EventRegistry((XeroConnected,)),
+                     XeroConnectedHandler(charts), prefetch=8),
         )
-        connections = Consumer(
-            broker, POSTING_CONNECTIONS_QUEUE, EventRegistry((XeroConnected,)),
-            XeroConnectedHandler(charts), prefetch=8,
-        )
-        app.state.pool, app.state.repo, app.state.auth = pool, repo, auth
-        app.state.charts = charts
-        # The relay too: outcomes must not wait for a connection behind the drains.
-        relay_pool = await create_pool(settings.database_url, SCHEMA, 1, 2,
-                                       connection_class=NoResetConnection)
-        tasks = [
-            asyncio.create_task(
-                OutboxRelay(relay_pool, broker, SCHEMA, handed).run(),
-                name="outbox",
-            ),
-            asyncio.create_task(scheduler.run(), name="scheduler"),
-        ]
-        await consumer.start()
-        await connections.start()
-        try:
-            yield
-        finally:
-            await connections.stop()
-            await consumer.stop()
-            await charts.stop()
-            await recorder.stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            await repo.stop()
-            await record_pool.close()
-            await relay_pool.close()
-            await relaxed.close()
-            await http.close()
-            await broker.close()
-            await pool.close()
+        for consumer in consumers:
+            await consumer.start()
+            connected.push_async_callback(consumer.stop)
 
-    app = FastAPI(title="xero-gl-bridge posting", lifespan=lifespan)
+    app.state.broker = await connect_broker_in_background(
+        stack, broker, on_connected, settings.broker_wait_s)
+
+
+def create_app(settings: PostingSettings | None = None) -> FastAPI:
+    settings = settings or PostingSettings()
+    refuse_insecure_start("posting", settings, settings.xero)
+
+    async def start(app: FastAPI, stack: contextlib.AsyncExitStack) -> None:
+        await bootstrap(app, settings, stack)
+
+    app = FastAPI(title="xero-gl-bridge posting", lifespan=lifespan_on_a_stack(start))
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
+    # Outermost: a throttled address is answered before its body is read.
+    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
+    app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, settings.allowed_hosts)
     answer_503_when_the_database_is_unavailable(app)
-
-    async def database() -> None:
-        await app.state.pool.fetchval("SELECT 1")
-
-    async def broker_ready() -> None:
-        if not broker.is_connected:
-            raise RuntimeError("broker not connected")
-
-    app.include_router(health_router({"database": database, "broker": broker_ready}))
+    app.include_router(health_router(readiness_checks(app)))
     app.include_router(metrics_router())
-    app.include_router(status_router(service_credential(settings.service_token)))
-    app.include_router(setup_check_router(service_credential(settings.service_token)))
+    # Posting's status API is the operator's view: the ops credential opens it; totals
+    # asks posting to check a setup against the organisation.
+    app.include_router(status_router(service_credential(settings.ops_token)))
+    app.include_router(setup_check_router(service_credential(settings.totals_service_token)))
     return app

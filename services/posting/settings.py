@@ -16,6 +16,9 @@ class PostingSettings(ServiceSettings):
     per_minute: int = Field(60, alias="POSTING_XERO_PER_MINUTE")
     concurrent: int = Field(5, alias="POSTING_XERO_CONCURRENT")
     app_per_minute: int = Field(10_000, alias="POSTING_XERO_APP_PER_MINUTE")
+    # Xero's calls a day per organisation (1,000 on Xero's starter tier): also read from
+    # each answer's X-DayLimit-Remaining.
+    per_day: int = Field(5_000, alias="POSTING_XERO_PER_DAY", ge=1)
     # Our sliding minute is a little longer than Xero's fixed one: a call we count at t
     # may reach Xero later than the next one, so a strict 60 s could still breach.
     window_margin_s: float = Field(2.0, alias="POSTING_WINDOW_MARGIN_S")
@@ -34,6 +37,9 @@ class PostingSettings(ServiceSettings):
     # A drainer that died lets go of its organisation after this long.
     lease_s: float = Field(15.0, alias="POSTING_LEASE_S")
     poll_s: float = Field(0.25, alias="POSTING_POLL_S")
+    # How long start-up waits for the broker before serving without it (the drain and
+    # the consumers start once it connects; /readyz reports it missing until then).
+    broker_wait_s: float = Field(10.0, alias="POSTING_BROKER_WAIT_S")
 
     # Transient failures: exponential backoff with jitter, then a retryable failure.
     max_attempts: int = Field(8, alias="POSTING_MAX_ATTEMPTS")
@@ -42,7 +48,9 @@ class PostingSettings(ServiceSettings):
     backoff_cap_s: float = Field(300.0, alias="POSTING_BACKOFF_CAP_S")
 
     # How long a cached chart of accounts / lock dates is trusted before a refresh.
-    chart_ttl_s: float = Field(300.0, alias="POSTING_CHART_TTL_S")
+    # After this long it is read again behind (changes only); an account error has it
+    # read again whole at once. Each read is two of the organisation's daily calls.
+    chart_ttl_s: float = Field(86_400.0, alias="POSTING_CHART_TTL_S")
     # Narrations looked up in one GET /ManualJournals (joined with OR).
     lookup_chunk: int = Field(10, alias="POSTING_LOOKUP_CHUNK")
     # A request Xero never answered may still be worked on: an in-flight posting is

@@ -1,6 +1,6 @@
 """The totals service's settings (environment variables, see `.env.example`)."""
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from shared.settings import ServiceSettings
 
@@ -15,13 +15,18 @@ class TotalsSettings(ServiceSettings):
     setup_check_timeout_s: float = Field(20.0, alias="TOTALS_SETUP_CHECK_TIMEOUT_S")
     # The longest a POS may block on `GET .../days/{date}?wait=`.
     max_wait_s: float = Field(120.0, alias="TOTALS_MAX_WAIT_S")
+    # Event streams and waiting GETs one store may hold open at once (429 past it).
+    max_waits_per_store: int = Field(10, alias="TOTALS_MAX_WAITS_PER_STORE")
     # How long start-up waits for the broker before serving without it (closes then wait
     # in the outbox and /readyz reports the broker missing until it connects).
     broker_wait_s: float = Field(10.0, alias="TOTALS_BROKER_WAIT_S")
     # Comment lines sent on an idle event stream, so proxies keep it open.
     sse_keepalive_s: float = Field(15.0, alias="TOTALS_SSE_KEEPALIVE_S")
-    # The ops monitor (/ops): its login token (default: SERVICE_TOKEN), RabbitMQ's
-    # management API (else what AMQP tells), and how often the page refreshes itself.
-    ops_token: SecretStr | None = Field(None, alias="OPS_TOKEN")
+    # The ops monitor (/ops, behind OPS_TOKEN): RabbitMQ's management API (else what
+    # AMQP tells), and how often the page refreshes itself.
     rabbitmq_management_url: str | None = Field(None, alias="RABBITMQ_MANAGEMENT_URL")
     ops_refresh_s: float = Field(5.0, alias="OPS_REFRESH_S")
+    # How long a sign-in lasts, and whether its cookie is sent over HTTPS only (set it
+    # behind TLS: the service itself may see plain HTTP from the proxy).
+    ops_session_ttl_s: int = Field(12 * 3600, alias="OPS_SESSION_TTL_S")
+    ops_cookie_secure: bool = Field(False, alias="OPS_COOKIE_SECURE")

@@ -2,8 +2,10 @@
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.xero_sandbox.adapters.spec import SPEC_DIR, request_checks
 from services.xero_sandbox.adapters.tokens import TokenCodec
 from services.xero_sandbox.api import accounting, control, identity
 from services.xero_sandbox.api.common import NOT_FOUND_TEXT
@@ -12,6 +14,7 @@ from services.xero_sandbox.domain.clock import Clock
 from services.xero_sandbox.domain.state import Sandbox
 from services.xero_sandbox.settings import SandboxSettings
 from shared.metrics import metrics_router
+from shared.settings import XeroSettings
 
 # Xero's routing ignores case (the official SDKs call `/Connections`): canonical spellings.
 _CANONICAL = {
@@ -38,12 +41,25 @@ class CaseInsensitivePaths:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: SandboxSettings) -> FastAPI:
+def _beside_real_xero(xero: XeroSettings | None) -> bool:
+    try:
+        return not (xero or XeroSettings()).is_sandbox
+    except ValidationError:  # a Xero configuration that cannot work: no control API either
+        return True
+
+
+def create_app(settings: SandboxSettings, xero: XeroSettings | None = None) -> FastAPI:
+    if settings.control_enabled and _beside_real_xero(xero):
+        # The control API rewires users, grants and clocks: never beside real Xero.
+        raise SystemExit("xero-sandbox refuses to start: SANDBOX_CONTROL_ENABLED=true while "
+                         "real Xero is configured (XERO_ENV=xero); unset one of them")
     app = FastAPI(title="Xero sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     tokens = TokenCodec(settings.jwt_secret.get_secret_value())
     app.state.settings = settings
     app.state.tokens = tokens
-    app.state.sandbox = Sandbox(Clock(), tokens.encode, settings.redirect_uri_list)
+    app.state.sandbox = Sandbox(Clock(), tokens.encode, settings.redirect_uri_list,
+                                settings.requests_kept)
+    app.state.request_checks = request_checks(SPEC_DIR) if settings.check_requests else {}
     app.router.routes.extend(accounting.routes)
     app.include_router(identity.router)
     if settings.control_enabled:

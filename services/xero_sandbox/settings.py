@@ -21,6 +21,11 @@ class SandboxSettings(ServiceSettings):
     idempotency_ttl_s: int = Field(600, alias="SANDBOX_IDEMPOTENCY_TTL_S")
     # How long a "timeout" fault holds the answer back.
     fault_timeout_s: float = Field(60.0, alias="SANDBOX_FAULT_TIMEOUT_S")
+    # Every request body checked against Xero's official spec (`spec/`), a body that
+    # breaks it refused (the tests turn it on; it costs CPU per request).
+    check_requests: bool = Field(False, alias="SANDBOX_CHECK_REQUESTS")
+    # How many of the latest request bodies `GET /_control/requests` keeps.
+    requests_kept: int = Field(200, alias="SANDBOX_REQUESTS_KEPT")
 
     @property
     def redirect_uri_list(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 import base64
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,11 +10,22 @@ import asyncpg
 import httpx
 import pytest
 
+from glbridge.system import Credentials
 from services.auth.adapters.cipher import Cipher
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.sandbox import RunningSandbox
 
-SERVICE_TOKEN = "auth-test-service-token"
+CREDENTIALS = Credentials.named("auth-test")
+
+
+class ServiceCaller(httpx.Auth):
+    """Presents the credential of the service that calls each internal endpoint: posting
+    fetches access tokens, totals does the rest."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        who = "posting" if request.url.path.endswith("/access-token") else "totals"
+        request.headers.update(CREDENTIALS.bearer(who))
+        yield request
 CLIENT_ID = "glbridge-dev"
 CLIENT_SECRET = "glbridge-dev-secret"
 
@@ -45,7 +56,8 @@ class AuthCluster:
             "DATABASE_URL": self.database_url,
             "AMQP_URL": self.amqp_url,
             "AMQP_NAMESPACE": self.namespace,
-            "SERVICE_TOKEN": SERVICE_TOKEN,
+            **CREDENTIALS.env(),
+            "THROTTLE_FAILURES": "100000",  # the credential tests fail by the dozen
             "AUTH_PUBLIC_URL": self.url,
             "AUTH_ENCRYPTION_KEYS": self.keys,
             "AUTH_REFRESH_COOLDOWN_S": "0.2",
@@ -116,7 +128,7 @@ async def browser_client() -> AsyncIterator[httpx.AsyncClient]:
 async def internal(auth: AuthCluster) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client on auth's internal API with the service credential."""
     async with httpx.AsyncClient(
-        base_url=auth.url, timeout=60, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
+        base_url=auth.url, timeout=60, auth=ServiceCaller()
     ) as client:
         yield client
 
@@ -147,7 +159,9 @@ async def connect(
     from services.auth.domain.connect import unverified_claims
     from tests.support.connect import connect_store
 
-    key = await connect_store(browser_client, auth.url, store_id, **login)
+    key = await connect_store(browser_client, auth.url, store_id,
+                              login.get("email", "demo@example.com"),
+                              login.get("password", "demo-password"))
     verified = (await internal.post("/internal/v1/keys/verify", json={"api_key": key})).json()
     token = await internal.post(
         f"/internal/v1/connections/{verified['connection_id']}/access-token"

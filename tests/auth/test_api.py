@@ -4,7 +4,7 @@ import re
 import uuid
 
 from services.auth.domain.keys import new_key
-from tests.auth.conftest import SERVICE_TOKEN, AuthCluster, connect
+from tests.auth.conftest import CREDENTIALS, AuthCluster, connect
 
 SCENARIOS = [
     ("", "new", "not connected to Xero yet"),
@@ -64,27 +64,37 @@ async def test_internal_endpoints_refuse_missing_or_wrong_credentials(
     auth: AuthCluster, browser_client
 ):
     auth.start()
+    # Each endpoint admits only the service that calls it: totals verifies keys and asks
+    # for reconnect tokens, posting fetches access tokens; the ops credential opens none.
     paths = [
-        ("post", "/internal/v1/keys/verify", {"api_key": "2RF:x"}),
-        ("post", "/internal/v1/connections/00000000-0000-0000-0000-000000000000/access-token", {}),
-        ("delete", "/internal/v1/connections/00000000-0000-0000-0000-000000000000", None),
+        ("post", "/internal/v1/keys/verify", {"api_key": "2RF:x"}, "totals"),
+        ("post", "/internal/v1/connections/00000000-0000-0000-0000-000000000000/access-token",
+         {}, "posting"),
+        ("post", "/internal/v1/stores/S1/reconnect-tokens", None, "totals"),
+        ("get", "/internal/v1/store-moves", None, "totals"),
     ]
-    for method, path, body in paths:
+    for method, path, body, caller in paths:
+        others = [CREDENTIALS.bearer(who) for who in ("totals", "posting", "ops") if who != caller]
+        token = getattr(CREDENTIALS, caller)
         for headers in (
             {},
             {"Authorization": "Bearer wrong"},
-            {"Authorization": SERVICE_TOKEN},
-            {"Authorization": f"Basic {SERVICE_TOKEN}"},
+            {"Authorization": token},
+            {"Authorization": f"Basic {token}"},
+            *others,
         ):
             kwargs = {"headers": headers} | ({"json": body} if body is not None else {})
             answer = await browser_client.request(method, auth.url + path, **kwargs)
             assert answer.status_code == 401, (method, path, headers)
-    good = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
-    unknown = await browser_client.post(auth.url + paths[1][1], headers=good)
+    delete = "/internal/v1/connections/00000000-0000-0000-0000-000000000000"
+    refused = await browser_client.delete(auth.url + delete, headers=CREDENTIALS.bearer("ops"))
+    assert refused.status_code == 401
+    unknown = await browser_client.post(auth.url + paths[1][1],
+                                        headers=CREDENTIALS.bearer("posting"))
     assert unknown.status_code == 404 and unknown.json() == {"error": "unknown-connection"}
     for key in ("2RF:x", str(new_key(uuid.uuid4())), ""):
         answer = await browser_client.post(
-            auth.url + paths[0][1], headers=good, json={"api_key": key}
+            auth.url + paths[0][1], headers=CREDENTIALS.bearer("totals"), json={"api_key": key}
         )
         assert answer.status_code == 404
 

@@ -138,3 +138,22 @@ async def test_our_organisation_picker_when_one_authorisation_covers_several(
     assert verified["tenant_name"] == "Northwind Rentals (US)"
     again = await browser.submit(page, "Continue", tenant_id=orgs["Kiwi Hire (NZ)"])
     assert again.status == 400 and "no longer open" in again.html
+
+
+async def test_a_link_opened_by_one_browser_is_refused_in_another(
+    auth: AuthCluster, browser_client
+):
+    """A connect link forwarded or leaked after its first opening cannot be walked by
+    someone else's browser; the browser that opened it may open it again."""
+    auth.start()
+    setup = await browser_client.post(
+        f"{auth.url}/v1/setup", json={"store_id": "S6", "api_key": ""}
+    )
+    link = setup.json()["connect_url"]
+    first = await browser_client.get(link)
+    assert first.status_code == 302
+    again = await browser_client.get(link)
+    assert again.status_code == 302
+    async with httpx.AsyncClient() as other:
+        page = await other.get(link)
+    assert page.status_code == 400 and "another browser" in page.text

@@ -12,7 +12,7 @@ import pytest
 
 from shared.contracts.registry import EventRegistry
 from shared.messaging.topology import TOTALS_RESULTS_QUEUE, topology
-from tests.auth.conftest import SERVICE_TOKEN, AuthCluster, connect, refreshes, xero_accepts
+from tests.auth.conftest import CREDENTIALS, AuthCluster, connect, refreshes, xero_accepts
 
 
 async def _advance(sandbox, seconds: int) -> None:
@@ -32,7 +32,7 @@ async def test_200_concurrent_requests_over_3_processes_refresh_once(
     urls = itertools.cycle([p.url for p in auth.processes])
     limits = httpx.Limits(max_connections=300)
     async with httpx.AsyncClient(
-        timeout=60, limits=limits, headers={"Authorization": f"Bearer {SERVICE_TOKEN}"}
+        timeout=60, limits=limits, headers=CREDENTIALS.bearer("posting")
     ) as client:
         started = time.perf_counter()
         answers = await asyncio.gather(

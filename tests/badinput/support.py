@@ -17,12 +17,12 @@ import httpx
 
 from glbridge.connect import connect_store
 from glbridge.processes import free_port
-from glbridge.system import Ports, System
+from glbridge.system import Credentials, Ports, System
 from services.totals.domain import examples
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 
-SERVICE_TOKEN = "badinput-service-token"
+CREDENTIALS = Credentials.named("badinput-credential")
 
 
 @dataclass
@@ -36,9 +36,13 @@ class Shared:
     log_dir: Path
     encryption_keys: str
 
-    @property
-    def internal_headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+    def internal_headers(self, who: str) -> dict[str, str]:
+        """The credential of `who` (totals, posting or ops) as an Authorization header."""
+        return CREDENTIALS.bearer(who)
+
+    def auth_internal_headers(self, path: str) -> dict[str, str]:
+        """The caller auth admits on `path`: posting for access tokens, else totals."""
+        return self.internal_headers("posting" if "access-token" in path else "totals")
 
     def logs(self) -> dict[str, str]:
         """Every process's captured log, by file name."""
@@ -46,6 +50,15 @@ class Shared:
 
     async def db(self, schema: str) -> asyncpg.Connection:
         return await asyncpg.connect(self.database_url, server_settings={"search_path": schema})
+
+    async def connections(self, store: str) -> int:
+        """How many connections auth ever made for `store` (live or ended)."""
+        conn = await self.db("auth")
+        try:
+            return int(await conn.fetchval(
+                "SELECT count(*) FROM connections WHERE store_id = $1", store))
+        finally:
+            await conn.close()
 
 
 @contextlib.contextmanager
@@ -64,9 +77,12 @@ def shared_system(
         database_url=dsn,
         amqp_url=amqp_url,
         namespace=namespace,
-        service_token=SERVICE_TOKEN,
+        credentials=CREDENTIALS,
         sandbox_control=True,
-        extra_env={"AUTH_ENCRYPTION_KEYS": keys, **(extra_env or {})},
+        # The fuzzers and attack tests fail credentials by the hundred from one address;
+        # tests/security/test_throttle.py checks the throttle on a system of its own.
+        extra_env={"AUTH_ENCRYPTION_KEYS": keys, "THROTTLE_FAILURES": "100000",
+                   **(extra_env or {})},
         log_dir=log_dir,
     )
     try:

@@ -152,8 +152,9 @@ async def test_malformed_requests_to_auth_are_422_naming_where(
     shared: Shared, client: httpx.AsyncClient
 ) -> None:
     auth = shared.system.auth_url
-    internal = shared.internal_headers | {"Content-Type": "application/json"}
+    internal = shared.internal_headers("totals") | {"Content-Type": "application/json"}
     public = {"Content-Type": "application/json"}
+    posting = shared.internal_headers("posting") | {"Content-Type": "application/json"}
     before = await _snapshot(shared)
     cases: list[tuple[str, dict[str, str], bytes, tuple[Any, ...]]] = [
         ("/v1/setup", public, b'{"store_id": ', ("body",)),
@@ -164,11 +165,11 @@ async def test_malformed_requests_to_auth_are_422_naming_where(
         ("/internal/v1/keys/verify", internal, b'{"api_key": ', ("body",)),
         ("/internal/v1/keys/verify", internal, b'{"api_key": {"nested": 1}}', ("body", "api_key")),
         ("/internal/v1/keys/verify", internal, b"{}", ("body", "api_key")),
-        ("/internal/v1/connections/not-a-uuid/access-token", internal, b"",
+        ("/internal/v1/connections/not-a-uuid/access-token", posting, b"",
          ("path", "connection_id")),
-        ("/internal/v1/connections/00000000-0000-0000-0000-000000000000/access-token", internal,
+        ("/internal/v1/connections/00000000-0000-0000-0000-000000000000/access-token", posting,
          b'{"rejected_token": 42}', ("body", "rejected_token")),
-        ("/internal/v1/connections/00000000-0000-0000-0000-000000000000/access-token", internal,
+        ("/internal/v1/connections/00000000-0000-0000-0000-000000000000/access-token", posting,
          b'{"rejected_token": ', ("body",)),
     ]
     for path, headers, body, where in cases:
@@ -183,7 +184,7 @@ async def test_oversized_requests_to_auth_are_413(
 ) -> None:
     auth = shared.system.auth_url
     headers = {"Content-Type": "application/json"}
-    internal = shared.internal_headers | headers
+    internal = shared.internal_headers("totals") | headers
     before = await _snapshot(shared)
     for path, sent_headers in (("/v1/setup", headers), ("/internal/v1/keys/verify", internal)):
         declared = await client.post(auth + path, content=huge_json_string(), headers=sent_headers)
@@ -242,6 +243,6 @@ async def test_nul_characters_in_postings_status_path_are_4xx(
 ) -> None:
     answer = await client.get(
         f"{shared.system.posting_url}/internal/v1/postings/a%00b/2026-11-25",
-        headers=shared.internal_headers,
+        headers=shared.internal_headers("ops"),
     )
     assert 400 <= answer.status_code < 500, answer.text

@@ -89,7 +89,8 @@ def store_key(shared: Shared) -> str:
 
 def test_auth(shared: Shared) -> None:
     def call(case: Any) -> None:
-        headers = shared.internal_headers if case.path.startswith("/internal/") else {}
+        internal = case.path.startswith("/internal/")
+        headers = shared.auth_internal_headers(case.path) if internal else {}
         case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
 
     assert fuzz(shared.system.auth_url, call) == []
@@ -119,7 +120,7 @@ def test_totals_without_a_key(shared: Shared) -> None:
 
 def test_posting(shared: Shared) -> None:
     def call(case: Any) -> None:
-        headers = shared.internal_headers if case.path.startswith("/internal/") else {}
+        headers = shared.internal_headers("ops") if case.path.startswith("/internal/") else {}
         case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
 
     assert fuzz(shared.system.posting_url, call) == []

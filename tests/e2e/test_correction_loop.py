@@ -80,7 +80,7 @@ async def test_a_failed_day_posts_once_after_its_cause_is_fixed_in_xero(system: 
         await fix_in_xero({"period_lock_date": "2026-11-10"})
         retried = await asyncio.to_thread(
             runner.invoke, ops_app, ["retry", "-s", STORE, "-d", "2026-11-19"],
-            env={"TOTALS_URL": system.totals_url, "OPS_TOKEN": system.service_token})
+            env={"TOTALS_URL": system.totals_url, "OPS_TOKEN": system.credentials.ops})
         assert retried.exit_code == 0, retried.output
         assert "Sent to Xero" in retried.output
         url = f"{system.totals_url}/v1/stores/{STORE}/days/2026-11-19"

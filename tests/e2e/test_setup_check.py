@@ -78,6 +78,8 @@ async def test_setup_of_a_connected_store_keeps_its_key(system: System):
                            "--class", "EQ")
         after = await client.get(f"{system.totals_url}/v1/stores/32/setup",
                                  headers={"X-Api-Key": key})
+        again = await client.get(f"{system.totals_url}/v1/stores/32/setup/check",
+                                 headers={"X-Api-Key": key})
 
     assert result.exit_code == 0, result.output
     said = " ".join(result.output.split())  # as words: the console wraps long lines
@@ -88,12 +90,22 @@ async def test_setup_of_a_connected_store_keeps_its_key(system: System):
     assert after.json()["accounts"]["rental"] == "4010"
     assert after.json()["store_class"] == "EQ"
     assert after.json()["api_key"]["fingerprint"] == saved["api_key"]["fingerprint"]
+    assert again.status_code == 200 and again.json()["ready"] is True, again.text
 
 
 async def test_reconnecting_names_the_scenario_of_a_connected_store(system: System):
     async with httpx.AsyncClient(timeout=60) as client:
         key, _ = await set_up(client, system, "33")
-    result = await pos(system, key, "setup", "-s", "33", "--reconnect", answers="n\n")
-    said = " ".join(result.output.split())
+        declined = await pos(system, key, "setup", "-s", "33", "--reconnect", answers="n\n")
+        new_key = await connect_store(client, system.auth_url, "33")  # Xero's pages
+        accepted = await pos(system, key, "setup", "-s", "33", "--reconnect",
+                             answers=f"y\n{new_key}\n")
+        old = await client.get(f"{system.totals_url}/v1/stores/33/setup",
+                               headers={"X-Api-Key": key})
+        new = await client.get(f"{system.totals_url}/v1/stores/33/setup",
+                               headers={"X-Api-Key": new_key})
+    said = " ".join(declined.output.split())
     assert "already has a Xero OAuth 2.0 key" in said, said
     assert "not connected to Xero yet" not in said
+    assert accepted.exit_code == 0, accepted.output
+    assert (old.status_code, new.status_code) == (401, 200)

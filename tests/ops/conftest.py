@@ -12,10 +12,12 @@ import pytest
 
 from glbridge.connect import connect_store
 from glbridge.processes import free_port
-from glbridge.system import Ports, System
+from glbridge.system import Credentials, Ports, System
 from services.totals.domain.examples import example_day_totals, example_setup
 
-TOKEN = "test-service-token"
+CREDENTIALS = Credentials.named("test")
+# The ops credential: what a person types into /ops/login.
+TOKEN = CREDENTIALS.ops
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ops"
 
 
@@ -27,7 +29,7 @@ def ops_system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path
         ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(),
                     sandbox=free_port()),
         database_url=database_url, amqp_url=amqp_url, namespace=namespace,
-        service_token=TOKEN, sandbox_control=True, log_dir=tmp_path,
+        credentials=CREDENTIALS, sandbox_control=True, log_dir=tmp_path,
         extra_env={"OPS_REFRESH_S": "2"},
     )
     try:

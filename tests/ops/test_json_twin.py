@@ -60,7 +60,7 @@ async def test_json_twin_shows_what_an_operator_chases(ops_system: System, amqp_
     assert all(o["present"] for o in data["outbox"])
     assert data["waiting_for_new_key"] == []
 
-    env = {"TOTALS_URL": system.totals_url, "SERVICE_TOKEN": TOKEN}
+    env = {"TOTALS_URL": system.totals_url, "OPS_TOKEN": TOKEN}
     as_json = await asyncio.to_thread(runner.invoke, ops_app, ["failures", "--json"], env=env)
     assert as_json.exit_code == 0, as_json.output
     assert json.loads(as_json.output) == data["failed_days"]

@@ -18,7 +18,9 @@ import asyncpg
 import httpx
 import pytest
 
+from glbridge.system import Credentials
 from services.posting.adapters.repository import Repository
+from services.totals.adapters.ops_reader import OpsReader
 from shared.contracts.events import (
     Event,
     GlPostingFailed,
@@ -37,7 +39,7 @@ from shared.messaging.topology import TOTALS_RESULTS_QUEUE, topology
 from tests.support.processes import ServiceProcess, free_port
 from tests.support.sandbox import RunningSandbox
 
-SERVICE_TOKEN = "posting-test-service-token"
+CREDENTIALS = Credentials.named("posting-test")
 CLIENT_ID = "glbridge-dev"
 CLIENT_SECRET = "glbridge-dev-secret"
 DAY = date(2026, 11, 24)
@@ -57,6 +59,7 @@ class Store:
     store_id: str
     connection_id: UUID
     tenant_id: UUID
+    key: str = ""
 
 
 def day_event(
@@ -114,7 +117,7 @@ class PostingRig:
             "DATABASE_URL": self.database_url,
             "AMQP_URL": self.amqp_url,
             "AMQP_NAMESPACE": self.namespace,
-            "SERVICE_TOKEN": SERVICE_TOKEN,
+            **CREDENTIALS.env(),
             "AUTH_URL": self.auth_url,
             "AUTH_PUBLIC_URL": self.auth_url,
             "AUTH_PORT": str(self.auth_port),
@@ -156,18 +159,29 @@ class PostingRig:
         self, store_id: str, email: str = "demo@example.com", password: str = "demo-password",
         tenant_name: str | None = None,
     ) -> Store:
+        return await self._connect(store_id, email, password, tenant_name, None)
+
+    async def move(self, store: Store, email: str, password: str, tenant_name: str) -> Store:
+        """Reconnects `store` with its key to the organisation named, the move confirmed."""
+        return await self._connect(store.store_id, email, password, tenant_name, store)
+
+    async def _connect(
+        self, store_id: str, email: str, password: str, tenant_name: str | None,
+        moving: Store | None,
+    ) -> Store:
         from tests.support.connect import connect_store
 
         async with httpx.AsyncClient(timeout=30) as client:
             key = await connect_store(client, self.auth_url, store_id, email, password,
-                                      tenant_name)
+                                      tenant_name, api_key_box=moving.key if moving else "",
+                                      confirm_move=moving is not None)
             verified = await client.post(
                 f"{self.auth_url}/internal/v1/keys/verify", json={"api_key": key},
-                headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+                headers=CREDENTIALS.bearer("totals"),
             )
         verified.raise_for_status()
         data = verified.json()
-        return Store(store_id, UUID(data["connection_id"]), UUID(data["tenant_id"]))
+        return Store(store_id, UUID(data["connection_id"]), UUID(data["tenant_id"]), key)
 
     async def new_org(self, name: str, template: str = "us-rental",
                       email: str = "demo@example.com") -> str:
@@ -306,3 +320,15 @@ async def repos(pools: list[asyncpg.Pool]) -> AsyncIterator[list[Repository]]:
     yield made
     for repo in made:
         await repo.stop()
+
+
+async def held_on_the_ops_monitor(rig: PostingRig) -> list[dict[str, Any]]:
+    """The days the ops monitor shows as held back by Xero (in doubt, or waiting for
+    tomorrow's budget), read as totals' ops reader reads them."""
+    pool = await asyncpg.create_pool(rig.database_url, min_size=1, max_size=1)
+    reader = OpsReader(pool, rig.amqp_url, topology(rig.namespace))
+    try:
+        return await reader.held_by_xero()
+    finally:
+        await reader.close()
+        await pool.close()

@@ -178,6 +178,64 @@ async def _until_codes(charts: ChartCache, tenant: uuid.UUID, connection: uuid.U
     raise AssertionError(f"the chart never showed {codes}")
 
 
+class ChartsWithChanges:
+    """A gateway whose Xero answers the chart whole, or only what changed since
+    `If-Modified-Since` (a deleted account may be left out of that, as it is gone)."""
+
+    def __init__(self) -> None:
+        self.chart = {"1210": "ACTIVE", "4000": "ACTIVE"}
+        self.sinces: list[str | None] = []
+        self.xero = self
+
+    async def call(self, kind: str, tenant_id: uuid.UUID, connection_id: uuid.UUID,
+                   send: Callable[[str], Any]) -> Any:
+        result, _rate = await send("token")
+        return result
+
+    async def accounts(self, token: str, tenant_id: uuid.UUID, since: str | None) -> Any:
+        self.sinces.append(since)
+        rows = [{"Code": code, "Name": code, "Type": "CURRENT", "Status": status,
+                 "AccountID": code} for code, status in self.chart.items()]
+        return (rows if since is None else []), "2026-12-04T01:00:00", None
+
+    async def organisation(self, token: str, tenant_id: uuid.UUID) -> Any:
+        return {"Name": "Changing Rentals"}, None
+
+
+async def test_an_account_error_reads_the_chart_whole_and_a_deleted_account_leaves(
+        repo: Repository):
+    xero = ChartsWithChanges()
+    charts = ChartCache(repo, xero, ttl_s=86_400)  # type: ignore[arg-type]
+    tenant, connection = uuid.uuid4(), uuid.uuid4()
+    try:
+        assert set((await charts.get(tenant, connection)).accounts) == {"1210", "4000"}
+        del xero.chart["4000"]  # deleted in Xero
+        assert set((await charts.get(tenant, connection)).accounts) == {"1210", "4000"}
+        assert xero.sinces == [None]  # not read again by the clock within the day
+
+        await charts.invalidate(tenant)  # a journal met an account error
+        assert set((await charts.get(tenant, connection)).accounts) == {"1210"}
+        assert xero.sinces == [None, None]  # read whole, not changes only
+    finally:
+        await charts.stop()
+
+
+def test_if_modified_since_is_sent_in_xeros_documented_form():
+    from services.posting.adapters.xero import modified_since
+
+    assert modified_since("Fri, 04 Dec 2026 01:08:44 GMT") == "2026-12-04T01:08:43"
+    assert modified_since(None) is None and modified_since("not a date") is None
+
+
+def test_a_deleted_account_in_a_changes_only_answer_leaves_the_cache():
+    from services.posting.adapters.charts import merge_accounts
+
+    old = [{"AccountID": "a", "Code": "1210", "Status": "ACTIVE"},
+           {"AccountID": "b", "Code": "4000", "Status": "ACTIVE"}]
+    merged = merge_accounts(old, [{"AccountID": "b", "Code": "4000", "Status": "DELETED"}])
+    assert [a["Code"] for a in merged] == ["1210"]
+
+
 async def test_the_organisation_is_read_again_only_after_an_error(repo: Repository):
     """An old chart costs one call (accounts); the organisation record (lock dates) is
     read with the first chart and again only once an error marked the chart stale."""

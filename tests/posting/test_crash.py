@@ -9,7 +9,13 @@ from datetime import timedelta
 import asyncpg
 
 from shared.contracts.events import GlPostingSucceeded
-from tests.posting.conftest import DAY, PostingRig, day_event, wait_for_value
+from tests.posting.conftest import (
+    DAY,
+    PostingRig,
+    day_event,
+    held_on_the_ops_monitor,
+    wait_for_value,
+)
 
 
 async def wait_for_state(database_url: str, state: str, timeout: float = 20.0) -> None:
@@ -83,6 +89,8 @@ async def test_a_lookup_xero_refuses_leaves_the_day_in_doubt_never_failed(rig: P
     rig.start_posting()
     error = await wait_for_last_error(rig.database_url, "in doubt")
     assert "QueryParseException" in error or "Syntax error" in error
+    [held] = await held_on_the_ops_monitor(rig)
+    assert held["state"] == "in_flight" and held["reason"].startswith("in doubt")
     [outcome] = await rig.outcomes(1)  # the third lookup is answered
     assert isinstance(outcome, GlPostingSucceeded), outcome
     assert outcome.already_posted

@@ -19,6 +19,7 @@ from services.posting.domain.chart import (
     check_journal,
     parse_xero_date,
 )
+from services.posting.domain.model import Posting, State
 from services.posting.domain.outcome import judge, result_from_xero, xero_error
 from services.posting.domain.reference import (
     idempotency_key,
@@ -27,7 +28,14 @@ from services.posting.domain.reference import (
 )
 from services.posting.domain.retry import backoff_s
 from services.posting.handlers.drain import Allowance
-from shared.contracts.events import ErrorKind, Journal, JournalLine, money
+from shared.contracts.events import (
+    ErrorKind,
+    Journal,
+    JournalLine,
+    StoreTotalsClosed,
+    Trigger,
+    money,
+)
 
 DAY = date(2026, 11, 24)
 
@@ -256,3 +264,22 @@ def test_calls_are_paced_once_half_the_minute_is_spent() -> None:
     assert linger_s(30, 60) == 1.0
     assert linger_s(0, 60) == 1.0
     assert linger_s(2, 10) == 6.0
+
+
+def test_a_posting_holds_its_journal_parsed_only_while_needed() -> None:
+    event = StoreTotalsClosed(
+        correlation_id="7:2026-11-24", store_id="7", business_date=DAY, revision=1,
+        trigger=Trigger.END_OF_DAY, connection_id=uuid4(), tenant_id=uuid4(),
+        journal=Journal(narration="Store 7 totals", reference="glb:7:2026-11-24:1", date=DAY,
+                        lines=[JournalLine(category="cash", account_code="1210",
+                                           amount=money("10.00")),
+                               JournalLine(category="rental", account_code="4000",
+                                           amount=money("-10.00"))]))
+    posting = Posting(1, "7", DAY, 1, event.tenant_id, event.connection_id, event.event_id,
+                      event.correlation_id, event.model_dump_json(), State.PENDING, 0)
+    assert "journal" not in posting.__dict__  # as claimed: the stored JSON only
+    assert posting.narration == "Store 7 totals glb:7:2026-11-24:1"
+    assert posting.journal == event.journal
+    posting.forget_journal()  # sent: the payload is what the call holds
+    assert "journal" not in posting.__dict__
+    assert posting.journal == event.journal  # parsed again when an error needs its lines

@@ -46,7 +46,9 @@ from shared.contracts.events import (
     JournalLine,
     JournalStatus,
     PostingError,
+    StoreTotalsClosed,
     Tracking,
+    Trigger,
 )
 
 DAY = date(2026, 11, 24)
@@ -281,9 +283,10 @@ def test_categories_of_a_code_in_line_order_once_each() -> None:
 # --- what goes to Xero, and the events that come back ---
 
 def _posting(journal: Journal, attempts: int = 0) -> Posting:
-    return Posting(id=7, store_id="12", business_date=DAY, revision=2, tenant_id=uuid4(),
-                   connection_id=uuid4(), event_id=uuid4(), correlation_id="12:2026-11-24",
-                   journal=journal, state=State.PENDING, attempts=attempts)
+    event = StoreTotalsClosed(
+        correlation_id="12:2026-11-24", store_id="12", business_date=DAY, revision=2,
+        trigger=Trigger.END_OF_DAY, connection_id=uuid4(), tenant_id=uuid4(), journal=journal)
+    return Posting.of_event(event, 7, State.PENDING, attempts)
 
 
 def test_a_journal_goes_to_xero_as_its_api_takes_it() -> None:

@@ -10,7 +10,7 @@ import httpx
 from glbridge.connect import _walk, read_page
 from glbridge.headless import HeadlessBrowser
 from shared.contracts.events import ErrorKind, GlPostingFailed
-from tests.posting.conftest import SERVICE_TOKEN, PostingRig, Store, day_event
+from tests.posting.conftest import CREDENTIALS, PostingRig, Store, day_event
 
 
 async def connect_granting(rig: PostingRig, store_id: str, scopes: str) -> Store:
@@ -29,7 +29,7 @@ async def connect_granting(rig: PostingRig, store_id: str, scopes: str) -> Store
         assert key and key.startswith("2RF:"), page.html[:500]
         verified = await client.post(
             f"{rig.auth_url}/internal/v1/keys/verify", json={"api_key": key},
-            headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
+            headers=CREDENTIALS.bearer("totals"))
     data = verified.raise_for_status().json()
     return Store(store_id, UUID(data["connection_id"]), UUID(data["tenant_id"]))
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import httpx
 
 from shared.contracts.events import GlPostingFailed, GlPostingSucceeded
-from tests.posting.conftest import DAY, SERVICE_TOKEN, PostingRig, day_event
+from tests.posting.conftest import CREDENTIALS, DAY, PostingRig, day_event
 from tests.posting.test_crash import wait_for_state
 
 
@@ -30,7 +30,7 @@ async def test_a_closed_day_becomes_one_journal_in_xero(rig: PostingRig):
     async with httpx.AsyncClient(base_url=rig.postings[0].url) as client:
         assert (await client.get("/internal/v1/postings/1/2026-11-24")).status_code == 401
         status = await client.get("/internal/v1/postings/1/2026-11-24",
-                                  headers={"Authorization": f"Bearer {SERVICE_TOKEN}"})
+                                  headers=CREDENTIALS.bearer("ops"))
     [revision] = status.json()["revisions"]
     assert revision["state"] == "posted" and revision["journal_id"] == str(outcome.journal_id)
 

@@ -41,7 +41,7 @@ def test_an_unknown_code_gets_accounts_of_the_entry_s_class():
 
 
 def test_a_system_account_for_revenue_suggests_revenue_not_a_clearing_account():
-    problem = check_line(line("fees", "960"), us_rental())
+    problem = check_line(line("fees", "1100"), us_rental())  # receivables
     assert problem is not None
     assert "4060 \"Fees Revenue\"" in problem.message and "clearing" not in problem.message
 

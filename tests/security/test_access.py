@@ -100,17 +100,21 @@ async def test_postings_internal_api_refuses_missing_or_wrong_credentials(
 ) -> None:
     base = shared.system.posting_url
     paths = ["/internal/v1/postings", f"/internal/v1/postings/601/{DAY}"]
+    ops = shared.internal_headers("ops")["Authorization"]
     for path in paths:
         for headers in (
             {},
             {"Authorization": "Bearer wrong"},
-            {"Authorization": shared.internal_headers["Authorization"].split(" ", 1)[1]},
-            {"Authorization": "Basic " + shared.internal_headers["Authorization"].split()[1]},
+            {"Authorization": ops.split(" ", 1)[1]},
+            {"Authorization": "Basic " + ops.split()[1]},
             {"X-Api-Key": keys["601"]},  # a store's key is not a service credential
+            # Each service's credential opens only what that service calls.
+            shared.internal_headers("totals"),
+            shared.internal_headers("posting"),
         ):
             answer = await client.get(base + path, headers=headers)
             assert answer.status_code == 401, (path, headers, answer.text)
-        good = await client.get(base + path, headers=shared.internal_headers)
+        good = await client.get(base + path, headers=shared.internal_headers("ops"))
         assert good.status_code == 200, good.text
 
 
@@ -134,15 +138,6 @@ async def _to_callback(shared: Shared, client: httpx.AsyncClient, store: str) ->
     return callback
 
 
-async def _connections(shared: Shared, store: str) -> int:
-    conn = await shared.db("auth")
-    try:
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM connections WHERE store_id = $1", store))
-    finally:
-        await conn.close()
-
-
 async def test_state_that_expired_while_at_xero_is_refused(
     shared: Shared, client: httpx.AsyncClient
 ) -> None:
@@ -159,7 +154,7 @@ async def test_state_that_expired_while_at_xero_is_refused(
     page: Page = HeadlessBrowser(client)._page(await client.get(callback))
     assert page.status == 400 and "expired" in page.html
     assert read_page(page).key is None
-    assert await _connections(shared, "603") == 0
+    assert await shared.connections("603") == 0
 
 
 async def test_a_stolen_code_is_useless_without_the_pkce_verifier(
@@ -179,4 +174,16 @@ async def test_a_stolen_code_is_useless_without_the_pkce_verifier(
     page = await client.get(callback)  # the real browser arrives after the thief
     assert page.status_code in (400, 502) and read_page(
         HeadlessBrowser(client)._page(page)).key is None
-    assert await _connections(shared, "604") == 0
+    assert await shared.connections("604") == 0
+
+
+async def test_one_answer_whether_a_store_exists_or_not(
+    shared: Shared, keys: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    """Without a store's key, a store in use and a number never used look the same."""
+    answers = []
+    for store in ("601", "699"):
+        answer = await client.get(f"{shared.system.totals_url}/v1/stores/{store}/setup",
+                                  headers={"X-Api-Key": "2RF:guess"})
+        answers.append((answer.status_code, answer.json(), answer.headers.get("www-authenticate")))
+    assert answers[0] == answers[1] and answers[0][0] == 401

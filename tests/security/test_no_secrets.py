@@ -17,7 +17,7 @@ from services.auth.adapters.cipher import Cipher
 from services.totals.domain import examples
 from shared.contracts.pos import PosDayClosed
 from shared.messaging import topology as topo
-from tests.badinput.support import SERVICE_TOKEN, Shared, connected_store
+from tests.badinput.support import CREDENTIALS, Shared, connected_store
 
 CLIENT_SECRET = "glbridge-dev-secret"  # the sandbox's seeded app (glbridge.system's default)
 SCHEMAS = ("auth", "totals", "posting")
@@ -83,10 +83,11 @@ async def _full_run(shared: Shared, recorder: UrlRecorder) -> dict[str, str]:
         assert reprint.status_code == 200, reprint.text
         await _settled(client, first, key_a)
 
-        internal = shared.internal_headers
+        internal = shared.internal_headers("posting")
         auth = shared.system.auth_url
         for name, key in (("A", key_a), ("B", key_b)):
-            verified = await client.post(f"{auth}/internal/v1/keys/verify", headers=internal,
+            verified = await client.post(f"{auth}/internal/v1/keys/verify",
+                                         headers=shared.internal_headers("totals"),
                                          json={"api_key": key})
             token_url = f"{auth}/internal/v1/connections/{verified.json()['connection_id']}"
             token_url += "/access-token"
@@ -158,7 +159,9 @@ async def test_no_secret_issued_in_a_full_run_reaches_a_log_or_a_row(shared: Sha
     codes = recorder.query_values("code")
     assert len(codes) >= 2
     secrets_ |= {f"authorization code {i}": code for i, code in enumerate(sorted(codes))}
-    secrets_ |= {"service token": SERVICE_TOKEN, "client secret": CLIENT_SECRET,
+    secrets_ |= {"totals' credential": CREDENTIALS.totals,
+                 "posting's credential": CREDENTIALS.posting, "ops credential": CREDENTIALS.ops,
+                 "client secret": CLIENT_SECRET,
                  "encryption key": shared.encryption_keys.split(":", 1)[1]}
     assert sum(name.startswith("refresh_token") for name in secrets_) == 2
     assert sum(name.startswith("previous_refresh_token") for name in secrets_) == 2

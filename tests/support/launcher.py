@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from glbridge.processes import free_port
-from glbridge.system import Ports
+from glbridge.system import Credentials, Ports
 
 GLBRIDGE = str(Path(sys.executable).with_name("glbridge"))
 
@@ -24,7 +24,7 @@ def launcher_env(database_url: str, amqp_url: str, namespace: str,
     ports = Ports(auth=free_port(), totals=free_port(), posting=free_port(), sandbox=free_port())
     env = {
         "DATABASE_URL": database_url, "AMQP_URL": amqp_url, "AMQP_NAMESPACE": namespace,
-        "SERVICE_TOKEN": "test-service-token",
+        **Credentials.named("test").env(),
         "AUTH_PORT": str(ports.auth), "TOTALS_PORT": str(ports.totals),
         "POSTING_PORT": str(ports.posting), "SANDBOX_PORT": str(ports.sandbox),
     }

@@ -44,7 +44,7 @@ def totals_settings(database_url: str, amqp_url: str, namespace: str,
                     auth_url: str = "http://127.0.0.1:9") -> TotalsSettings:
     return TotalsSettings.model_validate({
         "DATABASE_URL": database_url, "AMQP_URL": amqp_url, "AMQP_NAMESPACE": namespace,
-        "AUTH_URL": auth_url, "SERVICE_TOKEN": "test-service-token",
+        "AUTH_URL": auth_url,
         # No posting service in these tests: a saved setup is answered as not checked.
         "POSTING_URL": "http://127.0.0.1:9",
         "TOTALS_SSE_KEEPALIVE_S": 0.5, "AMQP_PUBLISH_TIMEOUT_S": 3,
@@ -100,7 +100,7 @@ async def auth_url(sandbox, database_url, amqp_url, namespace, tmp_path) -> Asyn
         "client_secret": "glbridge-dev-secret",
         "redirect_uris": [f"{url}/v1/connect/callback"]})
     env = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "AMQP_NAMESPACE": namespace,
-           "SERVICE_TOKEN": "test-service-token", "AUTH_PORT": str(port),
+           "AUTH_PORT": str(port),
            "AUTH_PUBLIC_URL": url, **sandbox.xero_env()}
     with ServiceProcess("services.auth", port, env, tmp_path).running("/readyz", 60):
         yield url

@@ -5,8 +5,8 @@ import asyncio
 from urllib.parse import urlsplit
 
 from services.totals.domain.examples import example_day_totals
+from tests.support.proxy import CuttableProxy
 from tests.totals.conftest import serve, totals_settings
-from tests.totals.proxy import CuttableProxy
 from tests.totals.support import closed_events
 
 

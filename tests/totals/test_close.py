@@ -52,6 +52,18 @@ async def test_invalid_totals_are_refused_naming_the_field(totals):
     assert ("body", "revenue", 0, "category") in locs
 
 
+async def test_a_negative_tender_is_refused_saying_refunds_go_in_refunded(totals):
+    key = await totals.add_store("12")
+    body = example_day_totals()
+    body["tenders"][0] = {"type": "cash", "received": "-20.00"}
+    response = await totals.client.post(CLOSE.format(store="12"), json=body,
+                                        headers={"X-Api-Key": key})
+    assert response.status_code == 422
+    [problem] = response.json()["detail"]
+    assert problem["loc"] == ["body", "tenders", 0, "received"]
+    assert "refunded" in problem["msg"]
+
+
 async def test_unmapped_and_unbalanced_are_listed_together_in_one_422(totals, broker):
     key = await totals.add_store("12")
     body = example_day_totals()

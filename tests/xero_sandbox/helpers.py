@@ -24,6 +24,11 @@ def headers(tokens: dict[str, Any], tenant_id: str | None = None) -> dict[str, s
     }
 
 
+def number(amount: str) -> float:
+    """An amount as the JSON number the spec's `LineAmount` is (a string is refused)."""
+    return float(amount)
+
+
 def journal(
     narration: str = "Store 1 day 2026-11-20",
     amount: str = "100.00",
@@ -35,8 +40,9 @@ def journal(
         "Date": "2026-11-20",
         "Status": "POSTED",
         "JournalLines": [
-            {"LineAmount": amount, "AccountCode": "1210", "Description": "Cash"},
-            {"LineAmount": f"-{credit or amount}", "AccountCode": "4000", "Description": "Rental"},
+            {"LineAmount": number(amount), "AccountCode": "1210", "Description": "Cash"},
+            {"LineAmount": number(f"-{credit or amount}"), "AccountCode": "4000",
+             "Description": "Rental"},
         ],
         **fields,
     }

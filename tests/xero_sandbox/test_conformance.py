@@ -2,42 +2,24 @@
 component schemas of Xero's official OpenAPI specs (format keywords are not asserted:
 Xero's own answers, such as `createdDateUtc` without an offset, do not meet RFC 3339)."""
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from jsonschema import Draft202012Validator
-from referencing import Registry
-from referencing.jsonschema import DRAFT202012
 
 from tests.support.sandbox import RunningSandbox
+from tests.support.specs import registry, spec_errors
 from tests.xero_sandbox.helpers import API, headers, journal, refresh, token_set
-
-SPECS = Path(__file__).resolve().parents[2] / "services" / "xero_sandbox" / "spec"
-
-
-@cache
-def _registry() -> Registry:
-    registry: Registry = Registry()
-    for name in ("xero_accounting.yaml", "xero-identity.yaml"):
-        spec = yaml.safe_load((SPECS / name).read_text())
-        registry = registry.with_resource(name, DRAFT202012.create_resource(spec))
-    return registry
 
 
 def assert_valid(body: Any, schema: str, spec: str = "xero_accounting.yaml") -> None:
-    validator = Draft202012Validator(
-        {"$ref": f"{spec}#/components/schemas/{schema}"}, registry=_registry()
-    )
-    errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
-    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    errors = spec_errors(body, schema, spec)
+    assert not errors, errors[:5]
 
 
 def test_the_checker_catches_a_wrong_body() -> None:
     wrong = {"Accounts": [{"Code": 4000, "Status": "GONE"}]}
     validator = Draft202012Validator(
-        {"$ref": "xero_accounting.yaml#/components/schemas/Accounts"}, registry=_registry()
+        {"$ref": "xero_accounting.yaml#/components/schemas/Accounts"}, registry=registry()
     )
     assert len(list(validator.iter_errors(wrong))) == 2
 
@@ -79,7 +61,7 @@ async def test_manual_journal_bodies(sandbox: RunningSandbox) -> None:
     tokens = await token_set(sandbox.client)
     h = headers(tokens)
     warned = journal("warned")
-    warned["JournalLines"].append({"LineAmount": "0", "AccountCode": "476"})
+    warned["JournalLines"].append({"LineAmount": 0, "AccountCode": "476"})
     bodies = [
         await sandbox.client.put(
             f"{API}/ManualJournals", headers=h, json={"ManualJournals": [journal(), warned]}

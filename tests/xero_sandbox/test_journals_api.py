@@ -63,7 +63,7 @@ async def test_unbalanced_is_refused_with_xeros_message(sandbox: RunningSandbox)
 async def test_unknown_code_is_dropped_with_a_warning(sandbox: RunningSandbox) -> None:
     tokens = await token_set(sandbox.client)
     body = journal()
-    body["JournalLines"].append({"LineAmount": "5.00", "AccountCode": "476"})
+    body["JournalLines"].append({"LineAmount": 5.00, "AccountCode": "476"})
     answer = await _put(sandbox.client, tokens, body, summarize=False)
     assert answer.status_code == 200
     created = answer.json()["ManualJournals"][0]
@@ -76,7 +76,7 @@ async def test_unknown_code_is_dropped_with_a_warning(sandbox: RunningSandbox) -
 async def test_dropping_a_line_can_unbalance_the_journal(sandbox: RunningSandbox) -> None:
     tokens = await token_set(sandbox.client)
     body = journal(amount="100.00", credit="95.00")
-    body["JournalLines"].append({"LineAmount": "-5.00", "AccountCode": "476"})
+    body["JournalLines"].append({"LineAmount": -5.00, "AccountCode": "476"})
     assert _errors(await _put(sandbox.client, tokens, body)) == [
         "The total debits (100.00) must equal total credits (-95.00)"
     ]

@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 
 from tests.support.sandbox import RunningSandbox
-from tests.xero_sandbox.helpers import API, headers, token_set
+from tests.xero_sandbox.helpers import API, headers, number, token_set
 
 
 async def _org(client: httpx.AsyncClient, email: str) -> dict[str, str]:
@@ -47,7 +47,7 @@ async def test_tax_rates_and_tracking_categories(sandbox: RunningSandbox) -> Non
 def _tax_journal(kind: str, *lines: tuple[str, str, str]) -> dict[str, Any]:
     return {"Narration": f"tax {kind}", "Date": "2026-11-20", "Status": "POSTED",
             "LineAmountTypes": kind,
-            "JournalLines": [{"LineAmount": amount, "AccountCode": code, "TaxType": tax}
+            "JournalLines": [{"LineAmount": number(amount), "AccountCode": code, "TaxType": tax}
                              for code, amount, tax in lines]}
 
 
@@ -110,9 +110,9 @@ async def test_an_unknown_or_archived_tracking_option_is_refused(
     def tracked(option: str, category: str = "Store") -> dict[str, Any]:
         return {"Narration": f"tracked {option}", "Date": "2026-11-20", "Status": "POSTED",
                 "JournalLines": [
-                    {"LineAmount": "10", "AccountCode": "620",
+                    {"LineAmount": 10, "AccountCode": "620",
                      "Tracking": [{"Name": category, "Option": option}]},
-                    {"LineAmount": "-10", "AccountCode": "210",
+                    {"LineAmount": -10, "AccountCode": "210",
                      "Tracking": [{"Name": category, "Option": option}]}]}
 
     assert (await _put(sandbox.client, h, tracked("Store 2"))).status_code == 200

@@ -39,14 +39,15 @@ class NewConnection:
     refresh_token_sealed: str
     auth_event_id: str | None
     xero_user_id: str | None
+    replaces: UUID | None = None
 
 
 async def insert_connection(conn: asyncpg.Connection, new: NewConnection) -> None:
     await conn.execute(
         "INSERT INTO connections (id, store_id, tenant_id, tenant_name, xero_connection_id,"
         " auth_event_id, scope, key_hash, access_token_sealed, access_expires_at,"
-        " refresh_token_sealed, xero_user_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        " refresh_token_sealed, xero_user_id, replaces)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         new.id,
         new.store_id,
         UUID(new.tenant.tenant_id),
@@ -59,6 +60,7 @@ async def insert_connection(conn: asyncpg.Connection, new: NewConnection) -> Non
         new.access_expires_at,
         new.refresh_token_sealed,
         new.xero_user_id,
+        new.replaces,
     )
 
 
@@ -207,18 +209,22 @@ class NewAttempt:
     scenario: str
     code_verifier_sealed: str
     expires_at: datetime
+    proof: str = "none"
+    proved_connection_id: UUID | None = None
 
 
 async def insert_attempt(conn: asyncpg.Connection, a: NewAttempt) -> None:
     await conn.execute(
         "INSERT INTO connect_attempts (id, state, store_id, scenario, code_verifier_sealed,"
-        " expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        " expires_at, proof, proved_connection_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         a.id,
         a.state,
         a.store_id,
         a.scenario,
         a.code_verifier_sealed,
         a.expires_at,
+        a.proof,
+        a.proved_connection_id,
     )
 
 
@@ -234,10 +240,15 @@ async def attempt_by_state(conn: asyncpg.Connection, state: str) -> Row | None:
     return row
 
 
-async def bind_browser(conn: asyncpg.Connection, attempt_id: str, browser_hash: bytes) -> None:
-    await conn.execute(
-        "UPDATE connect_attempts SET browser_hash = $2 WHERE id = $1", attempt_id, browser_hash
+async def bind_browser(conn: asyncpg.Connection, attempt_id: str, browser_hash: bytes) -> bool:
+    """Binds the attempt to the browser, or checks it is the one bound first."""
+    bound = await conn.fetchval(
+        "UPDATE connect_attempts SET browser_hash = coalesce(browser_hash, $2) WHERE id = $1"
+        " RETURNING browser_hash = $2",
+        attempt_id,
+        browser_hash,
     )
+    return bool(bound)
 
 
 async def consume_state(conn: asyncpg.Connection, state: str, now: datetime) -> Row | None:
@@ -278,7 +289,8 @@ async def park_for_pick(
 
 async def parked_pick(conn: asyncpg.Connection, pick_id: str, now: datetime) -> Row | None:
     row: Row | None = await conn.fetchrow(
-        "SELECT id, browser_hash, pending_tenants FROM connect_attempts"
+        "SELECT id, store_id, proved_connection_id, browser_hash, pending_tenants"
+        " FROM connect_attempts"
         " WHERE pick_id = $1 AND pick_expires_at > $2",
         pick_id,
         now,
@@ -293,7 +305,7 @@ async def take_pick(conn: asyncpg.Connection, pick_id: str, now: datetime) -> Ro
         " outcome = 'picked' FROM (SELECT id, pending_tokens_sealed FROM connect_attempts"
         " WHERE pick_id = $1 AND pick_expires_at > $2 FOR UPDATE) old WHERE a.id = old.id"
         " RETURNING a.id, a.store_id, a.scenario, a.browser_hash, a.pending_tenants,"
-        " old.pending_tokens_sealed",
+        " a.proof, a.proved_connection_id, old.pending_tokens_sealed",
         pick_id,
         now,
     )

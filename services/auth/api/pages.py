@@ -83,6 +83,20 @@ PROBLEMS: dict[AttemptProblem | Failure, tuple[int, str, str, str]] = {
         "The page was not sent the way this service expects.",
         START_AGAIN,
     ),
+    Failure.STORE_CHANGED: (
+        409,
+        "The store's connection changed meanwhile",
+        "While this connection was being made, the store was connected or reconnected "
+        "another way, so this one was not saved. The store's current key keeps working.",
+        START_AGAIN,
+    ),
+    Failure.MOVE_NOT_CONFIRMED: (
+        400,
+        "Moving the store was not confirmed",
+        "The organisation chosen is not the one this store posted to, and moving it was "
+        "not confirmed, so nothing was changed.",
+        START_AGAIN,
+    ),
     Failure.PICK_EXPIRED: (
         400,
         "This organisation choice is no longer open",
@@ -116,6 +130,19 @@ def key_page(key: str, store_id: str, tenant_name: str, replaced: bool = False) 
         store_id=store_id,
         tenant_name=tenant_name,
         replaced=replaced,
+    )
+
+
+def move_page(pick_id: str, store_id: str, tenant: Tenant, from_tenant_name: str,
+              action: str) -> HTMLResponse:
+    return render(
+        "move.html",
+        title="Move the store to another organisation?",
+        pick_id=pick_id,
+        store_id=store_id,
+        tenant=tenant,
+        from_tenant_name=from_tenant_name,
+        action=action,
     )
 
 

@@ -8,9 +8,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.auth.api import deps
-from services.auth.api.pages import key_page, pick_page, problem_page
+from services.auth.api.pages import key_page, move_page, pick_page, problem_page
+from services.auth.domain.proof import ProofRequired, TooManyAttempts
 from services.auth.domain.scenarios import Scenario, UnrecognisedKey
-from services.auth.service_layer.connect import Connected, ConnectFlow, FlowError
+from services.auth.service_layer.connect import Connected, ConnectFlow, FlowError, MoveNeeded
 from shared.contracts.stores import StoreIdText
 
 BROWSER_COOKIE = "glbridge_connect"
@@ -26,6 +27,11 @@ class SetupRequest(BaseModel):
     store_id: StoreIdText
     api_key: str | None = Field(
         default="", max_length=4000, description="What the store's API Key box holds"
+    )
+    reconnect_token: str | None = Field(
+        default=None, max_length=200,
+        description="A one-time token from the operator (2RT:...): reconnects a connected "
+        "store whose key is lost",
     )
 
 
@@ -49,12 +55,20 @@ async def setup(
     flow: Annotated[ConnectFlow, Depends(deps.flow)]
 ) -> SetupResponse | JSONResponse:
     try:
-        classification, url = await flow.setup(body.store_id, body.api_key)
+        classification, url = await flow.setup(
+            body.store_id, body.api_key, body.reconnect_token
+        )
     except UnrecognisedKey as exc:
         return JSONResponse(
             {"detail": [{"loc": ["body", "api_key"], "msg": str(exc), "type": "unrecognised_key"}]},
             status_code=422,
         )
+    except ProofRequired as exc:
+        return JSONResponse({"detail": str(exc), "error": "proof-required"}, status_code=401,
+                            headers={"WWW-Authenticate": "X-Api-Key"})
+    except TooManyAttempts as exc:
+        return JSONResponse({"detail": str(exc), "error": "too-many-connect-links"},
+                            status_code=429, headers={"Retry-After": "60"})
     return SetupResponse(
         scenario=classification.scenario, message=classification.message, connect_url=url
     )
@@ -64,7 +78,9 @@ async def setup(
 async def start(
     attempt_id: str, request: Request, flow: Annotated[ConnectFlow, Depends(deps.flow)]
 ) -> Response:
-    browser = secrets.token_urlsafe(24)
+    # A browser that opened a link before keeps its cookie: the link stays bound to it.
+    kept = request.cookies.get(BROWSER_COOKIE, "")
+    browser = kept if 20 <= len(kept) <= 64 else secrets.token_urlsafe(24)
     try:
         url = await flow.start(attempt_id, browser)
     except FlowError as exc:
@@ -97,6 +113,8 @@ async def callback(
         return problem_page(exc)
     if isinstance(outcome, Connected):
         return _connected(outcome)
+    if isinstance(outcome, MoveNeeded):
+        return _confirm_move(outcome)
     return pick_page(outcome.pick_id, outcome.store_id, outcome.tenants, "/v1/connect/pick")
 
 
@@ -105,13 +123,21 @@ async def pick(
     flow: Annotated[ConnectFlow, Depends(deps.flow)],
     pick_id: Annotated[str, Form(alias="pick", max_length=200)],
     tenant_id: Annotated[str | None, Form(max_length=100)] = None,
+    confirm_move: Annotated[str, Form(max_length=10)] = "",
     browser: str | None = Cookie(default=None, alias=BROWSER_COOKIE),
 ) -> HTMLResponse:
     try:
-        outcome = await flow.pick(pick_id, tenant_id, browser)
+        outcome = await flow.pick(pick_id, tenant_id, browser, confirm_move == "yes")
     except FlowError as exc:
         return problem_page(exc)
+    if isinstance(outcome, MoveNeeded):
+        return _confirm_move(outcome)
     return _connected(outcome)
+
+
+def _confirm_move(outcome: MoveNeeded) -> HTMLResponse:
+    return move_page(outcome.pick_id, outcome.store_id, outcome.tenant,
+                     outcome.from_tenant_name, "/v1/connect/pick")
 
 
 def _connected(outcome: Connected) -> HTMLResponse:

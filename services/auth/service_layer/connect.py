@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from services.auth.adapters import proofs
 from services.auth.adapters import repository as repo
 from services.auth.adapters.cipher import CannotOpen, Cipher
 from services.auth.adapters.xero import InvalidGrant, XeroError, XeroIdentity, XeroRefused
@@ -24,7 +25,16 @@ from services.auth.domain.connect import (
     just_authorised,
     unverified_claims,
 )
-from services.auth.domain.keys import ApiKey, hash_secret, new_key
+from services.auth.domain.keys import ApiKey, hash_secret, matches, new_key, parse_key
+from services.auth.domain.proof import (
+    LiveConnection,
+    TooManyAttempts,
+    is_move,
+    new_reconnect_token,
+    reconnect_token_hash,
+    required_proof,
+    still_proved,
+)
 from services.auth.domain.scenarios import Classification, classify_api_key
 from services.auth.domain.tokens import Status, TokenSet
 from services.auth.service_layer.release import release_at_xero
@@ -45,6 +55,9 @@ class Failure(StrEnum):
     NO_ORGANISATION = "no-organisation"
     BAD_REQUEST = "bad-request"
     PICK_EXPIRED = "pick-expired"
+    # The store was connected (or reconnected) by someone else while this flow ran.
+    STORE_CHANGED = "store-changed"
+    MOVE_NOT_CONFIRMED = "move-not-confirmed"
 
 
 class FlowError(Exception):
@@ -70,6 +83,16 @@ class PickNeeded:
     tenants: list[Tenant] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MoveNeeded:
+    """The organisation picked is not the one the store posted to: the person must confirm."""
+
+    pick_id: str
+    store_id: str
+    tenant: Tenant
+    from_tenant_name: str
+
+
 def browser_hash(cookie: str | None) -> bytes | None:
     return hashlib.sha256(cookie.encode()).digest() if cookie else None
 
@@ -91,12 +114,24 @@ class ConnectFlow:
         self.now = now
         self.handed = handed or HandOff(limit=0)
 
-    async def setup(self, store_id: str, api_key: str | None) -> tuple[Classification, str]:
-        """Classifies the API Key box (UnrecognisedKey when impossible) and opens an attempt."""
+    async def setup(
+        self, store_id: str, api_key: str | None, reconnect_token: str | None = None
+    ) -> tuple[Classification, str]:
+        """Classifies the API Key box (UnrecognisedKey when impossible), checks the proof a
+        connected store needs (ProofRequired) and opens an attempt (TooManyAttempts when
+        the store has too many open)."""
         classification = classify_api_key(api_key)
         attempt_id = secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(64)  # 86 characters: RFC 7636 wants 43 to 128
-        async with self.pool.acquire() as conn:
+        now = self.now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            live = await repo.live_connection_for_store(conn, store_id)
+            proof = required_proof(
+                store_id,
+                _live(live, api_key),
+                live is not None and await self._spend_token(conn, store_id, reconnect_token),
+            )
+            await self._room_for_an_attempt(conn, store_id, now)
             await repo.insert_attempt(
                 conn,
                 repo.NewAttempt(
@@ -105,11 +140,48 @@ class ConnectFlow:
                     store_id=store_id,
                     scenario=classification.scenario,
                     code_verifier_sealed=self.cipher.seal(verifier, f"attempt:{attempt_id}"),
-                    expires_at=self.now() + timedelta(seconds=self.settings.state_ttl_s),
+                    expires_at=now + timedelta(seconds=self.settings.state_ttl_s),
+                    proof=proof,
+                    proved_connection_id=live["id"] if live is not None else None,
                 ),
             )
         url = f"{self.settings.public_url.rstrip('/')}/v1/connect/start/{attempt_id}"
         return classification, url
+
+    async def _room_for_an_attempt(
+        self, conn: asyncpg.Connection, store_id: str, now: datetime
+    ) -> None:
+        """Anonymous setups must not grow the table without bound: open (unexpired,
+        unused) links are capped per store and in all (TooManyAttempts)."""
+        pending = await proofs.pending_attempts(conn, store_id, now)
+        if pending >= self.settings.max_pending_attempts:
+            raise TooManyAttempts(
+                f"store {store_id} has {pending} connect links open: use one of them, "
+                f"or wait until they expire ({self.settings.state_ttl_s} s after issue)"
+            )
+        if await proofs.pending_attempts(conn, None, now) >= self.settings.max_open_attempts:
+            raise TooManyAttempts("too many connect links are open: try again in a few "
+                                  "minutes")
+
+    async def _spend_token(
+        self, conn: asyncpg.Connection, store_id: str, token: str | None
+    ) -> bool:
+        hashed = reconnect_token_hash(token or "")
+        return hashed is not None and await proofs.use_reconnect_token(
+            conn, hashed, store_id, self.now()
+        )
+
+    async def issue_reconnect_token(self, store_id: str) -> tuple[str, datetime]:
+        """A one-time token that lets whoever holds it reconnect `store_id` (the operator
+        hands it to a store that lost its key); only its hash is kept."""
+        token = new_reconnect_token()
+        hashed = reconnect_token_hash(token)
+        assert hashed is not None
+        expires_at = self.now() + timedelta(seconds=self.settings.reconnect_token_ttl_s)
+        async with self.pool.acquire() as conn, conn.transaction():
+            await proofs.issue_reconnect_token(conn, hashed, store_id, expires_at)
+        log.info("reconnect token issued", extra={"store_id": store_id})
+        return token, expires_at
 
     async def start(self, attempt_id: str, browser: str) -> str:
         """The URL of Xero's authorize page for this attempt, bound to this browser."""
@@ -123,7 +195,10 @@ class ConnectFlow:
             assert row is not None
             hashed = browser_hash(browser)
             assert hashed is not None
-            await repo.bind_browser(conn, attempt_id, hashed)
+            # Bound to the first browser that opens it: a link forwarded or leaked to
+            # another browser afterwards is refused there.
+            if not await repo.bind_browser(conn, attempt_id, hashed):
+                raise FlowError(AttemptProblem.OTHER_BROWSER)
         verifier = self.cipher.open(row["code_verifier_sealed"], f"attempt:{attempt_id}")
         return await self.xero.authorization_url(row["state"], verifier, self.settings.callback_url)
 
@@ -134,8 +209,9 @@ class ConnectFlow:
         error: str | None,
         error_description: str | None,
         browser: str | None,
-    ) -> Connected | PickNeeded:
+    ) -> Connected | PickNeeded | MoveNeeded:
         attempt = await self._consume(state, browser)
+        await self._still_proved(attempt)
         if error:
             await self._outcome(attempt["id"], f"error:{error}")
             if error == "access_denied":
@@ -146,10 +222,11 @@ class ConnectFlow:
         verifier = self.cipher.open(attempt["code_verifier_sealed"], f"attempt:{attempt['id']}")
         tokens = await self._exchange(code, verifier)
         tenants = await self._tenants(tokens)
+        moving_from = None
         if len(tenants) == 1:
-            return await self._finish(
-                attempt["id"], attempt["store_id"], attempt["scenario"], tokens, tenants[0]
-            )
+            moving_from = await self._moving_from(attempt["store_id"], tenants[0])
+            if moving_from is None:
+                return await self._finish(attempt, tokens, tenants[0], confirmed_move=False)
         pick_id = secrets.token_urlsafe(24)
         async with self.pool.acquire() as conn:
             await repo.park_for_pick(
@@ -160,9 +237,32 @@ class ConnectFlow:
                 tenants,
                 self.now() + PICK_TTL,
             )
+        if moving_from is not None:
+            return MoveNeeded(pick_id, attempt["store_id"], tenants[0], moving_from)
         return PickNeeded(pick_id, attempt["store_id"], tenants)
 
-    async def pick(self, pick_id: str, tenant_id: str | None, browser: str | None) -> Connected:
+    async def _still_proved(self, attempt: asyncpg.Record) -> None:
+        """Stops a flow early when the store's live connection is no longer the one its
+        setup proved (`_finish` checks again under the lock)."""
+        async with self.pool.acquire() as conn:
+            live = await conn.fetchval(
+                "SELECT id FROM connections WHERE store_id = $1"
+                " AND status IN ('active', 'needs-reauth')", attempt["store_id"])
+        if not still_proved(attempt["proved_connection_id"], live):
+            raise FlowError(Failure.STORE_CHANGED)
+
+    async def _moving_from(self, store_id: str, tenant: Tenant) -> str | None:
+        """The name of the organisation the store posted to when `tenant` is another."""
+        async with self.pool.acquire() as conn:
+            previous = await proofs.latest_connection_for_store(conn, store_id)
+        if previous is None or not is_move(previous["tenant_id"], UUID(tenant.tenant_id)):
+            return None
+        return str(previous["tenant_name"])
+
+    async def pick(
+        self, pick_id: str, tenant_id: str | None, browser: str | None,
+        confirm_move: bool = False,
+    ) -> Connected | MoveNeeded:
         if not could_be_issued(pick_id):
             raise FlowError(Failure.PICK_EXPIRED)
         async with self.pool.acquire() as conn:
@@ -176,15 +276,19 @@ class ConnectFlow:
             tenants = {t.tenant_id: t for t in repo.tenants_of(parked["pending_tenants"])}
             if tenant_id not in tenants:
                 raise FlowError(Failure.BAD_REQUEST, "choose one of the organisations listed")
+        await self._still_proved(parked)
+        if not confirm_move:
+            moving_from = await self._moving_from(parked["store_id"], tenants[tenant_id])
+            if moving_from is not None:
+                return MoveNeeded(pick_id, parked["store_id"], tenants[tenant_id], moving_from)
+        async with self.pool.acquire() as conn:
             row = await repo.take_pick(conn, pick_id, self.now())
         if row is None or row["pending_tokens_sealed"] is None:
             raise FlowError(Failure.PICK_EXPIRED)
         tokens = _tokens_from_json(
             self.cipher.open(row["pending_tokens_sealed"], f"pick:{row['id']}")
         )
-        return await self._finish(
-            row["id"], row["store_id"], row["scenario"], tokens, tenants[tenant_id]
-        )
+        return await self._finish(row, tokens, tenants[tenant_id], confirmed_move=confirm_move)
 
     # --- internals ---
 
@@ -226,13 +330,21 @@ class ConnectFlow:
         return tenants
 
     async def _finish(
-        self, attempt_id: str, store_id: str, scenario: str, tokens: TokenSet, tenant: Tenant
+        self, attempt: asyncpg.Record, tokens: TokenSet, tenant: Tenant, confirmed_move: bool
     ) -> Connected:
+        attempt_id, store_id, scenario = attempt["id"], attempt["store_id"], attempt["scenario"]
         connection_id = uuid4()
         key = new_key(connection_id)
         async with transaction(self.pool, self.handed) as tx:
             conn = tx.conn
             old = await repo.live_connection_for_store(conn, store_id)
+            if not still_proved(attempt["proved_connection_id"], old["id"] if old else None):
+                raise FlowError(Failure.STORE_CHANGED)
+            previous = await proofs.latest_connection_for_store(conn, store_id)
+            moved = previous is not None and is_move(
+                previous["tenant_id"], UUID(tenant.tenant_id))
+            if moved and not confirmed_move:
+                raise FlowError(Failure.MOVE_NOT_CONFIRMED)
             if old is not None:
                 await repo.end_connection(conn, old["id"], Status.RETIRED)
             await repo.insert_connection(
@@ -252,8 +364,17 @@ class ConnectFlow:
                     ),
                     auth_event_id=_auth_event(tokens),
                     xero_user_id=_xero_user(tokens),
+                    replaces=old["id"] if old is not None else None,
                 ),
             )
+            if moved and previous is not None:
+                await proofs.record_move(conn, proofs.StoreMove(
+                    store_id=store_id, from_tenant_id=previous["tenant_id"],
+                    from_tenant_name=previous["tenant_name"],
+                    to_tenant_id=UUID(tenant.tenant_id), to_tenant_name=tenant.tenant_name,
+                    from_connection_id=previous["id"], to_connection_id=connection_id,
+                    proof=attempt["proof"],
+                ))
             await tx.enqueue(XeroConnected(
                 correlation_id=f"connection:{connection_id}", connection_id=connection_id,
                 tenant_id=UUID(tenant.tenant_id), store_id=store_id,
@@ -275,6 +396,8 @@ class ConnectFlow:
                 "store_id": store_id,
                 "connection_id": str(connection_id),
                 "scenario": scenario,
+                "proof": attempt["proof"],
+                "moved_organisation": moved,
                 "replaced": str(old["id"]) if old else None,
             },
         )
@@ -300,6 +423,16 @@ class ConnectFlow:
     async def _outcome(self, attempt_id: str, outcome: str) -> None:
         async with self.pool.acquire() as conn:
             await repo.set_outcome(conn, attempt_id, outcome)
+
+
+def _live(row: asyncpg.Record | None, api_key: str | None) -> LiveConnection | None:
+    if row is None:
+        return None
+    key = parse_key(api_key or "")
+    presented = (
+        key is not None and key.connection_id == row["id"] and matches(key, row["key_hash"])
+    )
+    return LiveConnection(row["id"], presented)
 
 
 def _view(row: asyncpg.Record | None) -> AttemptView | None:

@@ -11,6 +11,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from services.posting.adapters.auth import AuthClient
+from services.posting.adapters.day_budget import DayBudget
 from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import (
     RateInfo,
@@ -22,6 +23,7 @@ from services.posting.adapters.xero import (
     scopes_of,
 )
 from services.posting.domain import budget
+from services.posting.domain.day_budget import waiting_message
 from services.posting.metrics import (
     BUDGET_WAIT_SECONDS,
     TOKEN_SECONDS,
@@ -43,6 +45,14 @@ class Throttled(Exception):
         self.wait_s = wait_s
 
 
+class DayBudgetSpent(Exception):
+    """The organisation's daily Xero budget is spent until `until`."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(waiting_message(until))
+        self.until = until
+
+
 class XeroGateway:
     def __init__(
         self,
@@ -51,12 +61,14 @@ class XeroGateway:
         auth: AuthClient,
         limits: budget.Limits,
         max_inline_wait_s: float = 3.0,
+        day: DayBudget | None = None,
     ) -> None:
         self.repo = repo
         self.xero = xero
         self.auth = auth
         self.limits = limits
         self.max_inline_wait_s = max_inline_wait_s
+        self.day = day
         # What Xero's last answer said of each organisation's minute, and when (monotonic).
         self._minute_left: dict[UUID, tuple[int, float]] = {}
 
@@ -74,20 +86,21 @@ class XeroGateway:
         with TOKEN_SECONDS.time():
             token = await self.auth.token(connection_id)
         for attempt in (1, 2):
+            await self.check_day_budget(tenant_id)
             with BUDGET_WAIT_SECONDS.time():
                 slot = await self._acquire(tenant_id)
             try:
                 with XERO_SECONDS.labels(operation).time():
                     result, rate = await send(token.value)
             except TokenRejected as exc:
-                await self._release(tenant_id, slot, exc.rate)
+                await self._release(tenant_id, slot, exc.rate, answered=True)
                 XERO_CALLS.labels(operation, "401").inc()
                 if attempt == 2:
                     raise
                 token = await self.auth.rejected(connection_id, token.value)
                 continue
             except XeroError as exc:
-                await self._release(tenant_id, slot, exc.rate)
+                await self._release(tenant_id, slot, exc.rate, answered=True)
                 XERO_CALLS.labels(operation, type(exc).__name__).inc()
                 if isinstance(exc, XeroForbidden):
                     exc.operation, exc.granted = operation, scopes_of(token.value)
@@ -98,10 +111,19 @@ class XeroGateway:
             except BaseException:
                 await self._release(tenant_id, slot, RateInfo())
                 raise
-            await self._release(tenant_id, slot, rate)
+            await self._release(tenant_id, slot, rate, answered=True)
             XERO_CALLS.labels(operation, "ok").inc()
             return result
         raise AssertionError("unreachable")
+
+    async def day_spent_within(self, tenant_id: UUID, seconds: float) -> bool:
+        """Whether the organisation's daily budget ran out within the last `seconds`."""
+        return self.day is not None and await self.day.spent_within(tenant_id, seconds)
+
+    async def check_day_budget(self, tenant_id: UUID) -> None:
+        """Raises DayBudgetSpent while the organisation's daily budget is spent."""
+        if self.day is not None and (until := await self.day.next_call_at(tenant_id)):
+            raise DayBudgetSpent(until)
 
     async def _acquire(self, tenant_id: UUID) -> datetime:
         while True:
@@ -112,11 +134,22 @@ class XeroGateway:
                 raise Throttled(wait)
             await asyncio.sleep(wait)
 
-    async def _release(self, tenant_id: UUID, slot: datetime, rate: RateInfo) -> None:
+    async def _release(self, tenant_id: UUID, slot: datetime, rate: RateInfo,
+                       answered: bool = False) -> None:
         if rate.min_remaining is not None:
             self._minute_left[tenant_id] = (rate.min_remaining, time.monotonic())
+        if answered and self.day is not None:
+            try:
+                await self.day.record(tenant_id, rate)
+            except Exception:  # a missed count is made good by Xero's own remaining count
+                log.exception("could not count a Xero call of %s", tenant_id)
+        # A day 429's Retry-After (hours) is the day budget's; the minute budget waits a
+        # minute at most for it.
+        retry_after = rate.retry_after_s
+        if rate.problem == "day" and retry_after is not None:
+            retry_after = min(retry_after, 60.0)
         block = budget.blocked_after_answer(
-            datetime.now(UTC), rate.retry_after_s, rate.min_remaining
+            datetime.now(UTC), retry_after, rate.min_remaining
         )
         try:
             await self.repo.release_call(tenant_id, slot, block)

@@ -6,23 +6,25 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import asyncpg
 
-from services.posting.adapters.reposts import PostgresReposts, Reopen, Reposts, reopening
+from services.posting.adapters.recording import (
+    Recorded,
+    RecordingPlan,
+    plan_columns,
+)
+from services.posting.adapters.reposts import PostgresReposts, Reposts
 from services.posting.domain import budget
 from services.posting.domain.model import (
     Posting,
     State,
     failed,
-    narration_of,
     superseded_error,
 )
 from shared.contracts.events import (
-    Event,
     GlPostingFailed,
     GlPostingSucceeded,
     StoreTotalsClosed,
@@ -115,14 +117,6 @@ def _array_literal(stamps: Sequence[datetime]) -> str:
     return "{" + ",".join(f'"{stamp.isoformat()}"' for stamp in stamps) + "}"
 
 
-class Recorded(StrEnum):
-    NEW = "new"
-    ALREADY_PENDING = "already-pending"
-    REPUBLISHED = "republished"
-    REOPENED = "reopened"
-    SUPERSEDED = "superseded"
-
-
 @dataclass(frozen=True)
 class DueTenant:
     tenant_id: UUID
@@ -200,7 +194,7 @@ def _posting(row: asyncpg.Record) -> Posting:
         connection_id=row["connection_id"],
         event_id=row["event_id"],
         correlation_id=row["correlation_id"],
-        journal=StoreTotalsClosed.model_validate_json(row["event"]).journal,
+        document=row["event"],
         state=State(row["state"]),
         attempts=row["attempts"],
     )
@@ -212,104 +206,6 @@ def _expected(posting_id: int, expected: Mapping[int, int] | None) -> int | None
 
 def _day_key(event: StoreTotalsClosed) -> str:
     return f"{event.store_id}:{event.business_date.isoformat()}"
-
-
-class _Plan:
-    """What a batch of events does to the postings table, decided in memory."""
-
-    def __init__(self) -> None:
-        self.inserts: list[tuple[StoreTotalsClosed, State, Event | None]] = []
-        self.events: list[Event] = []
-        self.supersede: dict[int, list[int]] = {}
-        self.reopen: list[Reopen] = []
-
-    def decide(self, event: StoreTotalsClosed, day: list[dict[str, Any]]) -> Recorded:
-        same = next((r for r in day if r["revision"] == event.revision), None)
-        if same is not None:
-            return self._again(event, same)
-        newest = max((r["revision"] for r in day), default=0)
-        if newest > event.revision:
-            outcome = failed(_unsaved(event), [superseded_error(newest)])
-            self._insert(event, State.SUPERSEDED, outcome, day)
-            return Recorded.SUPERSEDED
-        for older in day:
-            if older["state"] != State.PENDING:
-                continue
-            older["state"] = State.SUPERSEDED
-            if "index" in older:  # inserted by this very batch
-                self._supersede_new(older, event.revision)
-            else:
-                self.supersede.setdefault(event.revision, []).append(older["id"])
-        self._insert(event, State.PENDING, None, day)
-        return Recorded.NEW
-
-    def _again(self, event: StoreTotalsClosed, same: dict[str, Any]) -> Recorded:
-        if same["outcome"] is None:
-            return Recorded.ALREADY_PENDING
-        reopen = reopening(event, same)
-        if reopen is not None:
-            self.reopen.append(reopen)
-            same.update(state=State.PENDING, outcome=None, event_id=event.event_id)
-            return Recorded.REOPENED
-        self.events.append(republished(same["outcome"], event))
-        return Recorded.REPUBLISHED
-
-    def _insert(
-        self, event: StoreTotalsClosed, state: State, outcome: Event | None,
-        day: list[dict[str, Any]],
-    ) -> None:
-        self.inserts.append((event, state, outcome))
-        if outcome is not None:
-            self.events.append(outcome)
-        day.append({"id": None, "revision": event.revision, "state": state,
-                    "outcome": outcome.model_dump_json() if outcome else None,
-                    "index": len(self.inserts) - 1})
-
-    def _supersede_new(self, row: dict[str, Any], revision: int) -> None:
-        event = self.inserts[row["index"]][0]
-        outcome = failed(_unsaved(event), [superseded_error(revision)])
-        self.inserts[row["index"]] = (event, State.SUPERSEDED, outcome)
-        self.events.append(outcome)
-        row["outcome"] = outcome.model_dump_json()
-
-
-def _unsaved(event: StoreTotalsClosed) -> Posting:
-    return Posting(
-        0, event.store_id, event.business_date, event.revision, event.tenant_id,
-        event.connection_id, event.event_id, event.correlation_id, event.journal,
-        State.PENDING, 0,
-    )
-
-
-def _columns(
-    inserts: Sequence[tuple[StoreTotalsClosed, State, Event | None]],
-) -> list[list[Any]]:
-    events = [e for e, _, _ in inserts]
-    return [
-        [e.store_id for e in events],
-        [e.business_date for e in events],
-        [e.revision for e in events],
-        [e.tenant_id for e in events],
-        [e.connection_id for e in events],
-        [e.event_id for e in events],
-        [e.correlation_id for e in events],
-        [narration_of(e) for e in events],
-        [e.model_dump_json() for e in events],
-        [state.value for _, state, _ in inserts],
-        [o.model_dump_json() if o else None for _, _, o in inserts],
-    ]
-
-
-def republished(outcome_json: str, cause: StoreTotalsClosed) -> Event:
-    """The known outcome again, as a new event caused by the duplicate."""
-    data = json.loads(outcome_json)
-    data["event_id"] = str(uuid4())
-    data["occurred_at"] = datetime.now(UTC).isoformat()
-    data["causation_id"] = str(cause.event_id)
-    if data.get("event_type") == "gl-posting-succeeded":
-        data["already_posted"] = True
-        return GlPostingSucceeded.model_validate(data)
-    return GlPostingFailed.model_validate(data)
 
 
 class Repository:
@@ -370,12 +266,12 @@ class Repository:
             for row in rows:
                 key = f"{row['store_id']}:{row['business_date'].isoformat()}"
                 days.setdefault(key, []).append(dict(row))
-            plan = _Plan()
+            plan = RecordingPlan()
             results = [plan.decide(e, days.setdefault(_day_key(e), [])) for e in events]
             await self._apply(tx, plan)
             return results
 
-    async def _apply(self, tx: Transaction, plan: "_Plan") -> None:
+    async def _apply(self, tx: Transaction, plan: RecordingPlan) -> None:
         conn = tx.conn
         if plan.inserts:
             # A new organisation's budget row is made here, in the same statement, rather
@@ -389,7 +285,7 @@ class Repository:
                 " SELECT * FROM unnest($1::text[], $2::date[], $3::int[], $4::uuid[],"
                 " $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[], $10::text[],"
                 " $11::text[])",
-                *_columns(plan.inserts),
+                *plan_columns(plan.inserts),
             )
         for revision, ids in plan.supersede.items():
             await self._supersede(tx, ids, revision)

@@ -10,7 +10,9 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
@@ -124,6 +126,23 @@ _MARK = "\u0000dec:"
 _MARKED = re.compile(r'"\\u0000dec:([-0-9.]+)"')
 
 
+def modified_since(date_header: str | None) -> str | None:
+    """The next `If-Modified-Since` after an answer sent at `date_header` (HTTP date), in
+    the form Xero documents: a UTC timestamp to the second, `2020-02-06T12:17:43`
+    (developer.xero.com "Requests and responses"; xero_accounting.yaml `ifModifiedSince`
+    is a date-time). A second earlier, so a change made in the answer's second is not
+    missed (Xero compares to the second)."""
+    if not date_header:
+        return None
+    try:
+        sent = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError):
+        return None
+    if sent.tzinfo is None:
+        sent = sent.replace(tzinfo=UTC)
+    return (sent.astimezone(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def dumps(payload: Any) -> str:
     """JSON with `Decimal` written as an exact number (never through float)."""
 
@@ -205,7 +224,7 @@ class XeroClient:
         if answer.status == 304:
             return None, if_modified_since, answer.rate
         accounts = list(answer.body.get("Accounts") or [])
-        return accounts, answer.headers.get("Date"), answer.rate
+        return accounts, modified_since(answer.headers.get("Date")), answer.rate
 
     async def organisation(self, token: str, tenant_id: UUID) -> tuple[dict[str, Any], RateInfo]:
         answer = await self._send("GET", "/Organisation", token, tenant_id)

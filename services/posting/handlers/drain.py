@@ -28,7 +28,9 @@ from services.posting.adapters.earlier import (
     EarlierJournals,
     PostgresEarlierJournals,
 )
-from services.posting.adapters.gateway import Throttled, XeroGateway
+from services.posting.adapters.gateway import DayBudgetSpent, Throttled, XeroGateway
+from services.posting.adapters.journal_origins import JournalOrigins, PgJournalOrigins
+from services.posting.adapters.refused import PostgresRefusedAttempts, RefusedAttempts
 from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
 from services.posting.adapters.xero import (
     TokenRejected,
@@ -39,6 +41,7 @@ from services.posting.adapters.xero import (
 )
 from services.posting.domain.batching import chunks, group_by, linger_s
 from services.posting.domain.chart import Chart, check_journal
+from services.posting.domain.day_budget import waiting_message
 from services.posting.domain.forbidden import forbidden_error, reauth_error
 from services.posting.domain.model import (
     Posting,
@@ -55,6 +58,7 @@ from services.posting.domain.outcome import JournalResult, is_account_error, jud
 from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.repost import needs_fresh_chart, put_tag
 from services.posting.domain.retry import backoff_s
+from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, LOOKUPS_REFUSED, POSTINGS
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
 from shared.logging import correlation_id
@@ -146,9 +150,13 @@ class Drainer:
         policy: DrainPolicy,
         broker: Broker | None = None,
         earlier: EarlierJournals | None = None,
+        refused: RefusedAttempts | None = None,
+        origins: JournalOrigins | None = None,
     ) -> None:
         self.repo = repo
         self.earlier = earlier or PostgresEarlierJournals(repo.pool)
+        self.refused = refused or PostgresRefusedAttempts(repo.pool)
+        self.origins: JournalOrigins = origins or PgJournalOrigins(repo.pool)
         self.gateway = gateway
         self.charts = charts
         self.policy = policy
@@ -200,7 +208,11 @@ class Drainer:
                 [journal_id for c in items for journal_id in c.to_void])
             open_items = await self._resolve_in_flight(tenant_id, connection_id, open_items, work)
             open_items = self._supersede_or_wait(open_items, work)
-            open_items = self._give_up_exhausted(open_items, work)
+            # Days that waited for the organisation's daily budget are not given up for
+            # their age: the wait was Xero's limit, not Xero being unreachable.
+            waited = await self.gateway.day_spent_within(tenant_id, self.policy.max_age_s)
+            open_items = self._give_up_exhausted(open_items, work, by_age=not waited,
+                                                 refused=await self._refused_of(open_items))
             if not open_items:
                 return
             if needs_fresh_chart((c.reposted_at for c in open_items),
@@ -229,10 +241,18 @@ class Drainer:
             ))
         except Throttled as exc:
             self._later(open_items, work, exc.wait_s, "Xero budget spent", count=False)
+        except DayBudgetSpent as exc:
+            wait = (exc.until - datetime.now(UTC)).total_seconds()
+            self._later(open_items, work, wait, str(exc), count=False)
         except XeroRateLimited as exc:
             # Xero refused the call before acting on it: no attempt is spent.
             wait = exc.rate.retry_after_s or 60.0
-            self._later(open_items, work, wait, f"Xero answered 429: {exc}", count=False)
+            reason = (waiting_message(_after(wait)) if exc.rate.problem == "day"
+                      else f"Xero answered 429: {exc}")
+            self._later(open_items, work, wait, reason, count=False)
+            # A batch marked in flight spent an attempt on the mark: given back here.
+            await self.refused.add([c.posting.id for c in open_items
+                                    if c.posting.id in work.sent])
         except (XeroUnavailable, AuthUnavailable, TokenRejected) as exc:
             self._retry(open_items, work, exc)
 
@@ -307,11 +327,19 @@ class Drainer:
                 remaining.append(claimed)
         return remaining
 
-    def _give_up_exhausted(self, items: list[Claimed], work: _Round) -> list[Claimed]:
+    async def _refused_of(self, items: list[Claimed]) -> dict[int, int]:
+        """Refused (429) attempts, read only for postings near a limit (rarely any)."""
+        near = [c.posting.id for c in items if c.posting.attempts >= self.policy.max_attempts
+                or (c.age_s > self.policy.max_age_s and c.posting.attempts > 0)]
+        return await self.refused.of(near)
+
+    def _give_up_exhausted(self, items: list[Claimed], work: _Round, by_age: bool = True,
+                           refused: dict[int, int] | None = None) -> list[Claimed]:
         remaining = []
         for claimed in items:
-            too_old = claimed.age_s > self.policy.max_age_s and claimed.posting.attempts > 0
-            if claimed.posting.attempts >= self.policy.max_attempts or too_old:
+            spent = claimed.posting.attempts - (refused or {}).get(claimed.posting.id, 0)
+            too_old = by_age and claimed.age_s > self.policy.max_age_s and spent > 0
+            if spent >= self.policy.max_attempts or too_old:
                 reason = f"{claimed.posting.attempts} attempts failed" + (
                     f" over {claimed.age_s / 3600:.1f} hours" if too_old else "")
                 error = give_up_error(claimed.posting.attempts, reason,
@@ -410,7 +438,20 @@ class Drainer:
         self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
         earlier: EarlierJournal | None,
     ) -> PostingError | None:
-        """Voids the earlier journal (deletes it if it is a draft); done if it already is."""
+        """Voids the earlier journal in the organisation it was posted to (deletes it if it
+        is a draft); done if it already is. Not found there is a failure, never done."""
+        origin = void_target(await self.origins.origin_of(journal_id), tenant_id, connection_id)
+        try:
+            return await self._void_in(origin.tenant_id, origin.connection_id, journal_id,
+                                       earlier)
+        except (ReauthNeeded, UnknownConnection):
+            return PostingError(kind=ErrorKind.VALIDATION, message=f"journal {journal_id} "
+                                "could not be voided", xero_message=cannot_reach(origin.tenant_id))
+
+    async def _void_in(
+        self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
+        earlier: EarlierJournal | None,
+    ) -> PostingError | None:
         body = await self._as_posted(tenant_id, connection_id, journal_id, earlier)
         result = await self._set_status(tenant_id, connection_id, journal_id, "VOIDED", body)
         if result is None or result.errors:
@@ -418,7 +459,11 @@ class Drainer:
                 "get", tenant_id, connection_id,
                 lambda token: self.gateway.xero.get_journal(token, tenant_id, journal_id),
             )
-            status = current.journal_status if current is not None else "DELETED"
+            if current is None:  # a 404: not in this organisation
+                return PostingError(kind=ErrorKind.VALIDATION,
+                                    message=f"journal {journal_id} could not be voided",
+                                    xero_message=not_found_there(tenant_id))
+            status = current.journal_status
             if status == "DRAFT":
                 result = await self._set_status(tenant_id, connection_id, journal_id, "DELETED",
                                                 body)
@@ -473,6 +518,8 @@ class Drainer:
             return
         by_id = {c.posting.id: c for c in items}
         claimed = [c.posting for c in items]
+        # Before the mark (which spends an attempt): a spent day waits without one.
+        await self.gateway.check_day_budget(tenant_id)
         marked = await self.repo.mark_in_flight(claimed, self.policy.in_flight_grace_s)
         postings = [p for p in claimed if p.id in marked]
         if len(postings) < len(claimed):
@@ -487,6 +534,8 @@ class Drainer:
                               put_tag((c.posting.id, c.reposts) for c in items
                                       if c.posting.id in marked))
         payloads = [journal_payload(p.journal, p.narration) for p in postings]
+        for posting in postings:
+            posting.forget_journal()  # held through the call as the payload only
         BATCH_SIZE.observe(len(payloads))
         try:
             results = await self.gateway.call(
@@ -507,7 +556,9 @@ class Drainer:
                 work.later.append(Reschedule(posting.id, State.IN_FLIGHT, _after(1.0),
                                              "missing from Xero's answer", count_attempt=False))
                 continue
-            errors = judge(result, posting.journal.lines)
+            # The lines name the Account Numbers entry of an error; parsed only then.
+            errors = judge(result, posting.journal.lines if result.errors or result.warnings
+                           else ())
             if errors:
                 account_trouble |= any(is_account_error(e) for e in errors)
                 self._refused(by_id[posting.id], errors, work, result.journal_id)

@@ -2,6 +2,7 @@
 POS request: those are checked against the stored hash)."""
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -19,6 +20,8 @@ class KeyInfo:
     tenant_name: str
     store_id: str
     status: str  # active | needs-reauth
+    # The connection this one replaced after a reconnect auth let happen with proof.
+    replaces: UUID | None = None
 
 
 class AuthClient:
@@ -51,6 +54,25 @@ class AuthClient:
                 tenant_name=str(data.get("tenant_name") or ""),
                 store_id=str(data["store_id"]),
                 status=str(data.get("status") or "active"),
+                replaces=UUID(str(data["replaces"])) if data.get("replaces") else None,
             )
         except (KeyError, ValueError, TypeError) as exc:
             raise AuthUnavailable(f"auth answered an unexpected body: {exc}") from exc
+
+    async def issue_reconnect_token(self, store_id: str) -> dict[str, Any]:
+        """A one-time reconnect token for the store: `{store_id, reconnect_token, expires_at}`."""
+        return await self._json("POST", f"/internal/v1/stores/{store_id}/reconnect-tokens")
+
+    async def store_moves(self) -> list[dict[str, Any]]:
+        """Stores moved to another Xero organisation, most recent first."""
+        moves: list[dict[str, Any]] = await self._json("GET", "/internal/v1/store-moves")
+        return moves
+
+    async def _json(self, method: str, path: str) -> Any:
+        try:
+            response = await self._client.request(method, path)
+        except httpx.HTTPError as exc:
+            raise AuthUnavailable(f"auth unreachable: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise AuthUnavailable(f"auth answered {response.status_code}")
+        return response.json()

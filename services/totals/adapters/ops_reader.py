@@ -307,6 +307,24 @@ class OpsReader:
                 })
         return found
 
+    async def held_by_xero(self) -> list[dict[str, Any]]:
+        """Days posting holds back: in doubt (Xero refused the lookup of a journal that may
+        be in it) or waiting for tomorrow's Xero budget. Read from posting's table directly
+        (read-only, as the outbox lag is): the reason is its `last_error`."""
+        async with self.pool.acquire() as conn:
+            if await conn.fetchval("SELECT to_regclass('posting.postings')") is None:
+                return []
+            rows = await conn.fetch(
+                "SELECT store_id, business_date, revision, state, last_error, updated_at"
+                " FROM posting.postings WHERE (state = 'in_flight' AND last_error LIKE"
+                " 'in doubt:%') OR (state = 'pending' AND last_error LIKE"
+                " 'waiting for tomorrow''s Xero budget%') ORDER BY updated_at LIMIT 100")
+        return [{
+            "store_id": r["store_id"], "business_date": r["business_date"].isoformat(),
+            "revision": r["revision"], "state": r["state"], "reason": r["last_error"],
+            "since": r["updated_at"].isoformat(),
+        } for r in rows]
+
     # --- the page's data ----------------------------------------------------------------
 
     async def snapshot(self) -> dict[str, Any]:
@@ -327,7 +345,7 @@ class OpsReader:
             data["problems"].append(f"broker: {type(exc).__name__}: {exc}")
             await self._forget_broker()
         parts = {"failed_days": self.failed_days, "waiting_for_new_key": self.waiting_for_new_key,
-                 "outbox": self.outbox_lag}
+                 "held_by_xero": self.held_by_xero, "outbox": self.outbox_lag}
         for name, read in parts.items():
             try:
                 data[name] = await read()

@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.background import BackgroundTask
 
 from services.totals.adapters.notifier import wait_until
 from services.totals.adapters.repository import DayRecord
 from services.totals.api.deps import StoreId, StoreSetupDep, Wired
 from services.totals.api.views import day_view, post_view, printable, problems_body
+from services.totals.api.wait_slots import Slot, WaitSlots, wait_slots
 from services.totals.domain.day import SETTLED
 from services.totals.domain.examples import example_day_totals
 from services.totals.domain.journal import TotalsRefused
@@ -75,6 +77,7 @@ def _body_errors(exc: ValidationError) -> list[dict[str, Any]]:
 @router.get("/days/{business_date}")
 async def get_day(
     store_id: StoreId, business_date: date, setup: StoreSetupDep, wired: Wired,
+    slots: Annotated[WaitSlots, Depends(wait_slots)],
     wait: Annotated[float, Query(ge=0, description="Seconds to wait for the outcome")] = 0,
 ) -> dict[str, Any]:
     timeout = min(wait, wired.settings.max_wait_s)
@@ -85,7 +88,10 @@ async def get_day(
     def settled(value: object) -> bool:
         return isinstance(value, DayRecord) and value.state.status in SETTLED
 
-    day = await wait_until(wired.notifier, (store_id, business_date), read, settled, timeout)
+    # Only a request that waits holds one of the store's places.
+    with slots.holding(store_id) if timeout > 0 else contextlib.nullcontext():
+        day = await wait_until(wired.notifier, (store_id, business_date), read, settled,
+                               timeout)
     if not isinstance(day, DayRecord):
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             detail=f"store {store_id} has not closed {business_date}")
@@ -112,17 +118,27 @@ async def reprint_day(
 
 
 @router.get("/events", response_class=StreamingResponse)
-async def events(store_id: StoreId, setup: StoreSetupDep, wired: Wired) -> StreamingResponse:
+async def events(store_id: StoreId, setup: StoreSetupDep, wired: Wired,
+                 slots: Annotated[WaitSlots, Depends(wait_slots)]) -> StreamingResponse:
     """Server-Sent Events: one `day` event each time a day of the store changes."""
+    slot = slots.take(store_id)
     return StreamingResponse(
-        _stream(store_id, wired),
+        _stream(store_id, wired, slot),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(slot.release),
     )
 
 
-async def _stream(store_id: str, wired: Any) -> AsyncIterator[str]:
+async def _stream(store_id: str, wired: Any, slot: Slot) -> AsyncIterator[str]:
     keepalive = wired.settings.sse_keepalive_s
+    with contextlib.ExitStack() as held:
+        held.callback(slot.release)
+        async for chunk in _changes(store_id, wired, keepalive):
+            yield chunk
+
+
+async def _changes(store_id: str, wired: Any, keepalive: float) -> AsyncIterator[str]:
     with wired.notifier.watch_store(store_id) as changes:
         yield "retry: 2000\n: connected\n\n"
         while True:

@@ -2,16 +2,17 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, HTTPException, status
+from fastapi import APIRouter, Body, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
 from services.totals.adapters.auth_client import AuthUnavailable
 from services.totals.api.deps import StoreId, StoreSetupDep, Wired, store_setup
+from services.totals.api.ops import presents_ops_bearer
 from services.totals.api.views import problems_body, setup_view
 from services.totals.domain.examples import example_setup
 from services.totals.domain.setup import StoreSetup
-from services.totals.handlers.days import SetupRefused
+from services.totals.handlers.days import KeyReplacementRefused, SetupRefused
 
 router = APIRouter(prefix="/v1/stores/{store_id}", tags=["setup"])
 
@@ -28,17 +29,25 @@ async def put_setup(
         "value": example_setup("2RF:<connection id>.<secret from the connect page>"),
     }})],
     wired: Wired,
+    request: Request,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> dict[str, Any] | JSONResponse:
     """Saves the setup. A new key in the body is verified with auth (and only its hash
-    kept); without one, the store's current key must come in `X-Api-Key`."""
+    kept); without one, the store's current key must come in `X-Api-Key`. A new key
+    replaces a store's current one only when `X-Api-Key` holds the current key, the
+    operator's credential comes as `Authorization: Bearer`, or auth reconnected the store
+    with proof (403 otherwise)."""
     if body.api_key is None:
         await store_setup(store_id, wired, x_api_key)
     setup = StoreSetup.model_validate(body.model_dump(exclude={"api_key"}))
     try:
-        record = await wired.service.save_setup(store_id, setup, body.api_key)
+        record = await wired.service.save_setup(
+            store_id, setup, body.api_key, presented_key=x_api_key,
+            by_operator=presents_ops_bearer(request, wired))
     except SetupRefused as exc:
         return JSONResponse(problems_body(exc.problems, "setup-refused"), status_code=422)
+    except KeyReplacementRefused as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
     except AuthUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             detail=f"the key cannot be checked now ({exc}); try again",

@@ -25,8 +25,30 @@ def _to_cent(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP) + Decimal("0.00")
 
 
+def _tender_received(value: Decimal) -> Decimal:
+    if value < 0:
+        # A POS that nets refunds into one figure sends them negative: say where they go.
+        raise ValueError("a tender's received amount cannot be negative: put money given "
+                         "back to customers in `refunded` (a positive amount), e.g. "
+                         '{"type": "cash", "received": "500.00", "refunded": "20.00"}')
+    return value
+
+
+def _tender_refunded(value: Decimal) -> Decimal:
+    if value < 0:
+        raise ValueError("`refunded` is the money given back to customers, as a positive "
+                         "amount (e.g. \"20.00\"), not negative")
+    return value
+
+
 Money = Annotated[Decimal, AfterValidator(_to_cent)]
 Received = Annotated[Decimal, Field(ge=0), AfterValidator(_to_cent)]
+# The schema still says "minimum 0"; the check itself names where refunds go.
+_AT_LEAST_ZERO = Field(json_schema_extra={"minimum": 0})
+TenderReceived = Annotated[Decimal, _AT_LEAST_ZERO, AfterValidator(_tender_received),
+                           AfterValidator(_to_cent)]
+TenderRefunded = Annotated[Decimal, _AT_LEAST_ZERO, AfterValidator(_tender_refunded),
+                           AfterValidator(_to_cent)]
 Split = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 ZERO = Decimal("0.00")
 
@@ -49,8 +71,8 @@ class TaxFigure(_Figures):
 
 class TenderFigure(_Figures):
     type: TenderType
-    received: Received = ZERO
-    refunded: Received = ZERO
+    received: TenderReceived = ZERO
+    refunded: TenderRefunded = ZERO
 
 
 class Deposits(_Figures):

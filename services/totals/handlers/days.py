@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from uuid import UUID
 
 import asyncpg
 from prometheus_client import Counter
@@ -31,6 +32,7 @@ from services.totals.domain.journal import (
     build_day,
     is_consolidated,
 )
+from services.totals.domain.key_replacement import CurrentKey, Replacement, may_replace
 from services.totals.domain.setup import StoreSetup
 from services.totals.domain.setup_check import ERROR, expand_setup, verdict
 from services.totals.domain.totals import DayTotals
@@ -53,12 +55,30 @@ class NotAuthenticated(Exception):
     """No key, or a key no store has (401)."""
 
 
+UNKNOWN_KEY = (
+    "this API key does not open this store: paste the store's current 2RF: key (a store "
+    "that was never set up saves its setup with its new key first)"
+)
+
+
 class WrongStore(Exception):
     """Another store's key (403)."""
 
 
 class DayNotFound(Exception):
     pass
+
+
+class KeyReplacementRefused(Exception):
+    """A new key for a store that has one, without proof of holding the store (403)."""
+
+
+KEY_REPLACEMENT_REFUSED = (
+    "store {store} already has a key: replacing it needs the store's current key in "
+    "X-Api-Key (or the operator's credential). A store whose key is lost gets a reconnect "
+    "token from the operator (`glbridge ops reconnect-token --store {store}`) and connects "
+    "with it; the key that gives is accepted here"
+)
 
 
 class SetupRefused(Exception):
@@ -159,14 +179,27 @@ class TotalsService:
             return record
         if await self.repo.store_for_key(presented) is not None:
             raise WrongStore(f"this API key belongs to another store, not store {store_id}")
-        if record is None:
-            raise NotAuthenticated(f"store {store_id} has no setup yet: save its setup first")
-        raise NotAuthenticated("unknown API key: paste the store's current 2RF: key")
+        # One answer whether the store exists or not: a caller without its key learns
+        # nothing about which store numbers are in use.
+        raise NotAuthenticated(UNKNOWN_KEY)
 
     async def save_setup(
-        self, store_id: str, setup: StoreSetup, api_key: SecretStr | None
+        self, store_id: str, setup: StoreSetup, api_key: SecretStr | None,
+        presented_key: str | None = None, by_operator: bool = False,
     ) -> SetupRecord:
-        key = await self._verified_key(store_id, api_key) if api_key is not None else None
+        """Saves the setup; a new key in `api_key` replaces the store's current one only
+        with proof (`presented_key`, the current key; or `by_operator`): KeyReplacementRefused."""
+        key = None
+        if api_key is not None:
+            key, replaces = await self._verified_key(store_id, api_key)
+            current = await self.repo.get_setup(store_id)
+            replacement = Replacement(
+                key.api_key_hash, replaces,
+                key_hash(presented_key) if presented_key and presented_key.strip() else None,
+                by_operator)
+            if not may_replace(_current(current), replacement):
+                log.warning("key replacement refused", extra={"store_id": store_id})
+                raise KeyReplacementRefused(KEY_REPLACEMENT_REFUSED.format(store=store_id))
         try:
             record, released = await self.repo.save_setup(store_id, setup, key)
         except MissingKey:
@@ -181,7 +214,9 @@ class TotalsService:
             log.info("new key for store %s: %d held day(s) sent", store_id, len(released))
         return record
 
-    async def _verified_key(self, store_id: str, api_key: SecretStr) -> KeyRecord:
+    async def _verified_key(
+        self, store_id: str, api_key: SecretStr
+    ) -> tuple[KeyRecord, UUID | None]:
         secret = api_key.get_secret_value().strip()
         loc = ("body", "api_key")
         if not secret.startswith("2RF:"):
@@ -196,8 +231,9 @@ class TotalsService:
             raise SetupRefused([Problem(loc, "wrong-store",
                                         f"this key was issued for store {info.store_id}, "
                                         f"not store {store_id}")])
-        return KeyRecord(key_hash(secret), info.connection_id, info.tenant_id, info.tenant_name,
-                         ACTIVE if info.status == "active" else info.status)
+        record = KeyRecord(key_hash(secret), info.connection_id, info.tenant_id,
+                           info.tenant_name, ACTIVE if info.status == "active" else info.status)
+        return record, info.replaces
 
     def build(self, setup: SetupRecord, totals: DayTotals) -> BuiltDay:
         return build_day(setup.store_id, setup.setup, totals)
@@ -244,3 +280,8 @@ class TotalsService:
         after = await self.repo.get_day(setup.store_id, business_date)
         return ReprintResult(after or day, decision)
 
+
+def _current(record: SetupRecord | None) -> CurrentKey | None:
+    if record is None:
+        return None
+    return CurrentKey(record.key.api_key_hash, record.key.connection_id)

@@ -74,6 +74,12 @@ async def reset(request: Request) -> Response:
     return json_response({"status": "reset"})
 
 
+@router.get("/requests")
+async def received(request: Request) -> Response:
+    """The latest request bodies the Accounting API received, oldest first."""
+    return json_response(list(sandbox_of(request).received))
+
+
 @router.get("/organisations")
 async def list_orgs(request: Request) -> Response:
     sandbox = sandbox_of(request)

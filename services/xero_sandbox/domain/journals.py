@@ -40,7 +40,11 @@ def _money(value: Any) -> Decimal | None:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return None
-    return amount if amount.is_finite() else None
+    if not amount.is_finite():
+        return None
+    # A JSON number loses trailing zeros (100.00 arrives as 100.0): Xero keeps money to
+    # the cent, so an amount with no more places than that is held as cents.
+    return amount.quantize(CENT) if amount == amount.quantize(CENT) else amount
 
 
 def _fmt(amount: Decimal) -> str:

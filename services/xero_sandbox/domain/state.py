@@ -6,7 +6,7 @@ Token signing is injected (`Signer`), so this module stays free of I/O and crypt
 import base64
 import hashlib
 import secrets
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -171,10 +171,12 @@ def s256(verifier: str) -> str:
 
 
 class Sandbox:
-    def __init__(self, clock: Clock, sign: Signer, redirect_uris: list[str]) -> None:
+    def __init__(self, clock: Clock, sign: Signer, redirect_uris: list[str],
+                 received_kept: int = 200) -> None:
         self.clock = clock
         self.sign = sign
         self.redirect_uris = redirect_uris
+        self.received_kept = received_kept
         self.reset()
 
     # --- state -------------------------------------------------------------------------
@@ -198,6 +200,8 @@ class Sandbox:
         self.faults = Faults()
         self.stats = Stats()
         self.idempotency = IdempotencyMemory()
+        # The latest request bodies the Accounting API received: {method, path, body}.
+        self.received: deque[dict[str, Any]] = deque(maxlen=self.received_kept)
         self._seed()
 
     def _seed(self) -> None:

@@ -1,0 +1,122 @@
+"""The ops page's session: a random cookie kept server-side, ended by sign-out (which
+needs the page's form token), expiring, and `Secure` when the setting says so."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from glbridge.processes import free_port
+from glbridge.system import Ports, System
+from tests.ops.conftest import CREDENTIALS, TOKEN
+
+FORM_TOKEN = 'name="csrf" value="'
+
+
+@pytest.fixture
+def secure_cookie_system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path
+                         ) -> Iterator[System]:
+    running = System(
+        ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(),
+                    sandbox=free_port()),
+        database_url=database_url, amqp_url=amqp_url, namespace=namespace,
+        credentials=CREDENTIALS, log_dir=tmp_path,
+        extra_env={"OPS_COOKIE_SECURE": "true", "OPS_SESSION_TTL_S": "600"},
+    )
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+async def _sign_in(client: httpx.AsyncClient) -> tuple[str, str]:
+    """Signs in; the session cookie and the page's form token."""
+    answer = await client.post("/ops/login", data={"token": TOKEN})
+    assert answer.status_code == 303, answer.text
+    cookie = answer.cookies["glbridge_ops"]
+    page = await client.get("/ops", headers=_cookie(cookie))
+    assert page.status_code == 200
+    start = page.text.index(FORM_TOKEN) + len(FORM_TOKEN)
+    return cookie, page.text[start:page.text.index('"', start)]
+
+
+async def test_sign_out_ends_the_session_on_the_server(
+    secure_cookie_system: System, database_url: str
+) -> None:
+    system = secure_cookie_system
+    async with httpx.AsyncClient(base_url=system.totals_url, timeout=60) as client:
+        answer = await client.post("/ops/login", data={"token": TOKEN})
+        header = answer.headers["set-cookie"]
+        for attribute in ("HttpOnly", "Secure", "SameSite=strict", "Max-Age=600"):
+            assert attribute.lower() in header.lower(), header
+        first, form = await _sign_in(client)
+        second, other_form = await _sign_in(client)
+        assert len({first, second, TOKEN}) == 3 and form != other_form
+        stored = await _stored_hashes(database_url)
+        assert first.encode() not in stored and len(stored) >= 2
+
+        # Sign-out needs the page's form token (no other site can sign a browser out).
+        for csrf in ("", other_form):
+            refused = await client.post("/ops/logout", data={"csrf": csrf},
+                                        headers=_cookie(first))
+            assert refused.status_code == 403
+        out = await client.post("/ops/logout", data={"csrf": form},
+                                headers=_cookie(first))
+        assert out.status_code == 303
+        # The old cookie, kept by whoever copied it, opens nothing any more.
+        after = await client.get("/ops/data", headers=_cookie(first))
+        assert after.status_code == 401
+        still = await client.get("/ops/data", headers=_cookie(second))
+        assert still.status_code == 200
+
+
+async def test_an_expired_session_opens_nothing(
+    secure_cookie_system: System, database_url: str
+) -> None:
+    async with httpx.AsyncClient(base_url=secure_cookie_system.totals_url,
+                                 timeout=60) as client:
+        cookie, _ = await _sign_in(client)
+        conn = await asyncpg.connect(database_url, server_settings={"search_path": "totals"})
+        try:
+            await conn.execute("UPDATE ops_sessions SET expires_at = now()")
+        finally:
+            await conn.close()
+        assert (await client.get("/ops/data", headers=_cookie(cookie))
+                ).status_code == 401
+
+
+async def _stored_hashes(database_url: str) -> list[bytes]:
+    conn = await asyncpg.connect(database_url, server_settings={"search_path": "totals"})
+    try:
+        return [bytes(r["id_hash"]) for r in await conn.fetch("SELECT id_hash FROM ops_sessions")]
+    finally:
+        await conn.close()
+
+
+def _cookie(value: str) -> dict[str, str]:
+    return {"Cookie": f"glbridge_ops={value}"}
+
+
+async def test_the_page_shows_what_an_action_said_never_words_from_the_url(
+    secure_cookie_system: System,
+) -> None:
+    async with httpx.AsyncClient(base_url=secure_cookie_system.totals_url,
+                                 timeout=60) as client:
+        cookie, form = await _sign_in(client)
+        crafted = await client.get("/ops", params={
+            "notice": "Your session expired: call 555-0100", "error": "Send the ops token"},
+            headers=_cookie(cookie))
+        assert crafted.status_code == 200
+        assert "555-0100" not in crafted.text and "Send the ops token" not in crafted.text
+        acted = await client.post("/ops/actions/replay", data={"queue": "nope", "csrf": form},
+                                  headers=_cookie(cookie))
+        assert acted.status_code == 303 and acted.headers["location"] == "/ops"
+        shown = await client.get("/ops", headers=_cookie(cookie))
+        assert 'id="error"' in shown.text and "no consumer queue named" in shown.text
+        once = await client.get("/ops", headers=_cookie(cookie))
+        assert 'id="error"' not in once.text
+        login = await client.get("/ops/login", params={"error": "Send the ops token"})
+        assert "Send the ops token" not in login.text

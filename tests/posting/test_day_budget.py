@@ -1,0 +1,113 @@
+"""Xero's daily budget per organisation: a day waiting for tomorrow's budget stays
+pending with a message saying when it will go, without spending calls or attempts."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from services.posting.adapters.day_budget import PgDayBudget
+from services.posting.adapters.xero import RateInfo
+from shared.contracts.events import GlPostingSucceeded
+from shared.db import apply_migrations, create_pool
+from tests.posting.conftest import DAY, PostingRig, day_event, held_on_the_ops_monitor
+from tests.posting.test_charts import _chart_saved
+
+MIGRATIONS = Path(__file__).parents[2] / "services" / "posting" / "migrations"
+
+
+async def waiting_row(database_url: str, timeout: float = 30.0) -> asyncpg.Record:
+    """The posting once its last error says it waits for tomorrow's budget."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            row = await conn.fetchrow(
+                "SELECT state, attempts, last_error, next_attempt_at FROM posting.postings"
+                " WHERE last_error LIKE '%tomorrow''s Xero budget%'")
+            if row is not None:
+                return row
+            await asyncio.sleep(0.05)
+        raise AssertionError("no posting waits for tomorrow's budget")
+    finally:
+        await conn.close()
+
+
+async def test_a_spent_day_waits_for_tomorrow_without_calling_xero(rig: PostingRig):
+    store = await rig.connect("51")
+    # The chart (2 calls) and one journal: the organisation's whole day.
+    (await rig.sandbox.client.put("/_control/limits", json={
+        "concurrent": 5, "per_minute": 60, "per_day": 3, "app_per_minute": 10000,
+    })).raise_for_status()
+    rig.start_posting()
+    await rig.publish(day_event(store))
+    [posted] = await rig.outcomes(1)
+    assert isinstance(posted, GlPostingSucceeded), posted
+
+    await rig.publish(day_event(store, DAY + timedelta(days=1)))
+    row = await waiting_row(rig.database_url)
+    assert row["state"] == "pending" and row["attempts"] == 0
+    assert "posts after" in row["last_error"] and "UTC" in row["last_error"]
+    assert row["next_attempt_at"] is not None
+    # Xero said none were left (X-DayLimit-Remaining: 0): no call was spent on a 429.
+    stats = await rig.stats()
+    assert stats["rate_limited"].get(str(store.tenant_id), 0) == 0
+    # The ops monitor shows the day held back, and why.
+    [held] = await held_on_the_ops_monitor(rig)
+    assert held["store_id"] == "51" and "posts after" in held["reason"]
+
+
+
+async def test_a_day_429_spends_no_attempt_and_says_when(rig: PostingRig):
+    store = await rig.connect("52")
+    # The organisation's first call (its chart) meets the day limit: the day waits
+    # before it is marked in flight, which is what spends an attempt.
+    await rig.faults(force_429=1, force_429_problem="day")
+    rig.start_posting()
+    await rig.publish(day_event(store))
+    row = await waiting_row(rig.database_url)
+    assert row["state"] == "pending" and row["attempts"] == 0
+    assert "posts after" in row["last_error"]
+
+
+
+async def test_the_day_budget_remembers_when_the_day_ran_out(database_url: str):
+    """Days that waited for the budget are not failed for their age (the drain asks
+    `spent_within`); replicas share the count."""
+    await apply_migrations(database_url, "posting", MIGRATIONS)
+    pool = await create_pool(database_url, "posting", 1, 2)
+    try:
+        first, second = PgDayBudget(pool, per_day=5000), PgDayBudget(pool, per_day=5000)
+        spent, fine = uuid.uuid4(), uuid.uuid4()
+        await first.record(fine, RateInfo(day_remaining=4000))
+        await first.record(spent, RateInfo(day_remaining=1))
+        assert await second.next_call_at(spent) is None
+        await first.record(spent, RateInfo(day_remaining=0))
+        assert await second.spent_within(spent, 60) and not await second.spent_within(fine, 60)
+        until = await second.next_call_at(spent)  # another replica sees it spent
+        assert until is not None and until > datetime.now(UTC) + timedelta(hours=23)
+        await first.record(fine, RateInfo(problem="day", retry_after_s=3600))
+        blocked = await second.next_call_at(fine)
+        assert blocked is not None and blocked < datetime.now(UTC) + timedelta(hours=2)
+    finally:
+        await pool.close()
+
+
+async def test_a_429_on_the_journal_itself_spends_no_attempt(rig: PostingRig):
+    """The batch is marked in flight (the mark counts an attempt) before Xero answers 429:
+    the attempt is given back, so one allowed attempt still posts the day."""
+    store = await rig.connect("54")
+    rig.start_posting(POSTING_MAX_ATTEMPTS="1")
+    assert await _chart_saved(rig.database_url, store.tenant_id)  # read ahead on connect
+    # The organisation's minute is nearly over: its Retry-After is a few seconds.
+    (await rig.sandbox.client.post("/_control/clock/advance", json={"seconds": 57})
+     ).raise_for_status()
+    await rig.faults(force_429=1, force_429_problem="minute")
+    await rig.publish(day_event(store))
+    [posted] = await rig.outcomes(1, timeout=60)
+    assert isinstance(posted, GlPostingSucceeded), posted
+    assert (await rig.stats())["rate_limited"].get(str(store.tenant_id)) == 1
+
