@@ -46,7 +46,7 @@ async def drop_database(dsn: str) -> None:
         await conn.close()
 
 
-class NoResetConnection(asyncpg.Connection):
+class NoResetConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is untyped
     """Goes back to its pool without asyncpg's reset statement (`pg_advisory_unlock_all();
     CLOSE ALL; UNLISTEN *; RESET ALL`), saving a round trip per use. Only for pools whose
     users leave no session state behind: advisory locks per transaction, no LISTEN,

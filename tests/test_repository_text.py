@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 MAKING = re.compile(
-    r"\bsessions? \d|\bsessions? \d+'s|\bthis (session|workplace|machine)\b|"
+    r"\bsessions? \d|\bthis (workplace|machine)\b|"
     r"\bissue \d+\b|\btarget \d+ of\b|\bhelpers?\b brief|"
     # An absolute path of one checkout, e.g. a home or work folder.
     r"(?<![\w.])/(work|home|root|Users)/\w",

@@ -81,6 +81,7 @@ def policy_of(settings: PostingSettings) -> DrainPolicy:
         lookup_chunk=settings.lookup_chunk,
         in_flight_grace_s=settings.in_flight_grace_s,
         max_claimed=settings.max_claimed,
+        create_tracking_options=settings.create_tracking_options,
     )
 
 

@@ -51,6 +51,10 @@ class PostingSettings(ServiceSettings):
     # After this long it is read again behind (changes only); an account error has it
     # read again whole at once. Each read is two of the organisation's daily calls.
     chart_ttl_s: float = Field(86_400.0, alias="POSTING_CHART_TTL_S")
+    # Create a tracking option a journal names that its category lacks (a new store's
+    # "Store 7"). Needs the operator to grant the accounting.settings scope; off, a day
+    # naming a missing option fails saying which, and how to create it.
+    create_tracking_options: bool = Field(False, alias="POSTING_CREATE_TRACKING_OPTIONS")
     # Narrations looked up in one GET /ManualJournals (joined with OR).
     lookup_chunk: int = Field(10, alias="POSTING_LOOKUP_CHUNK")
     # A request Xero never answered may still be worked on: an in-flight posting is

@@ -55,6 +55,18 @@ class JournalStatus(StrEnum):
     DRAFT = "DRAFT"
 
 
+class TaxCheck(BaseModel):
+    """A tax-coded journal's tax: Xero computes it on each line from the line's TaxType;
+    the POS's own total must agree within `tolerance`. With Exclusive amounts the
+    difference is posted to `rounding_account`, so the journal balances."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pos_tax: Decimal = Field(decimal_places=2, description="The POS's tax total for the day")
+    tolerance: Decimal = Field(default=Decimal("0.05"), ge=0, decimal_places=2)
+    rounding_account: str | None = Field(default=None, min_length=1, max_length=10)
+
+
 class Journal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -65,6 +77,10 @@ class Journal(BaseModel):
     status: JournalStatus = JournalStatus.POSTED
     line_amount_types: Literal["NoTax", "Exclusive", "Inclusive"] = "NoTax"
     lines: list[JournalLine] = Field(min_length=2)
+    # A manual journal has no currency: Xero books its amounts in the organisation's
+    # BaseCurrency, which must be this (the store's) currency.
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    tax: TaxCheck | None = None
 
 
 class Trigger(StrEnum):
@@ -118,6 +134,9 @@ class ErrorKind(StrEnum):
     XERO_UNAVAILABLE = "xero-unavailable"
     RATE_LIMITED = "rate-limited"
     INVALID_EVENT = "invalid-event"
+    CURRENCY = "currency"
+    TAX_DIFFERENCE = "tax-difference"
+    TRACKING = "tracking"
 
 
 class PostingError(BaseModel):

@@ -5,6 +5,7 @@ token revoked where no other store's connection was authorised by the same Xero 
 import httpx
 
 from tests.auth.conftest import AuthCluster, connect
+from tests.support.connect import connect_store
 
 MULTI = {"email": "multi@example.com", "password": "multi-password"}
 
@@ -38,12 +39,14 @@ async def test_connecting_again_to_another_organisation_removes_the_old_connecti
     auth: AuthCluster, sandbox, browser_client: httpx.AsyncClient, internal
 ):
     auth.start()
-    await connect(auth, browser_client, internal, "M1", **MULTI,
-                  tenant_name="Northwind Rentals (US)")
-    moved = await connect(auth, browser_client, internal, "M1", **MULTI,
-                          tenant_name="Kiwi Hire (NZ)")
-    assert await tenants_listed(sandbox, moved.access_token) == {"Kiwi Hire (NZ)"}
-    # The new connection works: the old one's release touched nothing of it.
-    token = await internal.post(f"/internal/v1/connections/{moved.connection_id}/access-token",
-                                json={"rejected_token": moved.access_token})
+    first = await connect(auth, browser_client, internal, "M1", **MULTI,
+                          tenant_name="Northwind Rentals (US)")
+    # The store moves: its current key proves it, the move is confirmed.
+    key = await connect_store(browser_client, auth.url, "M1", **MULTI,
+                              tenant_name="Kiwi Hire (NZ)", api_key_box=first.key,
+                              confirm_move=True)
+    verified = (await internal.post("/internal/v1/keys/verify", json={"api_key": key})).json()
+    token = await internal.post(
+        f"/internal/v1/connections/{verified['connection_id']}/access-token")
     assert token.status_code == 200, token.text
+    assert await tenants_listed(sandbox, token.json()["access_token"]) == {"Kiwi Hire (NZ)"}

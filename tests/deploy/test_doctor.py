@@ -2,6 +2,7 @@
 on a healthy installation (exit 0), and each seeded fault is a failing line with its fix
 (exit 1)."""
 
+import base64
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import httpx
 from glbridge.connect import connect_store
 from glbridge.system import System
 from services.totals.domain import examples
+from shared.security import DEV_ENCRYPTION_KEYS
 from tests.support.launcher import GLBRIDGE
 
 
@@ -19,11 +21,14 @@ def doctor(system: System, **settings: str) -> tuple[int, dict[str, Any]]:
     env = {
         **os.environ, **system.env(),
         "XERO_ENV": "sandbox", "XERO_SANDBOX_URL": system.sandbox_url,
-        "POSTING_URL": system.posting_url, **settings,
+        "POSTING_URL": system.posting_url, "AUTH_ENCRYPTION_KEYS": VAULT_KEY, **settings,
     }
     done = subprocess.run([GLBRIDGE, "doctor", "--json"], env=env, capture_output=True,
                           text=True, timeout=120)
     return done.returncode, json.loads(done.stdout)
+
+
+VAULT_KEY = "k1:" + base64.b64encode(os.urandom(32)).decode()
 
 
 def failing(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -83,11 +88,15 @@ async def test_a_role_that_may_not_post_and_a_broken_configuration_fail(
 
     code, report = doctor(system, XERO_SCOPES="accounting.manualjournals "
                                                "accounting.settings.read",
-                          DATABASE_URL="postgresql://postgres@127.0.0.1:1/none")
+                          DATABASE_URL="postgresql://postgres@127.0.0.1:1/none",
+                          AUTH_ENCRYPTION_KEYS=DEV_ENCRYPTION_KEYS)
     assert code == 1
     details = " ".join(c["detail"] for c in failing(report))
     assert "offline_access" in details
     assert any(c["name"] == "PostgreSQL" for c in failing(report))
+    # The vault sealed with the publicly known development key.
+    assert any(c["name"] == "security defaults" and "AUTH_ENCRYPTION_KEYS" in c["detail"]
+               for c in failing(report))
 
 
 async def test_revoked_access_fails_the_token_line(system: System) -> None:

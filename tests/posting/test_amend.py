@@ -61,19 +61,23 @@ async def test_an_amended_draft_day_deletes_the_earlier_draft(rig: PostingRig):
 
 
 async def test_a_refused_amendment_leaves_the_earlier_journal_live(rig: PostingRig):
-    """Xero refuses the new revision (a tax type the account does not allow, which only
-    Xero checks): the earlier journal was not voided first, and the day says so."""
+    """Xero refuses the new revision (its account was archived in Xero after posting read
+    the chart, so only Xero sees it): the earlier journal was not voided first, and the
+    day says so."""
     store = await rig.connect("6")
     rig.start_posting()
     await rig.publish(day_event(store))
     [first] = await rig.outcomes(1)
     assert isinstance(first, GlPostingSucceeded)
+    archived = await rig.sandbox.client.patch(
+        f"/_control/organisations/{store.tenant_id}",
+        json={"accounts": [{"Code": "4000", "Status": "ARCHIVED"}]})
+    archived.raise_for_status()
 
-    await rig.publish(day_event(store, revision=2, lines=AMENDED, tax_types={"Cash": "TAX001"}))
+    await rig.publish(day_event(store, revision=2, lines=AMENDED))
     [second] = await rig.outcomes(1)
     assert isinstance(second, GlPostingFailed), second
-    assert "cannot be used with account code '1210'" in (second.errors[0].xero_message or
-                                                          second.errors[0].message)
+    assert "Account code '4000' has been archived" in (second.errors[0].xero_message or "")
     assert second.errors[-1].message.startswith(
         f"Amendment refused, revision 1 still in Xero (journal {first.journal_id})")
     [journal] = await rig.journals(store.tenant_id)

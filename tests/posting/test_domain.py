@@ -266,6 +266,43 @@ def test_calls_are_paced_once_half_the_minute_is_spent() -> None:
     assert linger_s(2, 10) == 6.0
 
 
+def test_the_bodies_posting_sends_validate_against_the_spec():
+    """The journal (tax-coded, tracked, with its rounding line) and its void, as sent,
+    against the official spec's ManualJournals schema; the old short void body fails it."""
+    from decimal import Decimal as D
+
+    from services.posting.adapters.xero import void_body
+    from services.posting.domain.chart import TaxRate
+    from services.posting.domain.model import journal_payload
+    from services.posting.domain.tax import with_rounding
+    from shared.contracts.events import TaxCheck, Tracking
+    from tests.support.specs import spec_errors
+
+    chart = Chart(accounts={"200": Account("200", "Sales", "REVENUE", account_class="REVENUE"),
+                            "620": Account("620", "Undeposited", "CURRENT",
+                                           account_class="ASSET"),
+                            "860": Account("860", "Rounding", "CURRLIAB")},
+                  tax_rates={"OUTPUT2": TaxRate("OUTPUT2", "15% GST on Income", D("15"),
+                                                applies_to=frozenset({"REVENUE"}))})
+    store = [Tracking(name="Store", option="Store 1")]
+    taxed = Journal(
+        narration="Store 1 [glb:1:2026-11-24:1]", reference="glb:1:2026-11-24:1", date=DAY,
+        line_amount_types="Exclusive", currency="NZD",
+        tax=TaxCheck(pos_tax=D("11.45"), rounding_account="860"),
+        lines=[JournalLine(category="rental", account_code="200", amount=money(a),
+                           tax_type="OUTPUT2", tracking=store)
+               for a in ("-25.06", "-25.61", "-25.63")]
+        + [JournalLine(category="cash", account_code="620", amount=money("87.75"),
+                       tax_type="NONE", tracking=store)])
+    sent = with_rounding(taxed, chart)
+    assert sent.lines[-1].account_code == "860" and sent.lines[-1].amount == D("-0.01")
+    payload = journal_payload(sent, taxed.narration)
+    assert not spec_errors(json.loads(dumps({"ManualJournals": [payload]})), "ManualJournals")
+    assert not spec_errors(json.loads(void_body(uuid4(), payload)), "ManualJournals")
+    short = {"ManualJournals": [{"ManualJournalID": str(uuid4()), "Status": "VOIDED"}]}
+    assert spec_errors(short, "ManualJournals")
+
+
 def test_a_posting_holds_its_journal_parsed_only_while_needed() -> None:
     event = StoreTotalsClosed(
         correlation_id="7:2026-11-24", store_id="7", business_date=DAY, revision=1,

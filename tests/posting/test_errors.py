@@ -57,7 +57,7 @@ async def test_each_error_kind_produces_the_right_failure(rig: PostingRig):
     assert "clearing account" in system.message and "1300" in system.message
     tax = only_error(days[4])
     assert (tax.kind, tax.category, tax.account_code) == (ErrorKind.TAX_TYPE, "Cash", "1210")
-    assert tax.xero_message and "TAX001" in tax.xero_message
+    assert "TAX001" in tax.message and "cannot be used on account 1210" in tax.message
     unbalanced = only_error(days[5])
     assert unbalanced.kind == ErrorKind.UNBALANCED and "0.50" in unbalanced.message
     assert isinstance(outcomes[days[6]], GlPostingSucceeded)

@@ -79,3 +79,14 @@ def test_compose_publishes_on_loopback_unless_the_operator_opts_in() -> None:
     sandbox = compose["services"]["xero-sandbox"]["environment"]
     assert sandbox["SANDBOX_CONTROL_ENABLED"] == "${SANDBOX_CONTROL_ENABLED:-false}"
     assert "XERO_ENV" in sandbox  # so the sandbox sees real Xero configured
+
+
+
+def test_the_doctor_names_each_development_value() -> None:
+    from glbridge.doctor import Places, security_defaults
+    from services.auth.settings import AuthSettings
+
+    [line] = security_defaults(Places(settings(), AuthSettings(), "", "", ""))
+    assert not line.ok
+    for name in ("TOTALS_SERVICE_TOKEN", "POSTING_SERVICE_TOKEN", "OPS_TOKEN"):
+        assert name in line.detail

@@ -67,7 +67,7 @@ async def test_a_negative_tender_is_refused_saying_refunds_go_in_refunded(totals
 async def test_unmapped_and_unbalanced_are_listed_together_in_one_422(totals, broker):
     key = await totals.add_store("12")
     body = example_day_totals()
-    body["revenue"].append({"category": "labour", "item_category": "Setup", "amount": "10.00"})
+    body["revenue"].append({"category": "labour", "item_category": "Setup", "amount": "20.00"})
     body["tenders"].append({"type": "other-tender", "received": "5.00"})
     body["tenders"].append({"type": "amex", "received": "1.00"})
     # remove two mappings by re-saving the setup without them

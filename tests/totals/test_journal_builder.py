@@ -131,7 +131,7 @@ def _unmapped(totals: DayTotals, accounts: dict[str, str]) -> set[str]:
 
 
 @settings(max_examples=examples(100), deadline=None)
-@given(balanced_totals(), st.integers(1, 10**6).map(lambda c: Decimal(c) * CENTS),
+@given(balanced_totals(), st.integers(501, 10**6).map(lambda c: Decimal(c) * CENTS),
        st.sets(st.sampled_from(["visa", "cash", "rental"])))
 def test_unbalanced_totals_are_refused_with_the_difference_and_every_other_problem(
     body: dict, delta: Decimal, removed: set[str]
@@ -165,8 +165,41 @@ def test_rounding_rule_each_figure_half_up_to_the_cent_then_balance_exactly() ->
     assert DayTotals.model_validate(body).revenue[0].amount == Decimal("10.01")
     build_day("1", example_store_setup(), DayTotals.model_validate(body))
     body["tenders"][0]["received"] = "10.004"  # rounds to 10.00: one cent short
+    strict = example_store_setup().model_copy(update={"over_short_tolerance": Decimal(0)})
     with pytest.raises(TotalsRefused, match=r"differ by 0\.01"):
+        build_day("1", strict, DayTotals.model_validate(body))
+
+
+SHORT_DAY = {"revenue": [{"category": "rental", "amount": "100.00"}],
+             "taxes": [{"kind": "rental-tax", "amount": "8.25"}],
+             "tenders": [{"type": "cash", "received": "107.88"}]}
+
+
+def test_a_drawer_short_within_the_tolerance_posts_an_over_short_line() -> None:
+    """Tenders 0.37 short of revenue + tax, no over/short figure from the POS: the
+    shortage is a debit to the over/short account (tolerance 5.00 by default)."""
+    day = build_day("1", example_store_setup(), DayTotals.model_validate(SHORT_DAY))
+    over_short = [ln for ln in day.lines if ln.category == "over-short"]
+    assert [(ln.account_code, ln.amount) for ln in over_short] == [("6900", Decimal("0.37"))]
+    assert sum(ln.amount for ln in day.lines) == 0
+
+
+def test_a_drawer_out_by_more_than_the_tolerance_is_refused_naming_the_difference() -> None:
+    body = {**SHORT_DAY, "tenders": [{"type": "cash", "received": "103.24"}]}
+    with pytest.raises(TotalsRefused, match=r"differ by 5\.01, more than the store's over/short"
+                       r" tolerance of 5\.00"):
         build_day("1", example_store_setup(), DayTotals.model_validate(body))
+    wider = example_store_setup().model_copy(update={"over_short_tolerance": Decimal("10")})
+    assert build_day("1", wider, DayTotals.model_validate(body)).lines
+
+
+def test_a_difference_within_the_tolerance_needs_an_over_short_account() -> None:
+    accounts = {k: v for k, v in US_RENTAL_ACCOUNTS.items() if k != "over-short"}
+    with pytest.raises(TotalsRefused) as refused:
+        build_day("1", StoreSetup(accounts=accounts), DayTotals.model_validate(SHORT_DAY))
+    [problem] = refused.value.problems
+    assert (problem.kind, problem.category) == ("unmapped", "over-short")
+    assert "0.37" in problem.message
 
 
 def test_a_day_of_zeros_is_nothing_to_post_not_an_error() -> None:

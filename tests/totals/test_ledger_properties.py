@@ -117,10 +117,29 @@ def test_unbalanced_either_way_is_refused(sales: Decimal, difference: Decimal,
         "tenders": [{"type": "cash", "received": str(sales)}],
         **extra,
     })
+    # With no over/short tolerance (the default 5.00 posts small differences instead).
+    strict = SETUP.model_copy(update={"over_short_tolerance": Decimal(0)})
     with pytest.raises(TotalsRefused) as refused:
-        build_day("12", SETUP, totals)
+        build_day("12", strict, totals)
     [problem] = [p for p in refused.value.problems if p.kind == "unbalanced"]
     assert f"differ by {difference}" in problem.message
+
+
+@settings(max_examples=100, deadline=None)
+@given(cents, st.integers(1, 500).map(lambda c: Decimal(c) / 100), st.booleans())
+def test_a_difference_within_the_tolerance_posts_to_over_short(
+        sales: Decimal, difference: Decimal, more_debits: bool) -> None:
+    extra = {"discounts": str(difference)} if more_debits else \
+        {"ar_payments": str(difference)}
+    totals = DayTotals.model_validate({
+        "revenue": [{"category": "rental", "amount": str(sales)}],
+        "tenders": [{"type": "cash", "received": str(sales)}],
+        **extra,
+    })
+    day = build_day("12", SETUP, totals)
+    assert sum(line.amount for line in day.lines) == 0
+    [over_short] = [line for line in day.lines if line.category == "over-short"]
+    assert over_short.amount == (-difference if more_debits else difference)
 
 
 # --- store-number tags at their boundaries ---

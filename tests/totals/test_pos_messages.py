@@ -27,7 +27,7 @@ async def test_refused_messages_answer_with_every_problem_named(totals, broker):
     bad["tenders"][0]["received"] = "lots"
     unbalanced = example_day_totals()
     unbalanced["over_short"] = "0.00"
-    unbalanced["revenue"].append({"category": "labour", "amount": "0.50"})
+    unbalanced["revenue"].append({"category": "labour", "amount": "50.00"})
     requests = [
         day_closed("12", "2RF:wrong", example_day_totals()),
         day_closed("12", key, bad),

@@ -125,3 +125,22 @@ async def test_an_unknown_or_archived_tracking_option_is_refused(
     refused = await _put(sandbox.client, h, tracked("North", category="Region"))
     assert refused.json()["Elements"][0]["ValidationErrors"][0] == {
         "Message": "There is no ACTIVE tracking category with the name 'Region'"}
+
+
+async def test_a_tracking_option_is_created_only_with_the_settings_scope(
+    sandbox: RunningSandbox,
+) -> None:
+    reader = await _org(sandbox.client, "nz@example.com")
+    [store] = (await sandbox.client.get(f"{API}/TrackingCategories", headers=reader)).json()[
+        "TrackingCategories"]
+    url = f"{API}/TrackingCategories/{store['TrackingCategoryID']}/Options"
+    refused = await sandbox.client.put(url, headers=reader, json={"Name": "Store 7"})
+    assert refused.status_code == 403 and refused.json()["Detail"] == "AuthorizationUnsuccessful"
+    writer = headers(await token_set(sandbox.client, "nz@example.com", scopes=[
+        "offline_access", "accounting.manualjournals", "accounting.settings"]))
+    created = await sandbox.client.put(url, headers=writer, json={"Name": "Store 7"})
+    assert created.status_code == 200, created.text
+    assert created.json()["Options"][0]["Name"] == "Store 7"
+    again = await sandbox.client.put(url, headers=writer, json={"Name": "store 7"})
+    assert again.status_code == 400
+    assert again.json()["Message"] == "For each specified tracking option the name must be unique."

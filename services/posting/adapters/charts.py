@@ -21,7 +21,12 @@ from uuid import UUID
 from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import RateInfo
-from services.posting.domain.chart import Chart, chart_from_xero
+from services.posting.domain.chart import (
+    TAX_RATES_KEY,
+    TRACKING_KEY,
+    Chart,
+    chart_from_xero,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +66,16 @@ class ChartCache:
         # already in flight when the error came stores a copy first.
         self._reread_due: set[UUID] = set()
 
-    async def get(self, tenant_id: UUID, connection_id: UUID) -> Chart:
+    async def get(self, tenant_id: UUID, connection_id: UUID, settings: bool = False) -> Chart:
+        """With `settings`, the chart carries the organisation's tax rates and tracking
+        categories (two more reads, made only for organisations whose journals use them)."""
         entry = self._entries.get(tenant_id)
-        if entry is None or not self._usable(entry):
-            entry = await self._load(tenant_id, connection_id, self._usable)
+
+        def good(entry: _Entry) -> bool:
+            return self._usable(entry) and (entry.chart.has_settings or not settings)
+
+        if entry is None or not good(entry):
+            entry = await self._load(tenant_id, connection_id, good, settings)
         self._revalidate_if_old(tenant_id, connection_id, entry)
         return entry.chart
 
@@ -135,7 +146,7 @@ class ChartCache:
             log.warning("chart of organisation %s not read again: %s", tenant_id, exc)
 
     async def _load(self, tenant_id: UUID, connection_id: UUID,
-                    good: Callable[[_Entry], bool]) -> _Entry:
+                    good: Callable[[_Entry], bool], settings: bool = False) -> _Entry:
         """The chart in memory if `good`, else the database's (another replica may have
         read it), else Xero's; one reader per organisation at a time."""
         async with self._locks.setdefault(tenant_id, asyncio.Lock()):
@@ -144,7 +155,7 @@ class ChartCache:
             if entry is None or not good(entry) or due:
                 stored = None if due else await self._from_database(tenant_id)
                 entry = stored if stored is not None and good(stored) else await self._refresh(
-                    tenant_id, connection_id, stored or entry)
+                    tenant_id, connection_id, stored or entry, settings)
                 self._entries[tenant_id] = entry
             return entry
 
@@ -162,35 +173,44 @@ class ChartCache:
             stale=row["stale"],
         )
 
-    async def _refresh(self, tenant_id: UUID, connection_id: UUID, old: _Entry | None) -> _Entry:
+    async def _refresh(self, tenant_id: UUID, connection_id: UUID, old: _Entry | None,
+                       settings: bool = False) -> _Entry:
         # A stale chart (an account error) is read whole: a deleted account may be left
         # out of a changes-only answer, and must leave the cache.
         whole = tenant_id in self._reread_due
         since = old.last_modified if old is not None and not old.stale and not whole else None
+        settings = settings or (old is not None and old.chart.has_settings)
         accounts_read = self.gateway.call(
             "accounts", tenant_id, connection_id,
             lambda token: _accounts(self.gateway, token, tenant_id, since),
         )
+        settings_reads = [self._settings(tenant_id, connection_id, path, key, params)
+                          for path, key, params in _SETTINGS if settings]
+        extra: list[list[dict[str, Any]]]
         if old is not None and not old.stale and old.organisation_json and not whole:
             # A read because the chart is old: the organisation record (name, lock dates,
             # base currency) changes far more rarely than accounts, and a journal it would
             # refuse (a period locked since) comes back from Xero as an error that marks
             # the chart stale, when the record is read again. One call, not two.
-            accounts, last_modified = await accounts_read
+            (accounts, last_modified), *extra = await asyncio.gather(
+                accounts_read, *settings_reads)
             organisation: Any = json.loads(old.organisation_json)
             organisation_fetched = old.organisation_fetched
         else:
-            # The two reads go side by side: an organisation's first batch waits for both.
-            (accounts, last_modified), organisation = await asyncio.gather(
+            # The reads go side by side: an organisation's first batch waits for them all.
+            (accounts, last_modified), organisation, *extra = await asyncio.gather(
                 accounts_read,
                 self.gateway.call(
                     "organisation", tenant_id, connection_id,
                     lambda token: self.gateway.xero.organisation(token, tenant_id),
                 ),
+                *settings_reads,
             )
             organisation_fetched = time.monotonic()
             if whole:
                 self._reread_due.discard(tenant_id)
+        for (_, key, _), items in zip(_SETTINGS, extra, strict=False):
+            organisation[key] = items
         if old is not None and since is not None:
             # With If-Modified-Since Xero sends only what changed (or 304): merge it.
             accounts_json = json.dumps(merge_accounts(json.loads(old.accounts_json),
@@ -203,6 +223,22 @@ class ChartCache:
             _chart(accounts_json, organisation_json), accounts_json, organisation_json,
             last_modified, time.monotonic(), organisation_fetched=organisation_fetched,
         )
+
+
+    async def _settings(self, tenant_id: UUID, connection_id: UUID, path: str, key: str,
+                        params: dict[str, str]) -> list[dict[str, Any]]:
+        return await self.gateway.call(
+            "settings", tenant_id, connection_id,
+            lambda token: self.gateway.xero.settings(token, tenant_id, path, key, params),
+        )
+
+
+# Read for organisations whose journals carry tax types or tracking, kept with the
+# organisation's answer (archived tracking options too, so a message can say "archived").
+_SETTINGS: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("/TaxRates", TAX_RATES_KEY, {}),
+    ("/TrackingCategories", TRACKING_KEY, {"includeArchived": "true"}),
+)
 
 
 async def _accounts(

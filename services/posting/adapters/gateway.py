@@ -128,7 +128,7 @@ class XeroGateway:
     async def _acquire(self, tenant_id: UUID) -> datetime:
         while True:
             wait, slot = await self.repo.acquire_call(tenant_id, self.limits)
-            if slot is not None:
+            if isinstance(slot, datetime):
                 return slot
             if wait > self.max_inline_wait_s:
                 raise Throttled(wait)

@@ -154,6 +154,12 @@ def dumps(payload: Any) -> str:
     return _MARKED.sub(r"\1", json.dumps(payload, default=mark))
 
 
+def void_body(journal_id: UUID, journal: Mapping[str, Any], status: str = "VOIDED") -> str:
+    """The body of a void (or a draft's delete): the journal as posted, its new status."""
+    body = {**journal, "ManualJournalID": str(journal_id), "Status": status}
+    return dumps({"ManualJournals": [body]})
+
+
 class XeroClient:
     def __init__(self, api_url: str, timeout_s: float, session: aiohttp.ClientSession) -> None:
         self.api_url = api_url.rstrip("/")
@@ -203,13 +209,12 @@ class XeroClient:
         `journal` is the journal as it was posted: the official spec's ManualJournal
         requires `Narration` in every body (xero_accounting.yaml, components/schemas/
         ManualJournal), so the journal is sent whole with its new status."""
-        body = {**journal, "ManualJournalID": str(journal_id), "Status": status}
         answer = await self._send(
             "POST",
             f"/ManualJournals/{journal_id}",
             token,
             tenant_id,
-            content=dumps({"ManualJournals": [body]}),
+            content=void_body(journal_id, journal, status),
             headers={"Idempotency-Key": idempotency_key},
         )
         found = _journals(answer.body)
@@ -225,6 +230,24 @@ class XeroClient:
             return None, if_modified_since, answer.rate
         accounts = list(answer.body.get("Accounts") or [])
         return accounts, modified_since(answer.headers.get("Date")), answer.rate
+
+    async def settings(self, token: str, tenant_id: UUID, path: str, key: str,
+                       params: Mapping[str, str] | None = None,
+                       ) -> tuple[list[dict[str, Any]], RateInfo]:
+        """A list of the organisation's settings: `/TaxRates`, `/TrackingCategories`."""
+        answer = await self._send("GET", path, token, tenant_id, params=params)
+        return list(answer.body.get(key) or []), answer.rate
+
+    async def create_tracking_option(
+        self, token: str, tenant_id: UUID, category_id: str, name: str, idempotency_key: str
+    ) -> tuple[None, RateInfo]:
+        """`PUT /TrackingCategories/{id}/Options` (spec createTrackingOptions; needs the
+        `accounting.settings` scope, else 403)."""
+        answer = await self._send(
+            "PUT", f"/TrackingCategories/{category_id}/Options", token, tenant_id,
+            content=dumps({"Name": name}), headers={"Idempotency-Key": idempotency_key},
+        )
+        return None, answer.rate
 
     async def organisation(self, token: str, tenant_id: UUID) -> tuple[dict[str, Any], RateInfo]:
         answer = await self._send("GET", "/Organisation", token, tenant_id)

@@ -34,6 +34,7 @@ class Entry(BaseModel):
 
     category: Text
     account_code: Annotated[str, StringConstraints(min_length=1, max_length=10)]
+    tax_type: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,50}$")] | None = None
 
 
 class SetupCheckRequest(BaseModel):
@@ -43,6 +44,8 @@ class SetupCheckRequest(BaseModel):
     connection_id: UUID
     entries: list[Entry] = Field(max_length=500)
     tracking: list[Tracking] = Field(default_factory=list, max_length=2)
+    # The store's currency, checked against the organisation's BaseCurrency.
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
 
 
 def setup_check_router(credential: Callable[..., Any]) -> APIRouter:
@@ -54,7 +57,9 @@ def setup_check_router(credential: Callable[..., Any]) -> APIRouter:
         charts: ChartCache = request.app.state.charts
         try:
             await charts.invalidate(body.tenant_id)
-            chart = await charts.get(body.tenant_id, body.connection_id)
+            # Tax rates and tracking categories are read when the setup uses them.
+            settings = bool(body.tracking) or any(e.tax_type for e in body.entries)
+            chart = await charts.get(body.tenant_id, body.connection_id, settings)
         except (ReauthNeeded, UnknownConnection, XeroForbidden) as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, detail={
                 "reason": "connection",
@@ -66,8 +71,9 @@ def setup_check_router(credential: Callable[..., Any]) -> APIRouter:
                 "reason": "xero-unavailable",
                 "message": f"Xero could not be asked now ({type(exc).__name__}): try again",
             }, headers={"Retry-After": "5"}) from None
-        findings = check_setup([SetupEntry(e.category, e.account_code) for e in body.entries],
-                               body.tracking, chart, datetime.now(UTC).date())
+        findings = check_setup(
+            [SetupEntry(e.category, e.account_code, e.tax_type) for e in body.entries],
+            body.tracking, chart, datetime.now(UTC).date(), body.currency)
         return {
             "organisation": chart.organisation_name,
             "problems": [{"severity": f.severity.value,

@@ -53,11 +53,43 @@ class Account:
 
 
 @dataclass(frozen=True)
+class TaxRate:
+    """One of the organisation's `/TaxRates`: its rate and the account classes it may be
+    used on (the `CanApplyTo…` flags, developer.xero.com api/accounting/taxrates)."""
+
+    tax_type: str
+    name: str
+    rate: Decimal  # percent
+    status: str = "ACTIVE"
+    applies_to: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class TrackingCategory:
+    name: str
+    status: str = "ACTIVE"
+    options: Mapping[str, str] = field(default_factory=dict)  # option name -> status
+    category_id: str = ""
+
+    def option_status(self, name: str) -> str | None:
+        wanted = name.strip().lower()
+        return next((st for opt, st in self.options.items() if opt.lower() == wanted), None)
+
+
+@dataclass(frozen=True)
 class Chart:
     accounts: Mapping[str, Account] = field(default_factory=dict)
     period_lock_date: date | None = None
     end_of_year_lock_date: date | None = None
     organisation_name: str = ""
+    base_currency: str | None = None
+    # Read only for organisations whose journals carry tax types or tracking (None: not read).
+    tax_rates: Mapping[str, TaxRate] | None = None
+    tracking: Mapping[str, TrackingCategory] | None = None  # by lower-case name
+
+    @property
+    def has_settings(self) -> bool:
+        return self.tax_rates is not None and self.tracking is not None
 
     def account(self, code: str) -> Account | None:
         return self.accounts.get(code.upper())
@@ -95,7 +127,47 @@ def chart_from_xero(
         period_lock_date=parse_xero_date(org.get("PeriodLockDate")),
         end_of_year_lock_date=parse_xero_date(org.get("EndOfYearLockDate")),
         organisation_name=str(org.get("Name") or ""),
+        base_currency=org.get("BaseCurrency") or None,
+        tax_rates=_tax_rates(org.get(TAX_RATES_KEY)),
+        tracking=_tracking(org.get(TRACKING_KEY)),
     )
+
+
+# The organisation's `/TaxRates` and `/TrackingCategories` are kept with its
+# `/Organisation` answer, under these keys.
+TAX_RATES_KEY = "TaxRates"
+TRACKING_KEY = "TrackingCategories"
+_CAN_APPLY_TO = {"CanApplyToAssets": "ASSET", "CanApplyToEquity": "EQUITY",
+                 "CanApplyToExpenses": "EXPENSE", "CanApplyToLiabilities": "LIABILITY",
+                 "CanApplyToRevenue": "REVENUE"}
+
+
+def _tax_rates(raw: Any) -> dict[str, TaxRate] | None:
+    if raw is None:
+        return None
+    rates = {}
+    for item in raw:
+        rate = item.get("EffectiveRate", item.get("DisplayTaxRate")) or 0
+        rates[str(item.get("TaxType"))] = TaxRate(
+            str(item.get("TaxType")), str(item.get("Name") or ""), Decimal(str(rate)),
+            str(item.get("Status") or "ACTIVE"),
+            frozenset(cls for flag, cls in _CAN_APPLY_TO.items() if item.get(flag)),
+        )
+    return rates
+
+
+def _tracking(raw: Any) -> dict[str, TrackingCategory] | None:
+    if raw is None:
+        return None
+    return {
+        str(item.get("Name") or "").lower(): TrackingCategory(
+            str(item.get("Name") or ""), str(item.get("Status") or "ACTIVE"),
+            {str(o.get("Name")): str(o.get("Status") or "ACTIVE")
+             for o in item.get("Options") or []},
+            str(item.get("TrackingCategoryID") or ""),
+        )
+        for item in raw
+    }
 
 
 _MS_DATE = re.compile(r"^/Date\((-?\d+)(?:([+-])(\d{2})(\d{2}))?\)/$")
@@ -120,18 +192,120 @@ def parse_xero_date(value: Any) -> date | None:
 
 def check_journal(journal: Journal, chart: Chart) -> list[PostingError]:
     """Every problem of the journal against this organisation, in line order."""
+    from services.posting.domain.tax import check_tax
+
     errors: list[PostingError] = []
+    _add(errors, check_currency(journal.currency, chart))
     for line in journal.lines:
         problem = check_line(line, chart)
-        if problem is not None:
-            errors.append(problem)
-    unbalanced = check_balance(journal.lines)
-    if unbalanced is not None:
-        errors.append(unbalanced)
-    locked = check_lock_date(journal.date, chart)
-    if locked is not None:
-        errors.append(locked)
+        _add(errors, problem)
+        if problem is None:
+            _add(errors, check_tax_type(line, chart))
+        for tracking_problem in check_tracking(line, chart):
+            _add(errors, tracking_problem)
+    # A tax-coded journal balances with the tax Xero adds: check_tax bounds what is left.
+    _add(errors, check_tax(journal, chart) if journal.tax else check_balance(journal.lines))
+    _add(errors, check_lock_date(journal.date, chart))
     return errors
+
+
+def _add(errors: list[PostingError], problem: PostingError | None) -> None:
+    # Tracking is the same on every line: each problem is said once.
+    if problem is not None and problem not in errors:
+        errors.append(problem)
+
+
+def check_currency(currency: str | None, chart: Chart) -> PostingError | None:
+    """A manual journal has no currency field: Xero books its amounts in the
+    organisation's BaseCurrency (developer.xero.com api/accounting/manualjournals;
+    `BaseCurrency` of `GET /Organisation`). A store in another currency would post wrong
+    figures with no error from Xero."""
+    base = chart.base_currency
+    if not currency or not base or currency == base:
+        return None
+    return PostingError(
+        kind=ErrorKind.CURRENCY,
+        message=(
+            f"The store's currency is {currency} (Account Numbers setup) but the Xero"
+            f" organisation{_named(chart)} keeps its books in {base}:"
+            f" Xero would book these {currency} amounts as {base}. Set the store's currency"
+            f" to {base} if the POS reports {base}, or connect the store to the organisation"
+            f" that keeps its books in {currency}."
+        ),
+    )
+
+
+def check_tax_type(line: JournalLine, chart: Chart) -> PostingError | None:
+    """The line's tax rate exists in the organisation, is active, and may be used on the
+    account's class (its `CanApplyTo…` flag: developer.xero.com api/accounting/taxrates);
+    Xero answers "The TaxType code 'T' cannot be used with account code 'X'." otherwise."""
+    account = chart.account(line.account_code)
+    if not line.tax_type or line.tax_type == "NONE" or chart.tax_rates is None \
+            or account is None:
+        return None
+    rate = chart.tax_rates.get(line.tax_type)
+    where = f"Account Numbers > tax rates > {line.category}"
+    if rate is None:
+        known = ", ".join(f"{r.tax_type} \"{r.name}\"" for r in chart.tax_rates.values()
+                          if r.status == "ACTIVE" and account.account_class in r.applies_to)
+        problem = f"tax rate {line.tax_type} does not exist in Xero{_in_org(chart)}" + (
+            f" (for account {account.code}: {known})" if known else "")
+    elif rate.status != "ACTIVE":
+        problem = f"tax rate {rate.tax_type} \"{rate.name}\" is {rate.status.lower()} in Xero"
+    elif account.account_class not in rate.applies_to:
+        problem = (f"tax rate {rate.tax_type} \"{rate.name}\" cannot be used on account"
+                   f" {account.code} \"{account.name}\" ({account.account_class.lower()})")
+    else:
+        return None
+    return PostingError(kind=ErrorKind.TAX_TYPE, category=line.category,
+                        account_code=line.account_code,
+                        message=f"{where}: {problem}. Choose an active tax rate that Xero"
+                        " allows on that account, or change the account.")
+
+
+def missing_options(journals: Iterable[Journal], chart: Chart) -> list[tuple[str, str]]:
+    """(category id, option name) of each tracking option the journals name that their
+    active category lacks: what the system may create in Xero when allowed to. An archived
+    option is the accountant's to restore, not to create again."""
+    if chart.tracking is None:
+        return []
+    missing: list[tuple[str, str]] = []
+    for journal in journals:
+        for line in journal.lines:
+            for item in line.tracking:
+                category = chart.tracking.get(item.name.strip().lower())
+                wanted = (category.category_id, item.option) if category else None
+                if category is not None and category.status == "ACTIVE" \
+                        and category.option_status(item.option) is None \
+                        and category.category_id and wanted not in missing:
+                    missing.append((category.category_id, item.option))
+    return missing
+
+
+def check_tracking(line: JournalLine, chart: Chart) -> list[PostingError]:
+    """Each tracking category and option named on the line exists in the organisation and
+    is active (`GET /TrackingCategories`); Xero refuses the journal otherwise."""
+    if chart.tracking is None:
+        return []
+    problems = []
+    for item in line.tracking:
+        category = chart.tracking.get(item.name.strip().lower())
+        if category is None or category.status != "ACTIVE":
+            state = "does not exist" if category is None else f"is {category.status.lower()}"
+            problems.append(PostingError(kind=ErrorKind.TRACKING, message=(
+                f"Account Numbers > tracking: the tracking category \"{item.name}\" {state}"
+                f" in Xero{_in_org(chart)}. Create it in Xero (Accounting > Advanced >"
+                " Tracking categories), or change the tracking in Account Numbers setup.")))
+            continue
+        status = category.option_status(item.option)
+        if status != "ACTIVE":
+            state = "does not exist" if status is None else f"is {status.lower()}"
+            problems.append(PostingError(kind=ErrorKind.TRACKING, message=(
+                f"Account Numbers > tracking: the option \"{item.option}\" of tracking"
+                f" category \"{category.name}\" {state} in Xero{_in_org(chart)}. Create it"
+                f" in Xero (Accounting > Advanced > Tracking categories > {category.name} >"
+                " Add option), or change the tracking option in Account Numbers setup.")))
+    return problems
 
 
 def check_line(line: JournalLine, chart: Chart) -> PostingError | None:
@@ -227,6 +401,10 @@ def _similar(code: str, category: str, chart: Chart) -> str:
         return ""
     named = ", ".join(f"{a.code} \"{a.name}\"" for a in picks)
     return f" (perhaps {named})"
+
+
+def _named(chart: Chart) -> str:
+    return f" \"{chart.organisation_name}\"" if chart.organisation_name else ""
 
 
 def similar_accounts(code: str, category: str, chart: Chart, limit: int = 2

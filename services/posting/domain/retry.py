@@ -9,6 +9,6 @@ def backoff_s(attempt: int, base_s: float, cap_s: float, rng: random.Random | No
     Jitter spreads retries of many postings that failed together (an outage), so they
     do not return as one burst; the floor of half the step keeps the growth visible.
     """
-    step = min(cap_s, base_s * (2 ** max(attempt - 1, 0)))
-    draw = (rng or random).random()
+    step = min(cap_s, base_s * 2.0 ** max(attempt - 1, 0))
+    draw = rng.random() if rng else random.random()
     return step / 2 + draw * step / 2

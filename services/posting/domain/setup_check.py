@@ -31,6 +31,7 @@ class Severity(StrEnum):
 class SetupEntry:
     category: str
     account_code: str
+    tax_type: str | None = None  # tax-coded stores: the rate its lines will carry
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,15 @@ class Finding:
 
 
 def check_setup(entries: Sequence[SetupEntry], tracking: Sequence[Tracking], chart: Chart,
-                today: date) -> list[Finding]:
+                today: date, currency: str | None = None) -> list[Finding]:
     """Every problem of every entry at once, errors first, each naming its entry."""
     if not entries:
         return []
     lines = [JournalLine(category=e.category, account_code=e.account_code, amount=_NO_AMOUNT,
-                         tracking=list(tracking)) for e in entries]
+                         tax_type=e.tax_type, tracking=list(tracking)) for e in entries]
     # A journal has at least two lines: a one-entry setup is checked as two of it.
     journal = Journal(narration="setup check", reference="setup check", date=today,
-                      lines=lines if len(lines) > 1 else lines * 2)
+                      lines=lines if len(lines) > 1 else lines * 2, currency=currency)
     errors = _unique(e for e in check_journal(journal, chart) if e.kind not in _OF_A_DAY)
     refused = {(e.category, e.account_code) for e in errors}
     warnings = [w for line in lines

@@ -40,7 +40,7 @@ from services.posting.adapters.xero import (
     XeroUnavailable,
 )
 from services.posting.domain.batching import chunks, group_by, linger_s
-from services.posting.domain.chart import Chart, check_journal
+from services.posting.domain.chart import Chart, check_journal, missing_options
 from services.posting.domain.day_budget import waiting_message
 from services.posting.domain.forbidden import forbidden_error, reauth_error
 from services.posting.domain.model import (
@@ -58,6 +58,7 @@ from services.posting.domain.outcome import JournalResult, is_account_error, jud
 from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.repost import needs_fresh_chart, put_tag
 from services.posting.domain.retry import backoff_s
+from services.posting.domain.tax import with_rounding
 from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, LOOKUPS_REFUSED, POSTINGS
 from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
@@ -86,6 +87,8 @@ class DrainPolicy:
     # a backlog across many organisations fills batches, and without a bound the
     # process's memory would rise to that high-water mark and stay there.
     max_claimed: int = 400
+    # Create missing tracking options in Xero (needs the accounting.settings scope).
+    create_tracking_options: bool = False
 
 
 @dataclass
@@ -101,6 +104,8 @@ class _Round:
     elsewhere: set[int] = field(default_factory=set)
     # The journals amended days replace, as posted (by journal id).
     earlier: dict[UUID, EarlierJournal] = field(default_factory=dict)
+    # The organisation's chart the round checked against.
+    chart: Chart | None = None
 
     def settle(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -220,8 +225,9 @@ class Drainer:
                 # A new attempt of a failed day: the organisation as it is now, not the
                 # copy its failure was decided on (the manager has just fixed it in Xero).
                 await self.charts.invalidate(tenant_id)
-            chart = await self.charts.get(tenant_id, connection_id)
+            chart = await self.charts.get(tenant_id, connection_id, _needs_settings(open_items))
             open_items = await self._check(tenant_id, connection_id, open_items, chart, work)
+            work.chart = chart
             await self._post(tenant_id, connection_id, open_items, work)
         except (ReauthNeeded, UnknownConnection) as exc:
             self._fail_all(open_items, work, reauth_error(str(exc)))
@@ -357,12 +363,15 @@ class Drainer:
         self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], chart: Chart,
         work: _Round,
     ) -> list[Claimed]:
+        if self.policy.create_tracking_options and await self._create_options(
+                tenant_id, connection_id, items, chart):
+            chart = await self.charts.get(tenant_id, connection_id, True)
         problems = {c.posting.id: check_journal(c.posting.journal, chart) for c in items}
         if any(problems.values()) and self.charts.worth_reading_again(
                 tenant_id, self.policy.chart_recheck_s):
             # The manager may just have fixed the chart in Xero: look again before refusing.
             await self.charts.invalidate(tenant_id)
-            chart = await self.charts.get(tenant_id, connection_id)
+            chart = await self.charts.get(tenant_id, connection_id, _needs_settings(items))
             problems = {c.posting.id: check_journal(c.posting.journal, chart) for c in items}
         remaining = []
         for claimed in items:
@@ -372,6 +381,30 @@ class Drainer:
             else:
                 remaining.append(claimed)
         return remaining
+
+    async def _create_options(
+        self, tenant_id: UUID, connection_id: UUID, items: list[Claimed], chart: Chart
+    ) -> bool:
+        """Creates the tracking options the journals name that Xero lacks; True when one
+        was (the chart is then read again). Without the scope Xero answers 403: the days
+        then fail naming the option, as with creation off."""
+        created = False
+        for category_id, name in missing_options((c.posting.journal for c in items), chart):
+            key = idempotency_key([], f"option:{category_id}:{name}")
+            try:
+                await self.gateway.call(
+                    "tracking-option", tenant_id, connection_id,
+                    lambda token, c=category_id, n=name, k=key: (  # type: ignore[misc]
+                        self.gateway.xero.create_tracking_option(token, tenant_id, c, n, k)),
+                )
+            except (XeroForbidden, XeroRefused) as exc:
+                log.warning("tracking option %r not created in %s: %s", name, tenant_id, exc)
+                continue
+            log.info("created tracking option %r in %s", name, tenant_id)
+            created = True
+        if created:
+            await self.charts.invalidate(tenant_id)
+        return created
 
     # --- 4. an amended day: the earlier journal is voided once the new one is accepted ---
 
@@ -426,9 +459,14 @@ class Drainer:
         self, tenant_id: UUID, connection_id: UUID, claimed: Claimed, work: _Round
     ) -> tuple[UUID | None, PostingError | None]:
         replaced = None
+        chart = work.chart
+        if chart is None and any(e.journal.tax for e in work.earlier.values()):
+            # Found in flight, before this round read the chart: a tax-coded journal is
+            # voided as it was sent, its rounding line included.
+            chart = await self.charts.get(tenant_id, connection_id, True)
         for journal_id in claimed.to_void:
             problem = await self._void(tenant_id, connection_id, journal_id,
-                                       work.earlier.get(journal_id))
+                                       work.earlier.get(journal_id), chart)
             if problem is not None:
                 return replaced, problem
             replaced = journal_id
@@ -436,23 +474,23 @@ class Drainer:
 
     async def _void(
         self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
-        earlier: EarlierJournal | None,
+        earlier: EarlierJournal | None, chart: Chart | None = None,
     ) -> PostingError | None:
         """Voids the earlier journal in the organisation it was posted to (deletes it if it
         is a draft); done if it already is. Not found there is a failure, never done."""
         origin = void_target(await self.origins.origin_of(journal_id), tenant_id, connection_id)
         try:
             return await self._void_in(origin.tenant_id, origin.connection_id, journal_id,
-                                       earlier)
+                                       earlier, chart)
         except (ReauthNeeded, UnknownConnection):
             return PostingError(kind=ErrorKind.VALIDATION, message=f"journal {journal_id} "
                                 "could not be voided", xero_message=cannot_reach(origin.tenant_id))
 
     async def _void_in(
         self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
-        earlier: EarlierJournal | None,
+        earlier: EarlierJournal | None, chart: Chart | None = None,
     ) -> PostingError | None:
-        body = await self._as_posted(tenant_id, connection_id, journal_id, earlier)
+        body = await self._as_posted(tenant_id, connection_id, journal_id, earlier, chart)
         result = await self._set_status(tenant_id, connection_id, journal_id, "VOIDED", body)
         if result is None or result.errors:
             current = await self.gateway.call(
@@ -480,11 +518,14 @@ class Drainer:
 
     async def _as_posted(
         self, tenant_id: UUID, connection_id: UUID, journal_id: UUID,
-        earlier: EarlierJournal | None,
+        earlier: EarlierJournal | None, work_chart: Chart | None,
     ) -> dict[str, Any]:
         """The journal as it was posted (a void sends it whole: see XeroClient.void_journal)."""
         if earlier is not None:
-            return journal_payload(earlier.journal, earlier.narration)
+            journal = earlier.journal
+            if work_chart is not None:
+                journal = with_rounding(journal, work_chart)
+            return journal_payload(journal, earlier.narration)
         # Not recorded here (never expected): Xero's own copy gives the narration.
         current = await self.gateway.call(
             "get", tenant_id, connection_id,
@@ -533,7 +574,10 @@ class Drainer:
         key = idempotency_key([p.id for p in postings],
                               put_tag((c.posting.id, c.reposts) for c in items
                                       if c.posting.id in marked))
-        payloads = [journal_payload(p.journal, p.narration) for p in postings]
+        assert work.chart is not None
+        chart = work.chart
+        payloads = [journal_payload(with_rounding(p.journal, chart), p.narration)
+                    for p in postings]
         for posting in postings:
             posting.forget_journal()  # held through the call as the payload only
         BATCH_SIZE.observe(len(payloads))
@@ -557,8 +601,8 @@ class Drainer:
                                              "missing from Xero's answer", count_attempt=False))
                 continue
             # The lines name the Account Numbers entry of an error; parsed only then.
-            errors = judge(result, posting.journal.lines if result.errors or result.warnings
-                           else ())
+            errors = judge(result, with_rounding(posting.journal, chart).lines
+                           if result.errors or result.warnings else ())
             if errors:
                 account_trouble |= any(is_account_error(e) for e in errors)
                 self._refused(by_id[posting.id], errors, work, result.journal_id)
@@ -647,6 +691,13 @@ def _ids(work: _Round) -> set[int]:
 # What may pass: the void of an accepted amendment is tried again later.
 _NOT_NOW = (XeroUnavailable, XeroRateLimited, XeroForbidden, Throttled, AuthUnavailable,
             TokenRejected, ReauthNeeded, UnknownConnection)
+
+
+def _needs_settings(items: Sequence[Claimed]) -> bool:
+    """Journals with tax-coded or tracked lines are checked against the organisation's
+    tax rates and tracking categories too."""
+    return any(line.tax_type or line.tracking
+               for c in items for line in c.posting.journal.lines)
 
 
 def _wait_s(exc: Exception) -> float | None:

@@ -61,7 +61,9 @@ class AuthClient:
 
     async def issue_reconnect_token(self, store_id: str) -> dict[str, Any]:
         """A one-time reconnect token for the store: `{store_id, reconnect_token, expires_at}`."""
-        return await self._json("POST", f"/internal/v1/stores/{store_id}/reconnect-tokens")
+        token: dict[str, Any] = await self._json(
+            "POST", f"/internal/v1/stores/{store_id}/reconnect-tokens")
+        return token
 
     async def store_moves(self) -> list[dict[str, Any]]:
         """Stores moved to another Xero organisation, most recent first."""

@@ -18,9 +18,11 @@ class CheckUnavailable(Exception):
 
 class SetupChecker(Protocol):
     async def check(self, tenant_id: UUID, connection_id: UUID,
-                    entries: list[tuple[str, str]], tracking: list[dict[str, str]]
+                    entries: list[tuple[str, str]], tracking: list[dict[str, str]],
+                    currency: str | None = None, tax_rates: dict[str, str] | None = None,
                     ) -> list[dict[str, Any]]:
-        """Each problem: {severity, kind, category, account_code, message, xero_message}."""
+        """Each problem: {severity, kind, category, account_code, message, xero_message}.
+        `tax_rates`: the Xero tax rate of each entry of a tax-coded store."""
 
 
 class PostingSetupChecker:
@@ -34,11 +36,14 @@ class PostingSetupChecker:
         await self._client.aclose()
 
     async def check(self, tenant_id: UUID, connection_id: UUID,
-                    entries: list[tuple[str, str]], tracking: list[dict[str, str]]
+                    entries: list[tuple[str, str]], tracking: list[dict[str, str]],
+                    currency: str | None = None, tax_rates: dict[str, str] | None = None,
                     ) -> list[dict[str, Any]]:
+        rates = tax_rates or {}
         body = {"tenant_id": str(tenant_id), "connection_id": str(connection_id),
-                "entries": [{"category": c, "account_code": code} for c, code in entries],
-                "tracking": tracking}
+                "entries": [{"category": c, "account_code": code, "tax_type": rates.get(c)}
+                            for c, code in entries],
+                "tracking": tracking, "currency": currency}
         try:
             response = await self._client.post("/internal/v1/setup-check", json=body)
         except httpx.HTTPError as exc:

@@ -39,6 +39,7 @@ class OtherCategory(StrEnum):
     DEPOSITS_FORFEITED = "deposits-forfeited"
     OPEN_CONTRACTS = "open-contracts"  # payments on contracts still open (suspense)
     OVER_SHORT = "over-short"
+    TAX_ROUNDING = "tax-rounding"  # tax-coded stores: POS tax against Xero's, per line
 
 
 CATEGORIES: tuple[str, ...] = tuple(
@@ -81,6 +82,7 @@ LABELS: dict[str, str] = {
     "deposits-forfeited": "Forfeited deposits",
     "open-contracts": "Open contract payments",
     "over-short": "Cash over/short",
+    "tax-rounding": "Tax rounding",
 }
 
 

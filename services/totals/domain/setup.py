@@ -1,7 +1,8 @@
 """The Account Numbers setup of a store (without its API key, which only auth knows)."""
 
 import re
-from typing import Annotated
+from decimal import Decimal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -52,20 +53,33 @@ class StoreSetup(BaseModel):
     journal_status: JournalStatus = JournalStatus.POSTED
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
     timezone: str = "UTC"
+    # A drawer that does not balance by up to this much posts the difference to the
+    # over-short account; beyond it the day is refused naming the difference.
+    over_short_tolerance: Annotated[Decimal, Field(ge=0, le=1000, decimal_places=2)] = \
+        Decimal("5.00")
+    # liability: tax figures post to the tax accounts, NoTax (US sales tax). tax-coded:
+    # revenue and discount lines carry the organisation's tax rate mapped per category in
+    # `tax_rates`, Xero computes the tax (GST/VAT reach the return), and the POS's tax
+    # must agree within `tax_tolerance` (the difference to the tax-rounding account).
+    tax_mode: Literal["liability", "tax-coded"] = "liability"
+    tax_rates: dict[str, Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,50}$")]] = \
+        Field(default_factory=dict, description="Xero TaxType per revenue/discount category")
+    amounts_include_tax: bool = False
+    tax_tolerance: Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)] = Decimal("0.05")
 
     @field_validator("accounts")
     @classmethod
     def _valid_accounts(cls, accounts: dict[str, str]) -> dict[str, str]:
-        # One error per offending entry, located at `accounts.<entry>`.
-        problems = [
-            InitErrorDetails(type=PydanticCustomError("account_code", problem), loc=(key,),
-                             input=code)
-            for key, code in accounts.items()
-            if (problem := _account_problem(key, code))
-        ]
-        if problems:
-            raise ValidationError.from_exception_data("accounts", problems)
+        checked = {key: (code, _account_problem(key, code)) for key, code in accounts.items()}
+        _refuse_entries("accounts", "account_code", checked)
         return {key: code.strip() for key, code in accounts.items()}
+
+    @field_validator("tax_rates")
+    @classmethod
+    def _known_tax_categories(cls, rates: dict[str, str]) -> dict[str, str]:
+        _refuse_entries("tax_rates", "tax_category",
+                        {key: (key, setup_key_problem(key)) for key in rates})
+        return rates
 
     @field_validator("timezone")
     @classmethod
@@ -75,6 +89,17 @@ class StoreSetup(BaseModel):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value
+
+
+def _refuse_entries(field: str, kind: str, checked: dict[str, tuple[str, str | None]]) -> None:
+    """One error per offending entry, located at `<field>.<entry>`."""
+    problems = [
+        InitErrorDetails(type=PydanticCustomError(kind, problem), loc=(key,), input=value)
+        for key, (value, problem) in checked.items()
+        if problem
+    ]
+    if problems:
+        raise ValidationError.from_exception_data(field, problems)
 
 
 def _account_problem(key: str, code: str) -> str | None:

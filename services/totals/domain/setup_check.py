@@ -12,7 +12,7 @@ from typing import Any
 
 from services.totals.domain.categories import POST_WITH_CREDIT_CARDS
 from services.totals.domain.codes import TagError, expand, expand_code
-from services.totals.domain.journal import is_consolidated
+from services.totals.domain.journal import entry_tax_rate, is_consolidated
 from services.totals.domain.setup import StoreSetup
 
 ERROR, WARNING = "error", "warning"
@@ -63,6 +63,15 @@ def expand_setup(store_id: str, setup: StoreSetup) -> Expanded:
             problems.append(_problem(f"tracking {item.name}", None,
                                      f"Tracking {item.name}: option {item.option!r} {exc}."))
     return Expanded(entries, tracking, problems)
+
+
+def tax_rates(setup: StoreSetup) -> dict[str, str]:
+    """A tax-coded store's Xero tax rate per entry, checked against the organisation's
+    rates as its lines will carry them (liability stores carry none)."""
+    if setup.tax_mode != "tax-coded":
+        return {}
+    return {entry: rate for entry in setup.accounts
+            if (rate := entry_tax_rate(entry, setup)) is not None}
 
 
 def verdict(own: list[dict[str, Any]], organisation: list[dict[str, Any]] | None,

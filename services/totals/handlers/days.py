@@ -34,7 +34,7 @@ from services.totals.domain.journal import (
 )
 from services.totals.domain.key_replacement import CurrentKey, Replacement, may_replace
 from services.totals.domain.setup import StoreSetup
-from services.totals.domain.setup_check import ERROR, expand_setup, verdict
+from services.totals.domain.setup_check import ERROR, expand_setup, tax_rates, verdict
 from services.totals.domain.totals import DayTotals
 from shared.contracts.events import Trigger
 
@@ -162,7 +162,8 @@ class TotalsService:
             return verdict(own, None, "no posting service to ask")
         try:
             found = await self.checker.check(record.key.tenant_id, record.key.connection_id,
-                                             expanded.entries, expanded.tracking)
+                                             expanded.entries, expanded.tracking,
+                                             record.setup.currency, tax_rates(record.setup))
         except CheckUnavailable as exc:
             if exc.needs_new_key:
                 return verdict([*own, NEEDS_NEW_KEY_PROBLEM], [])

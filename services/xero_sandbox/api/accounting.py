@@ -30,6 +30,7 @@ from services.xero_sandbox.domain.state import (
     READ_JOURNALS,
     READ_SETTINGS,
     WRITE_JOURNALS,
+    WRITE_SETTINGS,
     IdempotentAnswer,
     Sandbox,
 )
@@ -321,6 +322,35 @@ async def get_tracking_categories(request: Request) -> Response:
                    [tracking_category_view(c, archived) for c in found])
 
     return await _api(request, READ_SETTINGS, categories)
+
+
+async def put_tracking_option(request: Request) -> Response:
+    """`PUT /TrackingCategories/{TrackingCategoryID}/Options` (spec createTrackingOptions,
+    scope accounting.settings): adds an active option. A name already used is refused
+    with Xero's words (calcinai/xero-php#920)."""
+    category_id = request.path_params["category_id"]
+
+    async def create(call: Call) -> Response:
+        from services.xero_sandbox.domain.model import TrackingOption
+
+        category = next((c for c in call.org.tracking if c.category_id == category_id), None)
+        if category is None:
+            return not_found()
+        try:
+            body = json.loads(await call.request.body() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return _bad_request("The request body is not valid JSON")
+        name = body.get("Name") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            return _bad_request("A tracking option needs a Name of 1 to 100 characters")
+        if category.option(name) is not None:
+            return _bad_request("For each specified tracking option the name must be unique.")
+        option = TrackingOption(name.strip())
+        category.options.append(option)
+        return _ok(call, "Options", [{"TrackingOptionID": option.option_id,
+                                      "Name": option.name, "Status": option.status}])
+
+    return await _api(request, WRITE_SETTINGS, _idempotent(create))
 
 
 # --- ManualJournals: reading -------------------------------------------------------------
@@ -649,6 +679,8 @@ routes = [
     Route(PREFIX + "/Organisation", get_organisation, methods=["GET"]),
     Route(PREFIX + "/TaxRates", get_tax_rates, methods=["GET"]),
     Route(PREFIX + "/TrackingCategories", get_tracking_categories, methods=["GET"]),
+    Route(PREFIX + "/TrackingCategories/{category_id}/Options", put_tracking_option,
+          methods=["PUT"]),
     Route(PREFIX + "/ManualJournals", get_journals, methods=["GET"]),
     Route(PREFIX + "/ManualJournals/{journal_id}", get_journal, methods=["GET"]),
     Route(PREFIX + "/ManualJournals", put_journals, methods=["PUT"]),

@@ -3,6 +3,7 @@ when SANDBOX_CONTROL_ENABLED=true."""
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -14,7 +15,12 @@ from services.xero_sandbox.api.faults import LOST_ANSWERS
 from services.xero_sandbox.domain.limits import Limits
 from services.xero_sandbox.domain.model import ROLES, Organisation
 from services.xero_sandbox.domain.state import DEFAULT_CLIENT, DEFAULT_SCOPES, Faults, s256
-from services.xero_sandbox.domain.views import account_view, as_submitted, organisation_view
+from services.xero_sandbox.domain.views import (
+    account_view,
+    as_submitted,
+    organisation_view,
+    tracking_category_view,
+)
 from services.xero_sandbox.domain.xerodate import ms_datetime
 
 router = APIRouter(prefix="/_control")
@@ -57,7 +63,9 @@ def _required_str(body: dict[str, Any], name: str) -> str:
     return value
 
 
-async def _guarded(request: Request, action: Any) -> Response:
+async def _guarded(
+    request: Request, action: Callable[[dict[str, Any]], Awaitable[Response]]
+) -> Response:
     try:
         return await action(await _body(request))
     except BadInput as exc:
@@ -99,6 +107,7 @@ def _org(org: Organisation) -> dict[str, Any]:
         "utc_offset_minutes": org.utc_offset_minutes,
         "Organisation": view,
         "accounts": [account_view(a) for a in org.accounts.values()],
+        "tracking": [tracking_category_view(c, True) for c in org.tracking],
     }
 
 

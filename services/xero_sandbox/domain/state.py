@@ -36,6 +36,7 @@ DEFAULT_CLIENT = ("glbridge-dev", "glbridge-dev-secret")
 DEFAULT_SCOPES = ["offline_access", "accounting.manualjournals", "accounting.settings.read"]
 # What each API needs: a granular scope or the broad one it is carved out of.
 READ_SETTINGS = frozenset({"accounting.settings.read", "accounting.settings"})
+WRITE_SETTINGS = frozenset({"accounting.settings"})
 WRITE_JOURNALS = frozenset({"accounting.manualjournals", "accounting.transactions"})
 READ_JOURNALS = WRITE_JOURNALS | {"accounting.manualjournals.read", "accounting.transactions.read"}
 
