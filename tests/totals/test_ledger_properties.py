@@ -8,7 +8,7 @@ from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -167,6 +167,8 @@ def test_tags_expand_at_their_limits(template: str, store: str, code: str) -> No
 
 
 @given(st.integers(1, 10), st.integers(0, 3))
+@example(10, 0)  # exactly Xero's 10 characters
+@example(8, 3)
 def test_a_code_longer_than_xero_allows_is_refused_only_past_ten(base: int, store: int) -> None:
     template = "4" * base + "#" * store
     digits = "1" * store
