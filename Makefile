@@ -10,11 +10,12 @@ setup:
 run: setup
 	$(BIN)/glbridge up
 
-# Every process the tests start is measured (coverage's subprocess patch); the combined
-# figures are printed at the end, the pytest exit status kept.
+# Four workers (pytest-xdist): the tests mostly wait on real processes. Every process
+# the tests start is measured (coverage's subprocess patch); the combined figures are
+# printed at the end, the pytest exit status kept.
 test: setup
 	@rm -rf artifacts/coverage && mkdir -p artifacts/coverage
-	$(BIN)/coverage run -m pytest -q; status=$$?; \
+	$(BIN)/coverage run -m pytest -q -n 4; status=$$?; \
 	  $(BIN)/coverage combine -q && $(BIN)/python scripts/coverage_summary.py; exit $$status
 
 # Mutation testing of the pure rules (docs/testing.md); long, not part of `make test`.

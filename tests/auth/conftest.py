@@ -162,7 +162,8 @@ async def connect(
     key = await connect_store(browser_client, auth.url, store_id,
                               login.get("email", "demo@example.com"),
                               login.get("password", "demo-password"),
-                              tenant_name=login.get("tenant_name"))
+                              tenant_name=login.get("tenant_name"),
+                              api_key_box=login.get("api_key_box", ""))
     verified = (await internal.post("/internal/v1/keys/verify", json={"api_key": key})).json()
     token = await internal.post(
         f"/internal/v1/connections/{verified['connection_id']}/access-token"

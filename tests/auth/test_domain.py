@@ -58,7 +58,7 @@ def test_2rf_key_is_a_renewal_even_when_damaged():
     [
         ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "access token"),
         ("a" * 64, "64-character hexadecimal"),
-        (str(uuid4()), "UUID"),
+        ("5f0c2d4e-8b1a-4c3e-9d7f-2a6b8c0e1f34", "UUID"),
         ("hello world", "containing spaces"),
         (TOKEN30.lower(), "lower-case"),
         ("abc!", "4 characters of small letters, punctuation"),

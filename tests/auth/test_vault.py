@@ -189,7 +189,7 @@ async def test_invalid_grant_means_needs_reauth_one_event_and_409_until_reconnec
     async with broker:
         # Scenario 3: the store connects again with its old key in the box; its event
         # comes after any the twenty refusals made.
-        renewed = await connect(auth, browser_client, internal, "S103")
+        renewed = await connect(auth, browser_client, internal, "S103", api_key_box=conn.key)
         events = await _events_until(queue, "xero-connection-restored")
     assert [e.event_type for e in events] == ["xero-connection-needs-reauth",
                                               "xero-connection-restored"]
