@@ -10,11 +10,12 @@ import httpx
 import pytest
 
 from glbridge.processes import ServiceProcess, free_port
-from glbridge.system import Credentials, Ports, System
+from glbridge.system import Credentials, System
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 from tests.support.examples import load_profile
 from tests.support.infra import amqp_server, postgres_server
+from tests.support.processes import running_system
 from tests.support.sandbox import RunningSandbox
 
 load_profile()
@@ -83,20 +84,11 @@ async def sandbox(sandbox_process: ServiceProcess) -> AsyncIterator[RunningSandb
 @pytest.fixture
 def system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path) -> Iterator[System]:
     """The whole system as real processes on free ports: sandbox, auth, totals, posting."""
-    running = System(
-        ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(), sandbox=free_port()),
-        database_url=database_url,
-        amqp_url=amqp_url,
-        namespace=namespace,
-        credentials=Credentials.named("test"),
+    with running_system(
+        database_url, amqp_url, namespace, tmp_path, credentials=Credentials.named("test"),
         sandbox_control=True,
-        log_dir=tmp_path,
-    )
-    try:
-        running.start()
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 # The fixtures behind every test that needs RabbitMQ, PostgreSQL or a service process.

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from glbridge.connect import connect_store
-from glbridge.processes import free_port
-from glbridge.system import Credentials, Ports, System
+from glbridge.system import Credentials, System
 from services.totals.domain.examples import example_day_totals, example_setup
+from tests.support.processes import running_system
 
 CREDENTIALS = Credentials.named("test")
 # The ops credential: what a person types into /ops/login.
@@ -25,18 +25,12 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ops"
 def ops_system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path
                ) -> Iterator[System]:
     """As tests/conftest.py's `system`, with the ops page refreshing every 2 s."""
-    running = System(
-        ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(),
-                    sandbox=free_port()),
-        database_url=database_url, amqp_url=amqp_url, namespace=namespace,
-        credentials=CREDENTIALS, sandbox_control=True, log_dir=tmp_path,
+    with running_system(
+        database_url, amqp_url, namespace, tmp_path, credentials=CREDENTIALS,
+        sandbox_control=True,
         extra_env={"OPS_REFRESH_S": "2"},
-    )
-    try:
-        running.start()
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def bad_setup(key: str) -> dict[str, Any]:

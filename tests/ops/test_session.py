@@ -8,9 +8,9 @@ import asyncpg
 import httpx
 import pytest
 
-from glbridge.processes import free_port
-from glbridge.system import Ports, System
+from glbridge.system import System
 from tests.ops.conftest import CREDENTIALS, TOKEN
+from tests.support.processes import running_system
 
 FORM_TOKEN = 'name="csrf" value="'
 
@@ -18,18 +18,11 @@ FORM_TOKEN = 'name="csrf" value="'
 @pytest.fixture
 def secure_cookie_system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path
                          ) -> Iterator[System]:
-    running = System(
-        ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(),
-                    sandbox=free_port()),
-        database_url=database_url, amqp_url=amqp_url, namespace=namespace,
-        credentials=CREDENTIALS, log_dir=tmp_path,
+    with running_system(
+        database_url, amqp_url, namespace, tmp_path, credentials=CREDENTIALS,
         extra_env={"OPS_COOKIE_SECURE": "true", "OPS_SESSION_TTL_S": "600"},
-    )
-    try:
-        running.start()
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def _sign_in(client: httpx.AsyncClient) -> tuple[str, str]:

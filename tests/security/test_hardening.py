@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from glbridge.connect import connect_store
-from glbridge.processes import free_port
-from glbridge.system import Credentials, Ports, System
+from glbridge.system import Credentials, System
 from services.totals.domain.examples import example_setup
+from tests.support.processes import running_system
 
 WAITS = 2
 
@@ -20,19 +20,12 @@ WAITS = 2
 @pytest.fixture
 def behind_tls(database_url: str, amqp_url: str, namespace: str, tmp_path: Path
                ) -> Iterator[System]:
-    running = System(
-        ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(),
-                    sandbox=free_port()),
-        database_url=database_url, amqp_url=amqp_url, namespace=namespace,
-        credentials=Credentials.named("headers-test"), log_dir=tmp_path,
+    with running_system(
+        database_url, amqp_url, namespace, tmp_path, credentials=Credentials.named("headers-test"),
         extra_env={"HSTS": "true", "ALLOWED_HOSTS": "127.0.0.1,localhost",
                    "TOTALS_MAX_WAITS_PER_STORE": str(WAITS)},
-    )
-    try:
-        running.start()
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def test_pages_carry_the_security_headers(behind_tls: System) -> None:

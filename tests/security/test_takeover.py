@@ -156,8 +156,9 @@ async def test_a_store_whose_key_is_lost_reconnects_with_the_operators_token(
         answer = await client.post(f"{shared.system.totals_url}/ops/api/reconnect-token",
                                    json={"store_id": "615"}, headers=headers)
         assert answer.status_code == 401, (headers, answer.text)
-    # A token is the store's own: another store's is refused.
-    wrong_store = await _setup(client, shared, "611", reconnect_token=token)
+    # A token is the store's own: another connected store's is refused.
+    await connected_store(client, shared, "629")
+    wrong_store = await _setup(client, shared, "629", reconnect_token=token)
     assert wrong_store.status_code == 401
     new = await connect_store(client, shared.system.auth_url, "615", reconnect_token=token)
     again = await _setup(client, shared, "615", reconnect_token=token)

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glbridge.processes import free_port
-from glbridge.system import Credentials, Ports, System
+from glbridge.system import Credentials, System
+from tests.support.processes import running_system
 
 LIMIT = 5
 CREDENTIALS = Credentials.named("throttle-test")
@@ -18,18 +18,11 @@ CREDENTIALS = Credentials.named("throttle-test")
 @pytest.fixture
 def throttled(database_url: str, amqp_url: str, namespace: str, tmp_path: Path
               ) -> Iterator[System]:
-    running = System(
-        ports=Ports(auth=free_port(), totals=free_port(), posting=free_port(),
-                    sandbox=free_port()),
-        database_url=database_url, amqp_url=amqp_url, namespace=namespace,
-        credentials=CREDENTIALS, log_dir=tmp_path,
+    with running_system(
+        database_url, amqp_url, namespace, tmp_path, credentials=CREDENTIALS,
         extra_env={"THROTTLE_FAILURES": str(LIMIT), "THROTTLE_WINDOW_S": "600"},
-    )
-    try:
-        running.start()
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def _refused_then_throttled(answers: list[httpx.Response]) -> None:
