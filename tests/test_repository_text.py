@@ -33,14 +33,15 @@ def test_no_line_speaks_of_the_making_or_of_one_machine() -> None:
         except (UnicodeDecodeError, FileNotFoundError):
             continue
         for number, line in enumerate(text.splitlines(), 1):
-            if MAKING.search(line) and path.name != Path(__file__).name:
+            if MAKING.search(line):
                 offending.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offending == [], "\n".join(offending)
 
 
 def test_the_check_catches_what_it_is_for() -> None:
-    for line in ("measured in session 8", "on this machine", "see issue 23",
-                 "SPECS = Path('/work/shared/xero')"):
+    # Put together here so that this file itself holds no such line.
+    for line in ("measured in " + "session 8", "on this " + "machine", "see " + "issue 23",
+                 "SPECS = Path('" + "/work/shared/xero')"):
         assert MAKING.search(line), line
     for line in ("a session cookie", "sessions expire", "the machine's cores (2)",
                  "tests/posting/test_crash.py", "issues: none"):
