@@ -40,8 +40,8 @@ def test_no_line_speaks_of_the_making_or_of_one_machine() -> None:
 
 def test_the_check_catches_what_it_is_for() -> None:
     # Put together here so that this file itself holds no such line.
-    for line in ("measured in " + "session 8", "on this " + "machine", "see " + "issue 23",
-                 "SPECS = Path('" + "/work/shared/xero')"):
+    for line in (f"measured in sess{'ion'} 8", f"on this mach{'ine'}", f"see iss{'ue'} 23",
+                 f"SPECS = Path('/{'work'}/shared/xero')"):
         assert MAKING.search(line), line
     for line in ("a session cookie", "sessions expire", "the machine's cores (2)",
                  "tests/posting/test_crash.py", "issues: none"):
