@@ -18,6 +18,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.contracts.text import NUL_REFUSED, contains_nul
+from shared.throttle import ThrottleFailedCredentials
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 
@@ -307,3 +308,14 @@ def accepted_hosts(app: FastAPI, hosts: str) -> None:
     allowed = [h.strip() for h in hosts.split(",") if h.strip()] or ["*"]
     if allowed != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed)
+
+
+def guard_the_edge(app: FastAPI, hsts: bool, allowed_hosts: str) -> None:
+    """What every service puts in front of its routes, in this order: security headers,
+    the throttle on failed credentials (added last of the two, so it is outermost and a
+    throttled address is answered before its body is read), the accepted Host names,
+    and a 503 while the database is away. Call it after the body checks a service adds."""
+    app.add_middleware(SecurityHeaders, hsts=hsts)
+    app.add_middleware(ThrottleFailedCredentials)
+    accepted_hosts(app, allowed_hosts)
+    answer_503_when_the_database_is_unavailable(app)

@@ -27,12 +27,9 @@ from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
 from shared.security import refuse_insecure_start
 from shared.settings import XeroSettings
-from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
-    SecurityHeaders,
-    accepted_hosts,
-    answer_503_when_the_database_is_unavailable,
+    guard_the_edge,
     health_router,
     refuse_each_problem_once,
     service_credential,
@@ -84,11 +81,7 @@ def create_app(settings: AuthSettings | None = None, xero: XeroSettings | None =
 
     app = FastAPI(title="xero-gl-bridge auth", lifespan=lifespan_on_a_stack(start))
     app.add_middleware(BodySizeLimit)
-    # Outermost: a throttled address is answered before its body is read.
-    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
-    app.add_middleware(ThrottleFailedCredentials)
-    accepted_hosts(app, settings.allowed_hosts)
-    answer_503_when_the_database_is_unavailable(app)
+    guard_the_edge(app, settings.hsts, settings.allowed_hosts)
     refuse_each_problem_once(app)
     totals = service_credential(settings.totals_service_token)
     posting = service_credential(settings.posting_service_token)

@@ -44,13 +44,10 @@ from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE, POSTING_QUEUE, 
 from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
 from shared.security import refuse_insecure_start
-from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
-    SecurityHeaders,
-    accepted_hosts,
-    answer_503_when_the_database_is_unavailable,
+    guard_the_edge,
     health_router,
     service_credential,
 )
@@ -172,11 +169,7 @@ def create_app(settings: PostingSettings | None = None) -> FastAPI:
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
-    # Outermost: a throttled address is answered before its body is read.
-    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
-    app.add_middleware(ThrottleFailedCredentials)
-    accepted_hosts(app, settings.allowed_hosts)
-    answer_503_when_the_database_is_unavailable(app)
+    guard_the_edge(app, settings.hsts, settings.allowed_hosts)
     app.include_router(health_router(readiness_checks(app)))
     app.include_router(metrics_router())
     # Posting's status API is the operator's view: the ops credential opens it; totals

@@ -37,13 +37,10 @@ from shared.metrics import metrics_router
 from shared.outbox import HandOff, OutboxRelay
 from shared.security import refuse_insecure_start
 from shared.settings import XeroSettings, refuse_unworkable
-from shared.throttle import ThrottleFailedCredentials
 from shared.web import (
     BodySizeLimit,
     RefuseNulCharacters,
-    SecurityHeaders,
-    accepted_hosts,
-    answer_503_when_the_database_is_unavailable,
+    guard_the_edge,
     health_router,
     refuse_each_problem_once,
 )
@@ -65,11 +62,7 @@ def create_app(settings: TotalsSettings) -> FastAPI:
     # Outermost last: the size limit runs before the NUL check buffers a body.
     app.add_middleware(RefuseNulCharacters)
     app.add_middleware(BodySizeLimit)
-    # Outermost: a throttled address is answered before its body is read.
-    app.add_middleware(SecurityHeaders, hsts=settings.hsts)
-    app.add_middleware(ThrottleFailedCredentials)
-    accepted_hosts(app, settings.allowed_hosts)
-    answer_503_when_the_database_is_unavailable(app)
+    guard_the_edge(app, settings.hsts, settings.allowed_hosts)
     refuse_each_problem_once(app)
     app.include_router(health_router(readiness_checks(app)))
     app.include_router(metrics_router())
