@@ -40,7 +40,7 @@ from bench.provision import Store, provision_stores
 from bench.sdk_script import ScriptDay, SdkScript
 from glbridge.processes import free_port
 from glbridge.system import Ports, System
-from services.totals.domain import examples
+from services.totals.domain import examples as totals_examples
 from services.totals.domain.journal import build_day
 from shared.db import drop_database, ensure_database
 
@@ -165,7 +165,8 @@ async def run_sdk_peer(client: httpx.AsyncClient, system: System, stores: list[S
     sandbox = system.sandbox_url
     await client.put(f"{sandbox}/_control/faults", json={
         "latency_ms": {"min": latency_ms, "max": latency_ms}})
-    built = build_day("sdk", examples.example_store_setup(), examples.example_totals())
+    built = build_day("sdk", totals_examples.example_store_setup(),
+                      totals_examples.example_totals())
     lines = [(line.account_code, line.amount) for line in built.lines]
     scripts: dict[str, SdkScript] = {}
     plan: list[ScriptDay] = []

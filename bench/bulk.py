@@ -31,7 +31,7 @@ from bench.drive import Run, close_days, delete_namespace, schedule, watch_outco
 from bench.provision import Store, provision_stores
 from glbridge.processes import ServiceProcess, free_port
 from glbridge.system import Ports, System
-from services.totals.domain import examples
+from shared.contracts import examples
 
 REAL_LIMITS = {"concurrent": 5, "per_minute": 60, "per_day": 5000, "app_per_minute": 10000}
 BACKFILL_FIRST = date(2023, 1, 1)

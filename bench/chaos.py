@@ -32,7 +32,7 @@ from bench.drive import delete_namespace
 from bench.provision import Store, provision_stores
 from glbridge.processes import free_port
 from glbridge.system import Ports, System
-from services.totals.domain import examples
+from shared.contracts import examples
 from shared.db import drop_database, ensure_database
 from shared.messaging import inspect
 from shared.messaging.topology import topology

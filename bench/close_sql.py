@@ -20,7 +20,7 @@ import asyncpg
 import psutil
 
 from services.totals.adapters.repository import ACTIVE, KeyRecord, SetupRecord, TotalsRepository
-from services.totals.domain import examples
+from services.totals.domain import examples as totals_examples
 from services.totals.domain.journal import build_day
 from shared.db import apply_migrations, create_pool, drop_database, ensure_database
 
@@ -50,9 +50,9 @@ async def _closes(pool: asyncpg.Pool, closes: int) -> None:
     repo = TotalsRepository(pool)
     setups = [SetupRecord(f"{100 + n}", KeyRecord(f"hash{n}", uuid.uuid4(), uuid.uuid4(),
                                                   "Bench Ltd", ACTIVE),
-                          examples.example_store_setup(), datetime.now(UTC))
+                          totals_examples.example_store_setup(), datetime.now(UTC))
               for n in range(100)]
-    totals = examples.example_totals()
+    totals = totals_examples.example_totals()
     body = totals.model_dump(mode="json")
     built = build_day(setups[0].store_id, setups[0].setup, totals)
     backend = psutil.Process(await pool.fetchval("SELECT pg_backend_pid()"))

@@ -15,7 +15,7 @@ import aiohttp
 import psutil
 
 from bench.provision import Store
-from services.totals.domain import examples
+from shared.contracts import examples
 from shared.messaging.topology import delete as delete_topology
 from shared.messaging.topology import topology
 

@@ -10,7 +10,7 @@ import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from glbridge.connect import connect_store
-from services.totals.domain import examples
+from shared.contracts import examples
 
 
 @dataclass(frozen=True)

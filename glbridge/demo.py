@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from glbridge.connect import connect_store
-from services.totals.domain import examples
+from shared.contracts import examples
 
 
 @dataclass(frozen=True)

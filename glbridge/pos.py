@@ -35,7 +35,7 @@ from glbridge.backfill import (
     BackfillState,
     counts_of,
 )
-from services.totals.domain.examples import example_day_totals, example_setup
+from shared.contracts.examples import example_day_totals, example_setup
 
 P = ParamSpec("P")
 pos_app = typer.Typer(help="Act as a store's POS: setup, close a day, reprint and post.")

@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 
 from services.auth.adapters.cipher import Cipher
 from services.auth.adapters.xero import XeroIdentity
-from services.auth.api import internal, public
+from services.auth.entrypoints.http import internal, public
 from services.auth.service_layer.connect import ConnectFlow
 from services.auth.service_layer.keepalive import keep_alive_loop
 from services.auth.service_layer.vault import Vault

@@ -16,16 +16,16 @@ from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.http import http_session
 from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import XeroClient
-from services.posting.api.routes import status_router
-from services.posting.api.setup_check import setup_check_router
 from services.posting.domain.budget import Limits
-from services.posting.handlers.drain import Drainer, DrainPolicy
-from services.posting.handlers.scheduler import Scheduler
-from services.posting.handlers.store_totals_closed import (
+from services.posting.entrypoints.consumers.store_totals_closed import (
     StoreTotalsClosedHandler,
     batch_recorder,
 )
-from services.posting.handlers.xero_connected import XeroConnectedHandler
+from services.posting.entrypoints.consumers.xero_connected import XeroConnectedHandler
+from services.posting.entrypoints.http.routes import status_router
+from services.posting.entrypoints.http.setup_check import setup_check_router
+from services.posting.entrypoints.workers.scheduler import Scheduler
+from services.posting.service_layer.drain import Drainer, DrainPolicy
 from services.posting.settings import PostingSettings
 from shared.bootstrap import (
     connect_broker_in_background,

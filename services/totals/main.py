@@ -12,12 +12,12 @@ from services.totals.adapters.ops_reader import OpsReader
 from services.totals.adapters.ops_sessions import PgOpsSessions
 from services.totals.adapters.repository import TotalsRepository
 from services.totals.adapters.setup_checker import PostingSetupChecker
-from services.totals.api import days, events_doc, ops, setup
-from services.totals.api.deps import Wiring
-from services.totals.api.wait_slots import WaitSlots
-from services.totals.handlers.days import TotalsService
-from services.totals.handlers.pos import PosHandler
-from services.totals.handlers.results import ResultsHandler
+from services.totals.entrypoints.consumers.pos import PosHandler
+from services.totals.entrypoints.consumers.results import ResultsHandler
+from services.totals.entrypoints.http import days, events_doc, ops, setup
+from services.totals.entrypoints.http.deps import Wiring
+from services.totals.entrypoints.http.wait_slots import WaitSlots
+from services.totals.service_layer.days import TotalsService
 from services.totals.settings import TotalsSettings
 from shared.bootstrap import (
     connect_broker_in_background,

@@ -7,11 +7,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.xero_sandbox.adapters.spec import SPEC_DIR, request_checks
 from services.xero_sandbox.adapters.tokens import TokenCodec
-from services.xero_sandbox.api import accounting, control, identity
-from services.xero_sandbox.api.common import NOT_FOUND_TEXT
-from services.xero_sandbox.api.faults import DropMiddleware
 from services.xero_sandbox.domain.clock import Clock
 from services.xero_sandbox.domain.state import Sandbox
+from services.xero_sandbox.entrypoints.http import accounting, control, identity
+from services.xero_sandbox.entrypoints.http.common import NOT_FOUND_TEXT
+from services.xero_sandbox.entrypoints.http.faults import DropMiddleware
 from services.xero_sandbox.settings import SandboxSettings
 from shared.metrics import metrics_router
 from shared.settings import XeroSettings

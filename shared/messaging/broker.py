@@ -20,7 +20,7 @@ from aio_pika.abc import (
 )
 
 from shared.contracts.events import Event
-from shared.messaging.topology import Topology, declare
+from shared.messaging.topology import ConsumerQueue, Topology, declare
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,19 @@ class Broker:
         """Puts a message straight into a queue (retry queues) through the default exchange."""
         await self._confirmed("", message, queue_name)
 
-    async def dead_letter(self, queue_name: str, message: aio_pika.Message) -> None:
+    async def dead_letter(self, event: Event, reason: str, queue: ConsumerQueue) -> None:
+        """Puts `event` on `queue`'s dead-letter queue, with the reason an operator reads."""
+        event_type: str = event.event_type  # type: ignore[attr-defined]
+        message = aio_pika.Message(
+            event.model_dump_json().encode(), content_type="application/json",
+            delivery_mode=DeliveryMode.PERSISTENT, message_id=str(event.event_id),
+            type=event_type, correlation_id=event.correlation_id,
+            headers={DEAD_REASON_HEADER: reason[:2000]},
+        )
+        await self.dead_letter_message(self.topology.queue_name(queue), message)
+
+    async def dead_letter_message(self, queue_name: str, message: aio_pika.Message) -> None:
+        """Dead-letters a message as it arrived (one that may not even parse)."""
         await self._confirmed(self._exchange(self._dlx).name, message, queue_name)
 
     async def _confirmed(

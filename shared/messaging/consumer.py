@@ -128,7 +128,7 @@ class Consumer:
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
         log.warning("dead-lettering message %s from %s: %s", message.message_id,
                     self.queue_name, reason)
-        await self.broker.dead_letter(
+        await self.broker.dead_letter_message(
             self.queue_name,
             _copy(message, {DEAD_REASON_HEADER: reason[:2000], "x-dead-queue": self.queue_name}),
         )

@@ -18,7 +18,7 @@ import httpx
 from glbridge.connect import connect_store
 from glbridge.processes import free_port
 from glbridge.system import Credentials, Ports, System
-from services.totals.domain import examples
+from shared.contracts import examples
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 

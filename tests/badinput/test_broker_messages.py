@@ -15,7 +15,7 @@ import httpx
 import pytest
 from aio_pika.abc import DeliveryMode
 
-from services.totals.domain import examples
+from shared.contracts import examples
 from shared.contracts.pos import PosDayClosed
 from shared.messaging import topology as topo
 from shared.messaging.inspect import DeadLetter, list_dead_letters

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.totals.domain import examples
+from shared.contracts import examples
 from tests.badinput.support import Shared, connected_store, table_counts
 
 STORE = "66"

@@ -12,7 +12,7 @@ import httpx
 
 from glbridge.connect import connect_store
 from glbridge.system import System
-from services.totals.domain import examples
+from shared.contracts import examples
 from shared.security import DEV_ENCRYPTION_KEYS
 from tests.support.launcher import GLBRIDGE
 

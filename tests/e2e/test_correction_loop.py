@@ -13,7 +13,7 @@ from glbridge.connect import connect_store
 from glbridge.ops import ops_app
 from glbridge.pos import pos_app
 from glbridge.system import System
-from services.totals.domain import examples
+from shared.contracts import examples
 
 runner = CliRunner()
 STORE = "21"

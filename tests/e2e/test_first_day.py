@@ -8,7 +8,7 @@ import httpx
 
 from glbridge.connect import connect_store
 from glbridge.system import System
-from services.totals.domain import examples
+from shared.contracts import examples
 
 BUSINESS_DATE = date(2026, 11, 20)
 

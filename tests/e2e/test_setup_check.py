@@ -16,7 +16,7 @@ from glbridge import exits
 from glbridge.connect import connect_store, finish_connect, read_page
 from glbridge.pos import pos_app
 from glbridge.system import System
-from services.totals.domain import examples
+from shared.contracts import examples
 
 runner = CliRunner()
 

@@ -19,7 +19,7 @@ from glbridge import exits
 from glbridge.connect import connect_store
 from glbridge.pos import pos_app
 from glbridge.system import System
-from services.totals.domain.examples import example_day_totals, example_setup
+from shared.contracts.examples import example_day_totals, example_setup
 
 runner = CliRunner()
 FIRST = date(2026, 11, 1)

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 from glbridge.connect import connect_store
 from glbridge.ops import ops_app
 from glbridge.system import System
-from services.totals.domain.examples import example_day_totals, example_setup
 from shared.contracts.events import XeroConnectionNeedsReauth
+from shared.contracts.examples import example_day_totals, example_setup
 from shared.messaging.broker import Broker
 from shared.messaging.topology import topology
 from tests.ops.conftest import TOKEN, failed_day, ops_data, publish_garbage, until_dead_letters

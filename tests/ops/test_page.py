@@ -6,7 +6,7 @@ artifacts/ops/."""
 import httpx
 
 from glbridge.system import System
-from services.totals.domain.examples import example_setup
+from shared.contracts.examples import example_setup
 from tests.ops.conftest import (
     ARTIFACTS,
     TOKEN,

@@ -20,8 +20,8 @@ from services.posting.domain.model import (
     narration_of,
     succeeded,
 )
-from services.posting.handlers.drain import Drainer
 from services.posting.main import drainer_of
+from services.posting.service_layer.drain import Drainer
 from services.posting.settings import PostingSettings
 from shared.contracts.events import ErrorKind
 from shared.settings import XeroSettings

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import pytest
 
-from services.posting.handlers.scheduler import Drains, Scheduler
+from services.posting.entrypoints.workers.scheduler import Drains, Scheduler
 
 TENANT = uuid.uuid4()
 

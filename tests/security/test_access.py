@@ -15,7 +15,7 @@ import pytest
 
 from glbridge.connect import read_page
 from glbridge.headless import HeadlessBrowser, Page
-from services.totals.domain import examples
+from shared.contracts import examples
 from tests.badinput.support import Shared, connected_store
 
 DAY = "2026-11-24"

@@ -11,7 +11,7 @@ import pytest
 
 from glbridge.connect import connect_store
 from glbridge.system import Credentials, System
-from services.totals.domain.examples import example_setup
+from shared.contracts.examples import example_setup
 from tests.support.processes import running_system
 
 WAITS = 2

@@ -14,7 +14,7 @@ import httpx
 from aio_pika.abc import DeliveryMode
 
 from services.auth.adapters.cipher import Cipher
-from services.totals.domain import examples
+from shared.contracts import examples
 from shared.contracts.pos import PosDayClosed
 from shared.messaging import topology as topo
 from tests.badinput.support import CREDENTIALS, Shared, connected_store

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from glbridge.connect import ConnectFailed, connect_store, finish_connect, read_page
 from glbridge.ops import ops_app
-from services.totals.domain import examples
+from shared.contracts import examples
 from tests.badinput.support import CREDENTIALS, Shared, connected_store
 
 ATTACKER = {"email": "mallory@example.com", "password": "mallory-password"}

@@ -4,7 +4,7 @@ published once when the broker is back (the outbox)."""
 import asyncio
 from urllib.parse import urlsplit
 
-from services.totals.domain.examples import example_day_totals
+from shared.contracts.examples import example_day_totals
 from tests.support.proxy import CuttableProxy
 from tests.totals.conftest import serve, totals_settings
 from tests.totals.support import closed_events

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from services.totals.domain.examples import example_day_totals
+from shared.contracts.examples import example_day_totals
 from tests.totals.support import DAY, closed_events, no_more_closed_events
 
 CLOSE = "/v1/stores/{store}/days/2026-11-27/close"

@@ -9,15 +9,11 @@ from hypothesis import strategies as st
 
 from services.totals.domain.categories import RevenueCategory, TaxKind, TenderType
 from services.totals.domain.codes import TagError, expand_code
-from services.totals.domain.examples import (
-    US_RENTAL_ACCOUNTS,
-    example_day_totals,
-    example_store_setup,
-    example_totals,
-)
+from services.totals.domain.examples import example_store_setup, example_totals
 from services.totals.domain.journal import TotalsRefused, build_day, make_journal
 from services.totals.domain.setup import StoreSetup
 from services.totals.domain.totals import DayTotals
+from shared.contracts.examples import US_RENTAL_ACCOUNTS, example_day_totals
 from tests.support.examples import examples
 
 CENTS = Decimal("0.01")

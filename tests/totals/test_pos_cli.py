@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from glbridge import exits
 from glbridge.connect import finish_connect, read_page
 from glbridge.pos import pos_app
-from services.totals.domain.examples import example_day_totals
 from shared.contracts.events import ErrorKind, PostingError
+from shared.contracts.examples import example_day_totals
 from tests.totals.support import closed_events, failed, succeeded
 
 runner = CliRunner()

@@ -1,7 +1,7 @@
 """The POS as an AMQP client: pos-day-closed and pos-reprint-requested, with refusals the
 POS can display."""
 
-from services.totals.domain.examples import example_day_totals
+from shared.contracts.examples import example_day_totals
 from shared.contracts.pos import PosDayClosed, PosReprintRequested, PosRequestRefused
 from tests.totals.support import DAY, closed_events, probe_queue, take
 

@@ -7,13 +7,13 @@ import uuid
 
 from services.totals.adapters.repository import STATES_OF_DAYS, _state
 from services.totals.domain.day import DayStatus, apply_failed
-from services.totals.domain.examples import example_day_totals
 from shared.contracts.events import (
     ErrorKind,
     PostingError,
     XeroConnectionNeedsReauth,
     XeroConnectionRestored,
 )
+from shared.contracts.examples import example_day_totals
 from tests.totals.support import closed_events, failed, no_more_closed_events, succeeded
 
 DAY_URL = "/v1/stores/{store}/days/2026-11-27"

@@ -8,7 +8,7 @@ import httpx
 
 from glbridge.connect import connect_store
 from services.totals.adapters.repository import TotalsRepository
-from services.totals.domain.examples import example_day_totals, example_setup
+from shared.contracts.examples import example_day_totals, example_setup
 from shared.db import create_pool
 
 SETUP = "/v1/stores/{store}/setup"

@@ -1,8 +1,8 @@
 """A setup's own problems, found before Xero is asked (services/totals/domain/setup_check.py)."""
 
-from services.totals.domain.examples import example_setup
 from services.totals.domain.setup import StoreSetup
 from services.totals.domain.setup_check import expand_setup, verdict
+from shared.contracts.examples import example_setup
 
 
 def setup(**changes: object) -> StoreSetup:

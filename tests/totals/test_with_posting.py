@@ -7,7 +7,7 @@ import httpx
 
 from glbridge.connect import connect_store
 from glbridge.system import System
-from services.totals.domain.examples import example_day_totals, example_setup
+from shared.contracts.examples import example_day_totals, example_setup
 
 
 async def test_an_amended_day_ends_as_exactly_one_live_journal(system: System) -> None:

@@ -12,17 +12,6 @@ from fastapi import Request
 from fastapi.responses import Response
 from starlette.routing import Route
 
-from services.xero_sandbox.api.common import (
-    JSON_TYPE,
-    json_response,
-    not_found,
-    problem,
-    sandbox_of,
-    validation_exception,
-)
-from services.xero_sandbox.api.faults import apply_faults, lose_after_commit
-from services.xero_sandbox.api.identity import bearer_grant
-from services.xero_sandbox.api.xml import as_xml, wants_json
 from services.xero_sandbox.domain.journals import Checked, check_journal, lock_message
 from services.xero_sandbox.domain.limits import TenantBudget, Window, admit
 from services.xero_sandbox.domain.model import Grant, ManualJournal, Organisation, new_id
@@ -45,6 +34,17 @@ from services.xero_sandbox.domain.views import (
 )
 from services.xero_sandbox.domain.where import SYNTAX_ERROR, QueryError, compile_where
 from services.xero_sandbox.domain.xerodate import ms_date
+from services.xero_sandbox.entrypoints.http.common import (
+    JSON_TYPE,
+    json_response,
+    not_found,
+    problem,
+    sandbox_of,
+    validation_exception,
+)
+from services.xero_sandbox.entrypoints.http.faults import apply_faults, lose_after_commit
+from services.xero_sandbox.entrypoints.http.identity import bearer_grant
+from services.xero_sandbox.entrypoints.http.xml import as_xml, wants_json
 
 PREFIX = "/api.xro/2.0"
 

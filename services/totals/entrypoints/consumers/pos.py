@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from services.totals.adapters.repository import TotalsRepository
 from services.totals.domain.journal import Problem, TotalsRefused
 from services.totals.domain.totals import DayTotals
-from services.totals.handlers.days import (
+from services.totals.service_layer.days import (
     DayNotFound,
     NotAuthenticated,
     TotalsService,

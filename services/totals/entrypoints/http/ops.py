@@ -23,17 +23,17 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.totals.adapters.auth_client import AuthUnavailable
 from services.totals.adapters.ops_reader import BrokerUnavailable, OpsReader
 from services.totals.adapters.ops_sessions import OpsSessions
-from services.totals.api.deps import STORE_ID, Wired
-from services.totals.api.views import post_view
 from services.totals.domain.journal import TotalsRefused
-from services.totals.handlers.days import DayNotFound
+from services.totals.entrypoints.http.deps import STORE_ID, Wired
+from services.totals.entrypoints.http.views import post_view
+from services.totals.service_layer.days import DayNotFound
 from shared.contracts.stores import STORE_ID_RULE, StoreIdText
 
 router = APIRouter(prefix="/ops", tags=["ops"])
 
 COOKIE = "glbridge_ops"
 TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
+    loader=jinja2.FileSystemLoader(Path(__file__).resolve().parents[2] / "templates"),
     autoescape=True,
 )
 

@@ -10,17 +10,17 @@ from urllib.parse import unquote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.xero_sandbox.api import pages
-from services.xero_sandbox.api.common import (
+from services.xero_sandbox.domain.model import Grant
+from services.xero_sandbox.domain.state import OAuthError, PendingAuthorization, Sandbox
+from services.xero_sandbox.entrypoints.http import pages
+from services.xero_sandbox.entrypoints.http.common import (
     json_response,
     not_found,
     oauth_error,
     problem,
     sandbox_of,
 )
-from services.xero_sandbox.api.faults import apply_faults, drop_answer
-from services.xero_sandbox.domain.model import Grant
-from services.xero_sandbox.domain.state import OAuthError, PendingAuthorization, Sandbox
+from services.xero_sandbox.entrypoints.http.faults import apply_faults, drop_answer
 
 router = APIRouter()
 MAX_PENDING = 10000

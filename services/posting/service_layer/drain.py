@@ -18,9 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import aio_pika
-from aio_pika.abc import DeliveryMode
-
 from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
 from services.posting.adapters.charts import ChartCache
 from services.posting.adapters.earlier import (
@@ -61,9 +58,16 @@ from services.posting.domain.retry import backoff_s
 from services.posting.domain.tax import with_rounding
 from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, LOOKUPS_REFUSED, POSTINGS
-from shared.contracts.events import ErrorKind, GlPostingFailed, GlPostingSucceeded, PostingError
+from shared.contracts.events import (
+    ErrorKind,
+    GlPostingFailed,
+    GlPostingSucceeded,
+    PostingError,
+    StoreTotalsClosed,
+)
 from shared.logging import correlation_id
-from shared.messaging.broker import DEAD_REASON_HEADER, Broker
+from shared.messaging.broker import Broker
+from shared.messaging.topology import POSTING_QUEUE
 
 log = logging.getLogger(__name__)
 
@@ -661,18 +665,11 @@ class Drainer:
     async def _dead_letter(self, given_up: list[tuple[Posting, str]]) -> None:
         if self.broker is None or not given_up:
             return
-        from shared.messaging.topology import POSTING_QUEUE
-
-        queue_name = self.broker.topology.queue_name(POSTING_QUEUE)
         for posting, reason in given_up:
             try:
-                body = await self.repo.event_body(posting.id)
-                await self.broker.dead_letter(queue_name, aio_pika.Message(
-                    body.encode(), content_type="application/json",
-                    delivery_mode=DeliveryMode.PERSISTENT, message_id=str(posting.event_id),
-                    type="store-totals-closed", correlation_id=posting.correlation_id,
-                    headers={DEAD_REASON_HEADER: f"gave up: {reason}"[:2000]},
-                ))
+                event = StoreTotalsClosed.model_validate_json(
+                    await self.repo.event_body(posting.id))
+                await self.broker.dead_letter(event, f"gave up: {reason}", POSTING_QUEUE)
             except Exception:
                 log.exception("could not dead-letter posting %s", posting.id)
 

@@ -15,14 +15,14 @@ from starlette.background import BackgroundTask
 
 from services.totals.adapters.notifier import wait_until
 from services.totals.adapters.repository import DayRecord
-from services.totals.api.deps import StoreId, StoreSetupDep, Wired
-from services.totals.api.views import day_view, post_view, printable, problems_body
-from services.totals.api.wait_slots import Slot, WaitSlots, wait_slots
 from services.totals.domain.day import SETTLED
-from services.totals.domain.examples import example_day_totals
 from services.totals.domain.journal import TotalsRefused
 from services.totals.domain.totals import DayTotals
-from services.totals.handlers.days import DayNotFound
+from services.totals.entrypoints.http.deps import StoreId, StoreSetupDep, Wired
+from services.totals.entrypoints.http.views import day_view, post_view, printable, problems_body
+from services.totals.entrypoints.http.wait_slots import Slot, WaitSlots, wait_slots
+from services.totals.service_layer.days import DayNotFound
+from shared.contracts.examples import example_day_totals
 
 router = APIRouter(prefix="/v1/stores/{store_id}", tags=["days"])
 

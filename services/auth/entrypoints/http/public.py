@@ -7,10 +7,10 @@ from fastapi import APIRouter, Body, Cookie, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.auth.api import deps
-from services.auth.api.pages import key_page, move_page, pick_page, problem_page
 from services.auth.domain.proof import ProofRequired, TooManyAttempts
 from services.auth.domain.scenarios import Scenario, UnrecognisedKey
+from services.auth.entrypoints.http import deps
+from services.auth.entrypoints.http.pages import key_page, move_page, pick_page, problem_page
 from services.auth.service_layer.connect import Connected, ConnectFlow, FlowError, MoveNeeded
 from shared.contracts.stores import StoreIdText
 

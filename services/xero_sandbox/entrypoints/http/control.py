@@ -10,8 +10,6 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.xero_sandbox.api.common import json_response, sandbox_of
-from services.xero_sandbox.api.faults import LOST_ANSWERS
 from services.xero_sandbox.domain.limits import Limits
 from services.xero_sandbox.domain.model import ROLES, Organisation
 from services.xero_sandbox.domain.state import DEFAULT_CLIENT, DEFAULT_SCOPES, Faults, s256
@@ -22,6 +20,8 @@ from services.xero_sandbox.domain.views import (
     tracking_category_view,
 )
 from services.xero_sandbox.domain.xerodate import ms_datetime
+from services.xero_sandbox.entrypoints.http.common import json_response, sandbox_of
+from services.xero_sandbox.entrypoints.http.faults import LOST_ANSWERS
 
 router = APIRouter(prefix="/_control")
 

@@ -9,7 +9,7 @@ from services.auth.domain.connect import AttemptProblem, Tenant
 from services.auth.service_layer.connect import Failure, FlowError
 
 _env = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
+    loader=FileSystemLoader(Path(__file__).resolve().parents[2] / "templates"),
     autoescape=select_autoescape(["html"]),
 )
 
