@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,6 +11,7 @@ from services.totals.adapters.auth_client import AuthClient
 from services.totals.adapters.notifier import DayNotifier
 from services.totals.adapters.ops_reader import OpsReader
 from services.totals.adapters.ops_sessions import PgOpsSessions
+from services.totals.adapters.pos_requests import PgPosRequestsSeen
 from services.totals.adapters.repository import TotalsRepository
 from services.totals.adapters.setup_checker import PostingSetupChecker
 from services.totals.entrypoints.consumers.pos import PosHandler
@@ -27,7 +29,7 @@ from shared.bootstrap import (
     readiness_checks,
     start_task,
 )
-from shared.contracts.pos import POS_REQUESTS
+from shared.contracts.pos import POS_REQUESTS, RETIRED_POS_REQUESTS
 from shared.contracts.registry import EventRegistry
 from shared.db import NoResetConnection
 from shared.messaging.broker import Broker
@@ -119,8 +121,11 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
         consumers = (
             Consumer(broker, TOTALS_RESULTS_QUEUE, EventRegistry(), results,
                      prefetch=settings.prefetch),
-            Consumer(broker, TOTALS_POS_QUEUE, EventRegistry(POS_REQUESTS),
-                     PosHandler(service, repo), prefetch=settings.prefetch),
+            Consumer(broker, TOTALS_POS_QUEUE,
+                     EventRegistry((*POS_REQUESTS, *RETIRED_POS_REQUESTS)),
+                     PosHandler(service, repo, PgPosRequestsSeen(pool),
+                                timedelta(seconds=settings.pos_message_max_age_s)),
+                     prefetch=settings.prefetch),
         )
         for consumer in consumers:
             await consumer.start()

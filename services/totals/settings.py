@@ -17,6 +17,8 @@ class TotalsSettings(ServiceSettings):
     max_wait_s: float = Field(120.0, alias="TOTALS_MAX_WAIT_S")
     # Event streams and waiting GETs one store may hold open at once (429 past it).
     max_waits_per_store: int = Field(10, alias="TOTALS_MAX_WAITS_PER_STORE")
+    # How long a POS request over AMQP may wait in the broker and still be acted on.
+    pos_message_max_age_s: float = Field(7 * 86400, gt=0, alias="TOTALS_POS_MESSAGE_MAX_AGE_S")
     # How long start-up waits for the broker before serving without it (closes then wait
     # in the outbox and /readyz reports the broker missing until it connects).
     broker_wait_s: float = Field(10.0, alias="TOTALS_BROKER_WAIT_S")

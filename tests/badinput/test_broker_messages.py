@@ -131,9 +131,8 @@ async def test_poison_is_dead_lettered_with_its_reason_and_consumers_carry_on(
         # The second has no AMQP properties at all: the body is the contract.
         pos_queue = topology.queue_name(topo.TOTALS_POS_QUEUE)
         for business_date, with_properties in ((BUSINESS_DATE, True), (SECOND_DATE, False)):
-            valid = PosDayClosed(
-                correlation_id=f"{STORE}:{business_date}", store_id=STORE,
-                business_date=business_date, api_key=api_key,
+            valid = PosDayClosed.signed(
+                api_key, store_id=STORE, business_date=business_date,
                 totals=examples.example_day_totals(),
             )
             body = valid.model_dump_json().encode()

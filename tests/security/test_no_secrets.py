@@ -48,8 +48,8 @@ async def _settled(client: httpx.AsyncClient, url: str, key: str, revision: int 
 
 
 async def _send_pos_close(shared: Shared, store: str, key: str, day: date) -> None:
-    event = PosDayClosed(correlation_id=f"{store}:{day}", store_id=store, business_date=day,
-                         api_key=key, totals=examples.example_day_totals(2))
+    event = PosDayClosed.signed(key, store_id=store, business_date=day,
+                                totals=examples.example_day_totals(2))
     connection = await aio_pika.connect(shared.amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)

@@ -55,6 +55,10 @@ class NotAuthenticated(Exception):
     """No key, or a key no store has (401)."""
 
 
+NOT_SIGNED_BY_THE_KEY = (
+    "the message is not signed with this store's current API key: sign it with the "
+    "store's current 2RF: key (key_ref and signature, docs/interfaces.md)"
+)
 UNKNOWN_KEY = (
     "this API key does not open this store: paste the store's current 2RF: key (a store "
     "that was never set up saves its setup with its new key first)"
@@ -183,6 +187,15 @@ class TotalsService:
         # One answer whether the store exists or not: a caller without its key learns
         # nothing about which store numbers are in use.
         raise NotAuthenticated(UNKNOWN_KEY)
+
+    async def authenticate_signed(self, store_id: str,
+                                  signed_by: Callable[[bytes], bool]) -> SetupRecord:
+        """The store's setup, when `signed_by` accepts its current key's verifier: a POS
+        message signed with the key (shared/contracts/pos.py)."""
+        record = await self.setups.get(store_id)
+        if record is not None and signed_by(bytes.fromhex(record.key.api_key_hash)):
+            return record
+        raise NotAuthenticated(NOT_SIGNED_BY_THE_KEY)
 
     async def save_setup(
         self, store_id: str, setup: StoreSetup, api_key: SecretStr | None,
