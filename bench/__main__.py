@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import os
+import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -381,6 +382,25 @@ def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
     write(results, sdk, floor_per_s, ratios, args, extra)
 
 
+def measured(value: Any) -> bool:
+    """Whether this run measured the figure (`--only` leaves the others empty)."""
+    if isinstance(value, dict) and "value" in value:
+        return value["value"] is not None
+    return value is not None
+
+
+def merged_with_earlier(path: Path, latest: dict[str, Any]) -> dict[str, Any]:
+    """This run's figures over the earlier file's: a run of some scenarios (`--only`)
+    keeps every other key as it was last measured, each with its own conditions."""
+    stamp = (f"{time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+             f"`python -m bench {' '.join(sys.argv[1:])}`")
+    earlier = json.loads(path.read_text()) if path.exists() else {}
+    fresh = {key: ({**value, "measured": value.get("measured", stamp)}
+                   if isinstance(value, dict) and "value" in value else value)
+             for key, value in latest.items() if measured(value)}
+    return {**earlier, **fresh}
+
+
 def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
           ratios: dict[str, float], args: argparse.Namespace, extra: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
@@ -424,7 +444,8 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
         if "system_vs_floor" in ratios else None,
         **extra,
     }
-    (RESULTS / "latest.json").write_text(json.dumps(latest, indent=2, default=str))
+    (RESULTS / "latest.json").write_text(json.dumps(
+        merged_with_earlier(RESULTS / "latest.json", latest), indent=2, default=str))
     stamp = time.strftime("%Y%m%dT%H%M%S")
     (RESULTS / f"run-{stamp}.json").write_text(json.dumps(
         {n: asdict(f) for n, f in results.items()}, indent=2, default=str))
