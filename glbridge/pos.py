@@ -3,7 +3,8 @@
 Readable tables by default, `--json` for scripts. The store's `2RF:` key comes from
 `--api-key` or `GLBRIDGE_POS_API_KEY`, else the command asks for it.
 
-Exit codes, the same for every command (`glbridge/exits.py`; README, "When a day fails"):
+Exit codes, the same for every command (`glbridge/exits.py`; what to do next:
+`docs/operations.md`, "When a day fails"):
 0 posted, already posted, nothing to post (or a setup saved and ready to post);
 1 totals could not be reached or answered an error of its own;
 2 the command line itself was wrong (an unknown option: Click's code);

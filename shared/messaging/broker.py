@@ -28,11 +28,15 @@ DEAD_REASON_HEADER = "x-dead-reason"
 ATTEMPT_HEADER = "x-attempt"
 
 
-# aiormq queues at most 10 messages per connection for its socket writer; past that a
-# publish waits for the writer, and the next for the channel's lock, one event-loop pass
-# each. In a service busy serving requests a pass takes tens of milliseconds, so a batch
-# of 200 outbox events took seconds. A batch now fits (at most ~1 MB of frames queued).
-aiormq.Connection.FRAME_BUFFER_SIZE = 256
+# aiormq queues at most 10 frames per connection for its socket writer
+# (`aiormq.Connection.FRAME_BUFFER_SIZE`); past that a publish waits for the writer, and
+# the next for the channel's lock, one event-loop pass each. In a service busy serving
+# requests a pass takes milliseconds, and a relay batch of 200 events waited through
+# nearly 200 of them. With 256 a batch fits (at most ~1 MB of frames queued).
+# 200 confirmed publishes beside a loop busy in 5 ms bursts: 1.39 s with 10, 0.11 s
+# with 256 (medians, A/B, 2026-12-04, 2 cores, `python -m bench.frame_buffer`;
+# docs/performance.md, "The frame buffer").
+FRAME_BUFFER_SIZE = 256
 
 
 class PublishFailed(Exception):
@@ -40,16 +44,21 @@ class PublishFailed(Exception):
 
 
 class Broker:
-    def __init__(self, url: str, topology: Topology, publish_timeout_s: float = 10.0) -> None:
+    def __init__(self, url: str, topology: Topology, publish_timeout_s: float = 10.0,
+                 frame_buffer_size: int = FRAME_BUFFER_SIZE) -> None:
         self.url = url
         self.topology = topology
         self.publish_timeout_s = publish_timeout_s
+        self.frame_buffer_size = frame_buffer_size
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._events: AbstractExchange | None = None
         self._dlx: AbstractExchange | None = None
 
     async def connect(self) -> None:
+        # aiormq reads the size from its class when a connection (or a robust
+        # reconnection) is made and takes no argument for it: a process-wide setting.
+        aiormq.Connection.FRAME_BUFFER_SIZE = self.frame_buffer_size
         self._connection = await aio_pika.connect_robust(self.url)
         self._channel = await self._connection.channel(publisher_confirms=True)
         self._events = await declare(self._channel, self.topology)

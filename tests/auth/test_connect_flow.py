@@ -1,7 +1,6 @@
 """The connect flow walked without a browser, against the sandbox and real processes."""
 
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -98,10 +97,6 @@ def urljoin_form(page) -> str:
 
 def form_fields(page, decision: str) -> dict[str, str]:
     return page.forms()[0].fields | {"decision": decision}
-
-
-def state_of(url: str) -> str:
-    return parse_qs(urlsplit(url).query)["state"][0]
 
 
 async def test_our_organisation_picker_when_one_authorisation_covers_several(

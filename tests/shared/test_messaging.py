@@ -2,13 +2,15 @@
 
 import asyncio
 import uuid
+from typing import cast
 
 import aio_pika
+import aiormq
 import pytest
 
 from shared.contracts.events import Event
 from shared.contracts.registry import EventRegistry
-from shared.messaging.broker import DEAD_REASON_HEADER, Broker, PublishFailed
+from shared.messaging.broker import DEAD_REASON_HEADER, FRAME_BUFFER_SIZE, Broker, PublishFailed
 from shared.messaging.consumer import Consumer, RetryLater
 from tests.shared.conftest import QUEUE, failed_event
 
@@ -84,6 +86,15 @@ async def test_publishes_side_by_side_are_each_confirmed_and_delivered(broker: B
     channel = await broker.connection.channel()
     queue = await channel.declare_queue(broker.topology.queue_name(QUEUE), passive=True)
     assert queue.declaration_result.message_count == len(events)
+
+
+async def test_the_connection_queues_as_many_frames_as_the_broker_sets(broker: Broker):
+    # aiormq takes the size from its class when a connection is made, not as an argument.
+    transport = broker.connection.transport
+    assert transport is not None
+    underlay = cast(aiormq.Connection, transport.connection)
+    assert broker.frame_buffer_size == FRAME_BUFFER_SIZE > 10
+    assert underlay.write_queue.maxsize == FRAME_BUFFER_SIZE
 
 
 async def test_a_publish_on_a_closed_channel_fails_so_the_caller_retries(broker: Broker):
