@@ -19,9 +19,10 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from services.totals.adapters.repository import ACTIVE, KeyRecord, SetupRecord, TotalsRepository
+from services.totals.adapters.repository import TotalsRepository
 from services.totals.domain import examples as totals_examples
 from services.totals.domain.journal import build_day
+from services.totals.domain.records import ACTIVE, KeyRecord, SetupRecord
 from shared.db import apply_migrations, create_pool, drop_database, ensure_database
 
 MIGRATIONS = Path(__file__).parents[1] / "services" / "totals" / "migrations"

@@ -14,8 +14,9 @@ import pytest
 import uvicorn
 
 from glbridge.processes import ServiceProcess, free_port
-from services.totals.adapters.repository import ACTIVE, KeyRecord, TotalsRepository, key_hash
+from services.totals.adapters.repository import TotalsRepository
 from services.totals.domain.examples import example_store_setup
+from services.totals.domain.records import ACTIVE, KeyRecord, key_hash
 from services.totals.entrypoints.http.deps import Wiring
 from services.totals.main import create_app
 from services.totals.settings import TotalsSettings

@@ -1,10 +1,8 @@
 """PostgreSQL storage of setups and days; every change of a day is one short transaction
 that also enqueues its event (outbox) and notifies waiting POS requests."""
 
-import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -21,6 +19,13 @@ from services.totals.domain.day import (
     decide_post,
 )
 from services.totals.domain.journal import BuiltDay, make_journal
+from services.totals.domain.records import (
+    ACTIVE,
+    DayRecord,
+    KeyRecord,
+    SetupRecord,
+    day_correlation_id,
+)
 from services.totals.domain.setup import StoreSetup
 from shared.contracts.events import (
     GlPostingFailed,
@@ -33,51 +38,6 @@ from shared.outbox import HandOff, Transaction, outbox_row, transaction
 
 DAYS_CHANNEL = "totals_days"
 SETUPS_CHANNEL = "totals_setups"
-ACTIVE = "active"
-NEEDS_REAUTH = "needs-reauth"
-
-
-def key_hash(api_key: str) -> str:
-    """Keys are long random secrets: a plain SHA-256 is enough and cheap per request."""
-    return hashlib.sha256(api_key.strip().encode()).hexdigest()
-
-
-def day_correlation_id(store_id: str, business_date: date) -> str:
-    """One id per business day, so one grep follows a day from close to outcome."""
-    return f"{store_id}:{business_date.isoformat()}"
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    api_key_hash: str
-    connection_id: UUID
-    tenant_id: UUID
-    tenant_name: str
-    connection_status: str
-
-
-@dataclass(frozen=True)
-class SetupRecord:
-    store_id: str
-    key: KeyRecord
-    setup: StoreSetup
-    updated_at: datetime
-
-    @property
-    def connection_ok(self) -> bool:
-        return self.key.connection_status == ACTIVE
-
-
-@dataclass(frozen=True)
-class DayRecord:
-    store_id: str
-    business_date: date
-    state: DayState
-    totals: dict[str, Any]
-    journal: Journal | None
-    trigger: str | None
-    closed_at: datetime
-    updated_at: datetime
 
 
 class MissingKey(Exception):

@@ -13,16 +13,7 @@ from prometheus_client import Counter
 from pydantic import SecretStr, ValidationError
 
 from services.totals.adapters.auth_client import AuthClient
-from services.totals.adapters.repository import (
-    ACTIVE,
-    ConcurrentClose,
-    DayRecord,
-    KeyRecord,
-    MissingKey,
-    SetupRecord,
-    TotalsRepository,
-    key_hash,
-)
+from services.totals.adapters.repository import ConcurrentClose, MissingKey, TotalsRepository
 from services.totals.adapters.setup_checker import CheckUnavailable, SetupChecker
 from services.totals.domain.day import Decision
 from services.totals.domain.journal import (
@@ -33,6 +24,7 @@ from services.totals.domain.journal import (
     is_consolidated,
 )
 from services.totals.domain.key_replacement import CurrentKey, Replacement, may_replace
+from services.totals.domain.records import ACTIVE, DayRecord, KeyRecord, SetupRecord, key_hash
 from services.totals.domain.setup import StoreSetup
 from services.totals.domain.setup_check import ERROR, expand_setup, tax_rates, verdict
 from services.totals.domain.totals import DayTotals

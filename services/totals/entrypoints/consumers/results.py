@@ -2,7 +2,8 @@
 
 import logging
 
-from services.totals.adapters.repository import ACTIVE, NEEDS_REAUTH, TotalsRepository
+from services.totals.adapters.repository import TotalsRepository
+from services.totals.domain.records import ACTIVE, NEEDS_REAUTH
 from shared.contracts.events import (
     Event,
     GlPostingFailed,

@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.background import BackgroundTask
 
 from services.totals.adapters.notifier import wait_until
-from services.totals.adapters.repository import DayRecord
 from services.totals.domain.day import SETTLED
 from services.totals.domain.journal import TotalsRefused
+from services.totals.domain.records import DayRecord
 from services.totals.domain.totals import DayTotals
 from services.totals.entrypoints.http.deps import StoreId, StoreSetupDep, Wired
 from services.totals.entrypoints.http.views import day_view, post_view, printable, problems_body

@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Path, Request, status
 
 from services.totals.adapters.notifier import DayNotifier
-from services.totals.adapters.repository import SetupRecord, TotalsRepository
+from services.totals.adapters.repository import TotalsRepository
+from services.totals.domain.records import SetupRecord
 from services.totals.service_layer.days import NotAuthenticated, TotalsService, WrongStore
 from services.totals.settings import TotalsSettings
 from shared.contracts.stores import STORE_ID_PATTERN, STORE_ID_RULE
