@@ -8,7 +8,6 @@ import logging
 
 from pydantic import ValidationError
 
-from services.totals.adapters.repository import TotalsRepository
 from services.totals.domain.journal import Problem, TotalsRefused
 from services.totals.domain.totals import DayTotals
 from services.totals.service_layer.days import (
@@ -21,15 +20,13 @@ from services.totals.service_layer.days import (
 from shared.contracts.events import Event
 from shared.contracts.pos import PosDayClosed, PosReprintRequested, PosRequestRefused
 from shared.contracts.pos import Problem as PosProblem
-from shared.outbox import transaction
 
 log = logging.getLogger(__name__)
 
 
 class PosHandler:
-    def __init__(self, service: TotalsService, repo: TotalsRepository) -> None:
+    def __init__(self, service: TotalsService) -> None:
         self.service = service
-        self.repo = repo
 
     async def __call__(self, event: Event) -> None:
         if not isinstance(event, PosDayClosed | PosReprintRequested):
@@ -69,8 +66,7 @@ class PosHandler:
             request_type=event.event_type,
             problems=[_wire(p) for p in problems],
         )
-        async with transaction(self.repo.pool, self.repo.handed) as tx:
-            await tx.enqueue(refusal)
+        await self.service.publish(refusal)
         log.info("refused %s from store %s: %d problem(s)", event.event_type, event.store_id,
                  len(problems))
 
