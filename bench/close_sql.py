@@ -1,5 +1,5 @@
 """PostgreSQL's CPU for one first close (the day, its revision and its event in one
-statement), through totals' own repository, on a scratch database.
+statement), through totals' own service layer and unit of work, on a scratch database.
 
     .venv/bin/python -m bench.close_sql                      # the schema as migrated
     .venv/bin/python -m bench.close_sql --compression pglz   # its documents with pglz
@@ -18,10 +18,15 @@ from pathlib import Path
 
 import asyncpg
 import psutil
+from pydantic import SecretStr
 
-from services.totals.adapters.repository import ACTIVE, KeyRecord, SetupRecord, TotalsRepository
+from services.totals.adapters.auth_client import AuthClient
+from services.totals.adapters.unit_of_work import unit_of_work
 from services.totals.domain import examples as totals_examples
 from services.totals.domain.journal import build_day
+from services.totals.domain.records import ACTIVE, KeyRecord, SetupRecord
+from services.totals.service_layer.days import TotalsService
+from shared.contracts.events import Trigger
 from shared.db import apply_migrations, create_pool, drop_database, ensure_database
 
 MIGRATIONS = Path(__file__).parents[1] / "services" / "totals" / "migrations"
@@ -47,7 +52,9 @@ async def measure(postgres_url: str, closes: int, compression: str | None) -> No
 
 
 async def _closes(pool: asyncpg.Pool, closes: int) -> None:
-    repo = TotalsRepository(pool)
+    # Closes only: the auth service is never asked.
+    auth = AuthClient("http://127.0.0.1:9", SecretStr("unused"), 1.0)
+    service = TotalsService(unit_of_work(pool), auth)
     setups = [SetupRecord(f"{100 + n}", KeyRecord(f"hash{n}", uuid.uuid4(), uuid.uuid4(),
                                                   "Bench Ltd", ACTIVE),
                           totals_examples.example_store_setup(), datetime.now(UTC))
@@ -62,13 +69,14 @@ async def _closes(pool: asyncpg.Pool, closes: int) -> None:
     for n in range(closes):
         setup = setups[n % len(setups)]
         day = date(2026, 1, 1) + timedelta(days=n // len(setups))
-        await repo.close_day(setup, day, body, built)
+        await service.close_built(setup, day, body, built, Trigger.END_OF_DAY)
     elapsed = time.perf_counter() - started
     server = sum(backend.cpu_times()[:2]) - server_before
     client = time.process_time() - client_before
     print(f"{closes} first closes: {elapsed / closes * 1000:.3f} ms each; PostgreSQL backend "
           f"CPU {server / closes * 1000:.3f} ms, client CPU {client / closes * 1000:.3f} ms "
           f"per close")
+    await auth.close()
 
 
 def main() -> None:

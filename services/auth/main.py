@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 
 from services.auth.adapters.cipher import Cipher
+from services.auth.adapters.unit_of_work import unit_of_work
 from services.auth.adapters.xero import XeroIdentity
 from services.auth.entrypoints.http import internal, public
 from services.auth.service_layer.connect import ConnectFlow
@@ -57,9 +58,10 @@ async def bootstrap(app: FastAPI, settings: AuthSettings, xero: XeroSettings, ci
     )
     identity = XeroIdentity(xero)
     handed = HandOff()
-    vault = Vault(pool, cipher, identity, settings, handed=handed)
+    uow = unit_of_work(pool, handed)
+    vault = Vault(uow, cipher, identity, settings)
     app.state.pool, app.state.vault = pool, vault
-    app.state.flow = ConnectFlow(pool, cipher, identity, settings, handed=handed)
+    app.state.flow = ConnectFlow(pool, cipher, identity, settings, handed=handed, uow=uow)
     start_task(stack, keep_alive_loop(vault, settings.keepalive_days,
                                       settings.keepalive_interval_s), "keep-alive")
 

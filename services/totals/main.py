@@ -12,14 +12,15 @@ from services.totals.adapters.notifier import DayNotifier
 from services.totals.adapters.ops_reader import OpsReader
 from services.totals.adapters.ops_sessions import PgOpsSessions
 from services.totals.adapters.pos_requests import PgPosRequestsSeen
-from services.totals.adapters.repository import TotalsRepository
 from services.totals.adapters.setup_checker import PostingSetupChecker
+from services.totals.adapters.unit_of_work import unit_of_work
 from services.totals.entrypoints.consumers.pos import PosHandler
 from services.totals.entrypoints.consumers.results import ResultsHandler
 from services.totals.entrypoints.http import days, events_doc, ops, setup
 from services.totals.entrypoints.http.deps import Wiring
 from services.totals.entrypoints.http.wait_slots import WaitSlots
 from services.totals.service_layer.days import TotalsService
+from services.totals.service_layer.outcomes import Outcomes
 from services.totals.settings import TotalsSettings
 from shared.bootstrap import (
     connect_broker_in_background,
@@ -85,13 +86,12 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
     pool = await open_pool(stack, settings.database_url, SCHEMA, settings.db_pool_min,
                            settings.db_pool_max, connection_class=NoResetConnection)
     handed = HandOff()
-    repo = TotalsRepository(pool, handed)
     auth = AuthClient(settings.auth_url, settings.totals_service_token, settings.auth_timeout_s)
     stack.push_async_callback(auth.close)
     checker = PostingSetupChecker(settings.posting_url, settings.totals_service_token,
                                   settings.setup_check_timeout_s)
     stack.push_async_callback(checker.close)
-    service = TotalsService(repo, auth, checker)
+    service = TotalsService(unit_of_work(pool, handed), auth, checker)
     notifier = DayNotifier(settings.database_url, on_setup_changed=service.setups.evict,
                            on_connected=service.setups.clear)
     service.setups.live = notifier.connected.is_set
@@ -100,7 +100,7 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
     broker = Broker(settings.amqp_url, topology(settings.amqp_namespace),
                     settings.publish_timeout_s)
     app.state.pool = pool
-    app.state.wiring = Wiring(settings, repo, service, notifier)
+    app.state.wiring = Wiring(settings, pool, service, notifier, auth)
     app.state.ops = OpsReader(pool, settings.amqp_url, topology(settings.amqp_namespace),
                               settings.rabbitmq_management_url, settings.publish_timeout_s)
     stack.push_async_callback(app.state.ops.close)
@@ -113,7 +113,7 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
         # was closed.
         background = await open_pool(connected, settings.database_url, SCHEMA, 1, 3,
                                      connection_class=NoResetConnection)
-        results = ResultsHandler(TotalsRepository(background, handed))
+        results = ResultsHandler(Outcomes(unit_of_work(background, handed)))
         results.start()
         connected.push_async_callback(results.stop)
         start_task(connected, OutboxRelay(background, broker, SCHEMA, handed).run(),
@@ -123,7 +123,7 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
                      prefetch=settings.prefetch),
             Consumer(broker, TOTALS_POS_QUEUE,
                      EventRegistry((*POS_REQUESTS, *RETIRED_POS_REQUESTS)),
-                     PosHandler(service, repo, PgPosRequestsSeen(pool),
+                     PosHandler(service, PgPosRequestsSeen(pool),
                                 timedelta(seconds=settings.pos_message_max_age_s)),
                      prefetch=settings.prefetch),
         )

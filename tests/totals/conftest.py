@@ -14,8 +14,10 @@ import pytest
 import uvicorn
 
 from glbridge.processes import ServiceProcess, free_port
-from services.totals.adapters.repository import ACTIVE, KeyRecord, TotalsRepository, key_hash
+from services.totals.adapters.unit_of_work import PgTotalsUnitOfWork
 from services.totals.domain.examples import example_store_setup
+from services.totals.domain.records import ACTIVE, KeyRecord, SetupRecord, key_hash
+from services.totals.domain.setup import StoreSetup
 from services.totals.entrypoints.http.deps import Wiring
 from services.totals.main import create_app
 from services.totals.settings import TotalsSettings
@@ -36,8 +38,25 @@ class RunningTotals:
         api_key = "2RF:" + secrets.token_urlsafe(24)
         key = KeyRecord(key_hash(api_key), connection_id or uuid.uuid4(), uuid.uuid4(),
                         "Demo Rentals (US)", ACTIVE)
-        await self.wiring.repo.save_setup(store_id, example_store_setup(auto_post=auto_post), key)
+        await self.save_setup(store_id, example_store_setup(auto_post=auto_post), key)
         return api_key
+
+    async def save_setup(self, store_id: str, setup: StoreSetup,
+                         key: KeyRecord | None = None) -> SetupRecord:
+        """Written as any replica writes it, past this process's setup cache."""
+        return await save_setup(PgTotalsUnitOfWork(self.wiring.pool), store_id, setup, key)
+
+    async def get_setup(self, store_id: str) -> SetupRecord | None:
+        async with PgTotalsUnitOfWork(self.wiring.pool) as uow:
+            return await uow.setups.get(store_id)
+
+
+async def save_setup(uow: PgTotalsUnitOfWork, store_id: str, setup: StoreSetup,
+                     key: KeyRecord | None) -> SetupRecord:
+    async with uow:
+        record = await uow.setups.save(store_id, setup, key)
+        await uow.commit()
+    return record
 
 
 def totals_settings(database_url: str, amqp_url: str, namespace: str,
@@ -85,11 +104,6 @@ async def broker(amqp_url: str, namespace: str) -> AsyncIterator[Broker]:
     await broker.connect()
     yield broker
     await broker.close()
-
-
-@pytest.fixture
-def repo(totals: RunningTotals) -> TotalsRepository:
-    return totals.wiring.repo
 
 
 @pytest.fixture

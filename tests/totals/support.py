@@ -56,7 +56,7 @@ async def no_more_closed_events(totals: Any, broker: Broker, taken: int = 0) -> 
     be: every event goes out through the outbox, so the outbox holding no more rows than
     that is the proof (no waiting for something not to happen). Whatever the queue still
     holds is read too, to show the broker agrees."""
-    written = await totals.wiring.repo.pool.fetchval(
+    written = await totals.wiring.pool.fetchval(
         "SELECT count(*) FROM outbox WHERE event_type = 'store-totals-closed'")
     assert written == taken, f"{written - taken} more store-totals-closed in the outbox"
     assert await closed_events(broker, 0, settle=0) == []

@@ -26,7 +26,7 @@ async def test_closes_during_a_broker_outage_lose_nothing(database_url, amqp_url
                     f"/v1/stores/12/days/{day}/close", json=example_day_totals(),
                     headers={"X-Api-Key": key})
                 assert response.status_code == 200, response.text
-            waiting = await totals.wiring.repo.pool.fetchval(
+            waiting = await totals.wiring.pool.fetchval(
                 "SELECT count(*) FROM outbox WHERE published_at IS NULL")
             assert waiting == len(dates)
             proxy.restore()

@@ -71,9 +71,9 @@ async def test_unmapped_and_unbalanced_are_listed_together_in_one_422(totals, br
     body["tenders"].append({"type": "other-tender", "received": "5.00"})
     body["tenders"].append({"type": "amex", "received": "1.00"})
     # remove two mappings by re-saving the setup without them
-    record = await totals.wiring.repo.get_setup("12")
+    record = await totals.get_setup("12")
     accounts = {k: v for k, v in record.setup.accounts.items() if k not in ("labour", "amex")}
-    await totals.wiring.repo.save_setup("12", record.setup.model_copy(
+    await totals.save_setup("12", record.setup.model_copy(
         update={"accounts": accounts}), None)
     totals.wiring.service.setups.evict("12")
     response = await totals.client.post(CLOSE.format(store="12"), json=body,

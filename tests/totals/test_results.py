@@ -5,8 +5,9 @@ import asyncio
 import json
 import uuid
 
-from services.totals.adapters.repository import STATES_OF_DAYS, _state
+from services.totals.adapters.unit_of_work import PgTotalsUnitOfWork, unit_of_work
 from services.totals.domain.day import DayStatus, apply_failed
+from services.totals.service_layer.outcomes import Outcomes
 from shared.contracts.events import (
     ErrorKind,
     PostingError,
@@ -180,26 +181,29 @@ async def test_events_stream_needs_the_stores_key(totals):
 
 
 async def test_an_outcome_decided_on_a_day_another_writer_changed_is_not_written(
-    totals, broker, repo
+    totals, broker
 ):
     """Outcomes are written only where the day is still as read: a write in between
     (another replica's outcome, a reprint) makes the stale decision miss, not overwrite
-    (apply_results then reads the day again and decides anew)."""
+    (Outcomes.record then reads the day again and decides anew)."""
     key = await totals.add_store("12")
     await close(totals, "12", key)
     [event] = await closed_events(broker, 1)
     day_key = ("12", event.business_date)
-    [row] = await repo.pool.fetch(STATES_OF_DAYS, ["12"], [event.business_date])
+    async with PgTotalsUnitOfWork(totals.wiring.pool) as uow:
+        [(state, version)] = (await uow.days.states_of([day_key])).values()
     posted = succeeded(event)
-    assert await repo.apply_results([posted]) == [True]
+    assert await Outcomes(unit_of_work(totals.wiring.pool)).record([posted]) == [True]
 
     error = PostingError(kind=ErrorKind.BANK_ACCOUNT, category="cash", account_code="090",
                          message="090 is a bank account")
-    decided_on_stale = apply_failed(_state(row), failed(event, [error]))
+    decided_on_stale = apply_failed(state, failed(event, [error]))
     assert decided_on_stale is not None and decided_on_stale.status == DayStatus.FAILED
-    assert await repo._write_states({day_key: decided_on_stale},
-                                    {day_key: row["version"]}) == set()
-    day = await repo.get_day(*day_key)
+    async with PgTotalsUnitOfWork(totals.wiring.pool) as uow:
+        assert await uow.days.write_states({day_key: decided_on_stale},
+                                           {day_key: version}) == set()
+        day = await uow.days.get(*day_key)
+    assert day is not None
     assert day.state.status == DayStatus.POSTED
     assert day.state.journal_id == posted.journal_id
 

@@ -7,9 +7,10 @@ from decimal import Decimal
 import httpx
 
 from glbridge.connect import connect_store
-from services.totals.adapters.repository import TotalsRepository
+from services.totals.adapters.unit_of_work import PgTotalsUnitOfWork
 from shared.contracts.examples import example_day_totals, example_setup
 from shared.db import create_pool
+from tests.totals.conftest import save_setup
 
 SETUP = "/v1/stores/{store}/setup"
 
@@ -57,7 +58,7 @@ async def test_a_key_is_verified_with_auth_and_only_its_hash_is_kept(totals_with
     assert got.status_code == 200
     assert key not in got.text and key.split(":", 1)[1] not in got.text
     assert got.json()["accounts"]["visa"] == "1230"
-    rows = await totals.wiring.repo.pool.fetch("SELECT * FROM setups")
+    rows = await totals.wiring.pool.fetch("SELECT * FROM setups")
     assert key not in str([dict(row) for row in rows])
     # a setup change without a new key needs the current one in the header
     changed = example_setup(auto_post=False)
@@ -98,13 +99,14 @@ async def test_a_setup_changed_by_another_replica_is_seen_without_waiting_for_th
         totals, database_url):
     key = await totals.add_store("12")
     assert await _close_status(totals, key, "2025-03-01") == 200  # the setup is now cached
-    other_replica = TotalsRepository(await create_pool(database_url, "totals", 1, 1))
+    pool = await create_pool(database_url, "totals", 1, 1)
     try:
-        record = await other_replica.get_setup("12")
+        async with PgTotalsUnitOfWork(pool) as uow:
+            record = await uow.setups.get("12")
         assert record is not None
-        await other_replica.save_setup("12", _without_labour(record), None)
+        await save_setup(PgTotalsUnitOfWork(pool), "12", _without_labour(record), None)
     finally:
-        await other_replica.pool.close()
+        await pool.close()
     # The cache keeps setups for minutes: only the NOTIFY can make this refusal come soon.
     for _ in range(50):
         if await _close_status(totals, key, "2025-03-02") == 422:
@@ -118,8 +120,8 @@ async def test_cached_setups_are_not_used_while_the_listener_is_down(totals):
     assert await _close_status(totals, key, "2025-03-01") == 200
     await totals.wiring.notifier.stop()
     assert not totals.wiring.notifier.connected.is_set()
-    record = await totals.wiring.repo.get_setup("12")
+    record = await totals.get_setup("12")
     assert record is not None
-    await totals.wiring.repo.save_setup("12", _without_labour(record), None)
+    await totals.save_setup("12", _without_labour(record))
     # No NOTIFY can arrive: the next close must read the setup again.
     assert await _close_status(totals, key, "2025-03-02") == 422

@@ -9,8 +9,11 @@ from uuid import UUID
 import asyncpg
 
 from services.auth.domain.connect import Tenant
+from services.auth.service_layer.unit_of_work import Rotation
 
 Row: TypeAlias = asyncpg.Record
+
+__all__ = ["Rotation"]
 
 
 async def connection(conn: asyncpg.Connection, connection_id: UUID) -> Row | None:
@@ -105,17 +108,6 @@ async def mark_refresh_sent(conn: asyncpg.Connection, connection_id: UUID, at: d
         connection_id,
         at,
     )
-
-
-@dataclass(frozen=True)
-class Rotation:
-    access_token_sealed: str
-    access_expires_at: datetime
-    refresh_token_sealed: str
-    previous_refresh_token_sealed: str
-    previous_first_used_at: datetime
-    scope: str
-    at: datetime
 
 
 async def store_rotation(conn: asyncpg.Connection, connection_id: UUID, r: Rotation) -> None:

@@ -38,6 +38,7 @@ from services.auth.domain.proof import (
 from services.auth.domain.scenarios import Classification, classify_api_key
 from services.auth.domain.tokens import Status, TokenSet
 from services.auth.service_layer.release import release_at_xero
+from services.auth.service_layer.unit_of_work import UnitOfWorkFactory
 from services.auth.service_layer.vault import seal_context
 from services.auth.settings import AuthSettings
 from shared.contracts.events import XeroConnected, XeroConnectionRestored
@@ -106,8 +107,11 @@ class ConnectFlow:
         settings: AuthSettings,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         handed: HandOff | None = None,
+        *,
+        uow: UnitOfWorkFactory,
     ) -> None:
         self.pool = pool
+        self.uow = uow
         self.cipher = cipher
         self.xero = xero
         self.settings = settings
@@ -412,8 +416,8 @@ class ConnectFlow:
             return self.cipher.open(old[column + "_sealed"], seal_context(old["id"], column))
 
         try:
-            async with self.pool.acquire() as conn:
-                released = await release_at_xero(conn, old, self.xero, open_token)
+            async with self.uow() as uow:
+                released = await release_at_xero(uow.connections, old, self.xero, open_token)
         except Exception:  # the store is connected; a stale connection only costs a slot
             log.exception("releasing the replaced connection at Xero failed")
             return

@@ -6,7 +6,6 @@ import logging
 import random
 from datetime import timedelta
 
-from services.auth.adapters import repository as repo
 from services.auth.domain.tokens import ReauthNeeded, XeroUnavailable
 from services.auth.service_layer.vault import Vault
 
@@ -16,8 +15,8 @@ log = logging.getLogger(__name__)
 async def keep_alive_once(vault: Vault, idle_days: float, batch: int = 100) -> int:
     """One pass; returns how many connections it refreshed."""
     before = vault.now() - timedelta(days=idle_days)
-    async with vault.pool.acquire() as conn:
-        due = await repo.due_for_keepalive(conn, before, batch)
+    async with vault.uow() as uow:
+        due = await uow.connections.due_for_keepalive(before, batch)
     refreshed = 0
     for connection_id in due:
         try:
@@ -34,8 +33,8 @@ async def keep_alive_once(vault: Vault, idle_days: float, batch: int = 100) -> i
 
 async def reseal_once(vault: Vault, batch: int = 100) -> int:
     """Moves connections sealed under an older key to the current one."""
-    async with vault.pool.acquire() as conn:
-        stale = await repo.sealed_under_other_keys(conn, vault.cipher.current_id, batch)
+    async with vault.uow() as uow:
+        stale = await uow.connections.sealed_under_other_keys(vault.cipher.current_id, batch)
     return sum([await vault.reseal(connection_id) for connection_id in stale])
 
 
@@ -45,8 +44,9 @@ async def keep_alive_loop(vault: Vault, idle_days: float, interval_s: float) -> 
             count = await keep_alive_once(vault, idle_days)
             if count:
                 log.info("keep-alive refreshed %s idle connections", count)
-            async with vault.pool.acquire() as conn:
-                await repo.forget_old_attempts(conn, vault.now() - timedelta(days=1))
+            async with vault.uow() as uow:
+                await uow.connections.forget_old_attempts(vault.now() - timedelta(days=1))
+                await uow.commit()
             resealed = await reseal_once(vault)
             if resealed:
                 log.info("resealed %s connections under the current key", resealed)

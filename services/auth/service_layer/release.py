@@ -13,10 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
-
-from services.auth.adapters import repository as repo
 from services.auth.adapters.xero import InvalidGrant, XeroError, XeroIdentity, XeroRefused
+from services.auth.service_layer.unit_of_work import ConnectionRepository, Row
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +30,7 @@ class Released:
 
 
 async def release_at_xero(
-    conn: asyncpg.Connection, row: asyncpg.Record, identity: XeroIdentity,
+    connections: ConnectionRepository, row: Row, identity: XeroIdentity,
     open_token: Callable[[str], str],
 ) -> Released:
     """Removes `row`'s Xero connection and revokes its refresh token where no other live
@@ -42,7 +40,7 @@ async def release_at_xero(
     refresh_token = open_token("refresh_token")
     notes: list[str] = []
     removed = False
-    sharing_connection = await repo.stores_sharing_xero_connection(conn, row)
+    sharing_connection = await connections.stores_sharing_xero_connection(row)
     if sharing_connection:
         notes.append("the Xero connection stays: store(s) "
                      f"{', '.join(sharing_connection)} use it too")
@@ -57,7 +55,7 @@ async def release_at_xero(
             log.warning("removing the connection at Xero failed: %s", exc)
             notes.append(f"connection not removed at Xero: {exc}")
     revoked = False
-    sharing_user = await repo.stores_sharing_xero_user(conn, row)
+    sharing_user = await connections.stores_sharing_xero_user(row)
     if sharing_user:
         notes.append("not revoked at Xero: the same Xero user also connected store(s) "
                      f"{', '.join(sharing_user)}, and revoking would disconnect them too")
@@ -73,7 +71,7 @@ async def release_at_xero(
 
 
 async def _access_token(
-    row: asyncpg.Record, identity: XeroIdentity, open_token: Callable[[str], str],
+    row: Row, identity: XeroIdentity, open_token: Callable[[str], str],
     refresh_token: str,
 ) -> tuple[str, str]:
     """A live access token of the row (refreshed if it is about to expire), and the refresh

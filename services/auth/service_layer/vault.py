@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-import asyncpg
 from prometheus_client import Counter
 
-from services.auth.adapters import repository as repo
 from services.auth.adapters.cipher import Cipher
 from services.auth.adapters.xero import InDoubt, InvalidGrant, XeroError, XeroIdentity, XeroRefused
 from services.auth.domain.tokens import (
@@ -31,9 +29,15 @@ from services.auth.domain.tokens import (
     within_grace,
 )
 from services.auth.service_layer.release import Released, release_at_xero
+from services.auth.service_layer.unit_of_work import (
+    AuthUnitOfWork,
+    LockBusy,
+    Rotation,
+    Row,
+    UnitOfWorkFactory,
+)
 from services.auth.settings import AuthSettings
 from shared.contracts.events import XeroConnectionNeedsReauth
-from shared.outbox import HandOff, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -78,15 +82,13 @@ REAUTH_DETAIL = {
 class Vault:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWorkFactory,
         cipher: Cipher,
         xero: XeroIdentity,
         settings: AuthSettings,
         now: Callable[[], datetime] = utc_now,
-        handed: HandOff | None = None,
     ) -> None:
-        self.pool = pool
-        self.handed = handed or HandOff(limit=0)
+        self.uow = uow
         self.cipher = cipher
         self.xero = xero
         self.settings = settings
@@ -107,31 +109,31 @@ class Vault:
             grant = self._usable(await self._read(connection_id), rejected_token)
             if grant is not None:
                 return grant
-            async with self._database_lock(connection_id) as conn:
-                row = await repo.connection(conn, connection_id)
+            async with self._database_lock(connection_id) as uow:
+                row = await uow.connections.get(connection_id)
                 grant = self._usable(row, rejected_token)  # another process may have refreshed
                 if grant is not None:
                     return grant
                 assert row is not None
-                return await self._refresh(conn, row)
+                return await self._refresh(uow, row)
 
     async def keep_alive(self, connection_id: UUID, refreshed_before: datetime) -> bool:
         """Refreshes a connection nobody used lately, so its refresh token does not expire
         unused (Xero: 60 days). False when another process already did."""
-        async with self._refresh_lock(connection_id) as conn:
-            row = await repo.connection(conn, connection_id)
+        async with self._refresh_lock(connection_id) as uow:
+            row = await uow.connections.get(connection_id)
             if row is None or row["status"] != Status.ACTIVE:
                 return False
             if row["last_refreshed_at"] >= refreshed_before:
                 return False
-            await self._refresh(conn, row)
+            await self._refresh(uow, row)
             return True
 
     async def reseal(self, connection_id: UUID) -> bool:
         """Seals a connection's tokens again under the current key (after a key rotation),
         so the old key can be removed from AUTH_ENCRYPTION_KEYS."""
-        async with self._refresh_lock(connection_id) as conn:
-            row = await repo.connection(conn, connection_id)
+        async with self._refresh_lock(connection_id) as uow:
+            row = await uow.connections.get(connection_id)
             if row is None:
                 return False
             values = {
@@ -141,25 +143,27 @@ class Vault:
                 and self.cipher.key_id_of(row[f"{column}_sealed"]) != self.cipher.current_id
             }
             if values:
-                await repo.reseal(conn, connection_id, values)
+                await uow.connections.reseal(connection_id, values)
+                await uow.commit()
             return bool(values)
 
     async def disconnect(self, connection_id: UUID) -> Disconnected:
         """Deletes the connection's tokens (its key stops working), removes its connection
         at Xero and revokes its refresh token, each unless another store depends on it
         (see `release_at_xero`)."""
-        async with self._refresh_lock(connection_id) as conn:
-            row = await repo.connection(conn, connection_id)
+        async with self._refresh_lock(connection_id) as uow:
+            row = await uow.connections.get(connection_id)
             if row is None:
                 raise UnknownConnection(str(connection_id))
             outcome = await release_at_xero(
-                conn, row, self.xero, lambda column: self._open(row, column))
-            await repo.end_connection(conn, connection_id, Status.DISCONNECTED)
+                uow.connections, row, self.xero, lambda column: self._open(row, column))
+            await uow.connections.end(connection_id, Status.DISCONNECTED)
+            await uow.commit()
             return outcome
 
     # --- internals ---
 
-    def _usable(self, row: asyncpg.Record | None, rejected_token: str | None) -> AccessGrant | None:
+    def _usable(self, row: Row | None, rejected_token: str | None) -> AccessGrant | None:
         if row is None:
             raise UnknownConnection()
         status = Status(row["status"])
@@ -175,41 +179,32 @@ class Vault:
         assert access is not None
         return AccessGrant(access, row["access_expires_at"], row["tenant_id"])
 
-    async def _read(self, connection_id: UUID) -> asyncpg.Record | None:
-        async with self.pool.acquire() as conn:
-            return await repo.connection(conn, connection_id)
+    async def _read(self, connection_id: UUID) -> Row | None:
+        async with self.uow() as uow:
+            return await uow.connections.get(connection_id)
 
     def _local_lock(self, connection_id: UUID) -> asyncio.Lock:
         return self._local_locks.setdefault(connection_id, asyncio.Lock())
 
     @contextlib.asynccontextmanager
-    async def _refresh_lock(self, connection_id: UUID) -> AsyncIterator[asyncpg.Connection]:
-        async with self._local_lock(connection_id), self._database_lock(connection_id) as conn:
-            yield conn
+    async def _refresh_lock(self, connection_id: UUID) -> AsyncIterator[AuthUnitOfWork]:
+        async with self._local_lock(connection_id), self._database_lock(connection_id) as uow:
+            yield uow
 
     @contextlib.asynccontextmanager
-    async def _database_lock(self, connection_id: UUID) -> AsyncIterator[asyncpg.Connection]:
-        """A session advisory lock: PostgreSQL releases it if this process dies."""
-        async with self.pool.acquire() as conn:
-            key = f"auth-refresh:{connection_id}"
+    async def _database_lock(self, connection_id: UUID) -> AsyncIterator[AuthUnitOfWork]:
+        """A unit of work under the connection's refresh lock (every replica's)."""
+        async with self.uow() as uow, contextlib.AsyncExitStack() as stack:
             try:
-                await conn.execute(
-                    "SELECT pg_advisory_lock(hashtextextended($1, 0))",
-                    key,
-                    timeout=self.settings.lock_wait_s,
-                )
-            except TimeoutError as exc:
+                await stack.enter_async_context(
+                    uow.refresh_lock(connection_id, self.settings.lock_wait_s))
+            except LockBusy as exc:
                 raise XeroUnavailable(
                     "another refresh of this connection is still running", retry_after_s=5
                 ) from exc
-            try:
-                yield conn
-            finally:
-                # The pool also runs pg_advisory_unlock_all() when a connection returns.
-                with contextlib.suppress(Exception):
-                    await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+            yield uow
 
-    async def _refresh(self, conn: asyncpg.Connection, row: asyncpg.Record) -> AccessGrant:
+    async def _refresh(self, uow: AuthUnitOfWork, row: Row) -> AccessGrant:
         connection_id: UUID = row["id"]
         now = self.now()
         not_before = row["refresh_not_before"]
@@ -221,22 +216,22 @@ class Vault:
             )
         current = self._open(row, "refresh_token")
         # Committed before the request leaves: after a crash we know it may be spent.
-        await repo.mark_refresh_sent(conn, connection_id, now)
+        await uow.connections.mark_refresh_sent(connection_id, now)
+        await uow.commit()
         first_used = row["refresh_first_used_at"] or now
         try:
             tokens, spent, spent_first_used = await self._rotate(row, current, first_used)
         except InvalidGrant as exc:
-            await self._needs_reauth(conn, row, f"invalid_grant: {exc}")
+            await self._needs_reauth(uow, row, f"invalid_grant: {exc}")
             raise ReauthNeeded(
                 REAUTH_DETAIL[Status.NEEDS_REAUTH].format(reason="invalid_grant", store="")
             ) from exc
         except (XeroError, XeroRefused) as exc:
-            await self._failed(conn, row, str(exc))
+            await self._failed(uow, row, str(exc))
             raise XeroUnavailable(f"could not refresh the Xero token now: {exc}") from exc
-        await repo.store_rotation(
-            conn,
+        await uow.connections.store_rotation(
             connection_id,
-            repo.Rotation(
+            Rotation(
                 access_token_sealed=self._seal(connection_id, "access_token", tokens.access_token),
                 access_expires_at=tokens.expires_at,
                 refresh_token_sealed=self._seal(
@@ -250,11 +245,12 @@ class Vault:
                 at=self.now(),
             ),
         )
+        await uow.commit()
         log.info("refreshed Xero tokens", extra={"connection_id": str(connection_id)})
         return AccessGrant(tokens.access_token, tokens.expires_at, row["tenant_id"])
 
     async def _rotate(
-        self, row: asyncpg.Record, current: str, first_used: datetime
+        self, row: Row, current: str, first_used: datetime
     ) -> tuple[TokenSet, str, datetime]:
         """Spends the current refresh token; on invalid_grant falls back to the previous one
         while it is inside Xero's grace period. Returns the tokens and the token spent."""
@@ -294,32 +290,30 @@ class Vault:
         REFRESHES.labels("ok").inc()
         return tokens
 
-    async def _needs_reauth(
-        self, conn: asyncpg.Connection, row: asyncpg.Record, reason: str
-    ) -> None:
-        async with conn.transaction():
-            changed = await repo.mark_needs_reauth(conn, row["id"], reason)
-            if changed is None:
-                return
-            written = await enqueue(
-                conn,
-                XeroConnectionNeedsReauth(
-                    correlation_id=f"connection:{row['id']}",
-                    connection_id=row["id"],
-                    tenant_id=changed["tenant_id"],
-                    store_ids=[changed["store_id"]],
-                    reason=reason,
-                ),
-            )
-        self.handed(written)
+    async def _needs_reauth(self, uow: AuthUnitOfWork, row: Row, reason: str) -> None:
+        changed = await uow.connections.mark_needs_reauth(row["id"], reason)
+        if changed is None:
+            await uow.rollback()
+            return
+        uow.add_event(
+            XeroConnectionNeedsReauth(
+                correlation_id=f"connection:{row['id']}",
+                connection_id=row["id"],
+                tenant_id=changed["tenant_id"],
+                store_ids=[changed["store_id"]],
+                reason=reason,
+            ),
+        )
+        await uow.commit()
         log.warning("Xero connection needs a new key", extra={"connection_id": str(row["id"])})
 
-    async def _failed(self, conn: asyncpg.Connection, row: asyncpg.Record, error: str) -> None:
+    async def _failed(self, uow: AuthUnitOfWork, row: Row, error: str) -> None:
         failures = row["refresh_failures"] + 1
         pause = cooldown(
             failures, self.settings.refresh_cooldown_s, self.settings.refresh_cooldown_max_s
         )
-        await repo.record_failure(conn, row["id"], error, self.now() + pause)
+        await uow.connections.record_failure(row["id"], error, self.now() + pause)
+        await uow.commit()
         log.warning(
             "refresh failed (%s in a row), pausing %.0f s: %s",
             failures,
@@ -328,7 +322,7 @@ class Vault:
             extra={"connection_id": str(row["id"])},
         )
 
-    def _open(self, row: asyncpg.Record, column: str) -> str:
+    def _open(self, row: Row, column: str) -> str:
         return self.cipher.open(row[f"{column}_sealed"], seal_context(row["id"], column))
 
     def _seal(self, connection_id: UUID, column: str, value: str) -> str:

@@ -1,177 +1,119 @@
-"""PostgreSQL storage of setups and days; every change of a day is one short transaction
-that also enqueues its event (outbox) and notifies waiting POS requests."""
+"""PostgreSQL storage of setups and days, inside a unit of work: each write runs in the
+unit's transaction, with a NOTIFY that PostgreSQL delivers at COMMIT to every replica's
+listener (waiting POS requests re-read the day then)."""
 
-import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from services.totals.domain.day import (
-    DayState,
-    DayStatus,
-    Decision,
-    apply_failed,
-    apply_succeeded,
-    decide_close,
-    decide_post,
-)
-from services.totals.domain.journal import BuiltDay, make_journal
+from services.totals.domain.day import DayState, DayStatus
+from services.totals.domain.records import DayRecord, KeyRecord, SetupRecord
 from services.totals.domain.setup import StoreSetup
-from shared.contracts.events import (
-    GlPostingFailed,
-    GlPostingSucceeded,
-    Journal,
-    StoreTotalsClosed,
-    Trigger,
+from services.totals.service_layer.unit_of_work import (
+    ConcurrentClose,
+    DayKey,
+    KeyInUse,
+    MissingKey,
 )
-from shared.outbox import HandOff, Transaction, outbox_row, transaction
+from shared.contracts.events import Journal, StoreTotalsClosed, Trigger
+from shared.outbox import outbox_row
+from shared.unit_of_work import PostgresUnitOfWork
 
 DAYS_CHANNEL = "totals_days"
 SETUPS_CHANNEL = "totals_setups"
-ACTIVE = "active"
-NEEDS_REAUTH = "needs-reauth"
 
 
-def key_hash(api_key: str) -> str:
-    """Keys are long random secrets: a plain SHA-256 is enough and cheap per request."""
-    return hashlib.sha256(api_key.strip().encode()).hexdigest()
+class PgSetupRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self.uow = uow
 
-
-def day_correlation_id(store_id: str, business_date: date) -> str:
-    """One id per business day, so one grep follows a day from close to outcome."""
-    return f"{store_id}:{business_date.isoformat()}"
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    api_key_hash: str
-    connection_id: UUID
-    tenant_id: UUID
-    tenant_name: str
-    connection_status: str
-
-
-@dataclass(frozen=True)
-class SetupRecord:
-    store_id: str
-    key: KeyRecord
-    setup: StoreSetup
-    updated_at: datetime
-
-    @property
-    def connection_ok(self) -> bool:
-        return self.key.connection_status == ACTIVE
-
-
-@dataclass(frozen=True)
-class DayRecord:
-    store_id: str
-    business_date: date
-    state: DayState
-    totals: dict[str, Any]
-    journal: Journal | None
-    trigger: str | None
-    closed_at: datetime
-    updated_at: datetime
-
-
-class MissingKey(Exception):
-    """A first setup without an API key."""
-
-
-class TotalsRepository:
-    def __init__(self, pool: asyncpg.Pool, handed: HandOff | None = None) -> None:
-        self.pool = pool
-        # Committed events go to this process's relay at once; without one (another
-        # replica's view in a test), the relay's sweep publishes them.
-        self.handed = handed or HandOff(limit=0)
-
-    # --- setups -------------------------------------------------------------------
-
-    async def get_setup(self, store_id: str) -> SetupRecord | None:
-        row = await self.pool.fetchrow("SELECT * FROM setups WHERE store_id = $1", store_id)
+    async def get(self, store_id: str) -> SetupRecord | None:
+        row = await self.uow.conn.fetchrow("SELECT * FROM setups WHERE store_id = $1", store_id)
         return _setup(row) if row else None
 
     async def store_for_key(self, api_key_hash: str) -> str | None:
-        value: str | None = await self.pool.fetchval(
+        value: str | None = await self.uow.conn.fetchval(
             "SELECT store_id FROM setups WHERE api_key_hash = $1", api_key_hash
         )
         return value
 
-    async def save_setup(
-        self, store_id: str, setup: StoreSetup, key: KeyRecord | None
-    ) -> tuple[SetupRecord, list[DayRecord]]:
-        """Saves a setup; with a new working key, days held for one are released (returned)."""
+    async def save(self, store_id: str, setup: StoreSetup, key: KeyRecord | None
+                   ) -> SetupRecord:
         body = setup.model_dump_json()
-        async with transaction(self.pool, self.handed) as tx:
-            conn = tx.conn
-            if key is None:
-                row = await conn.fetchrow(
-                    "UPDATE setups SET setup = $2::jsonb, updated_at = now()"
-                    " WHERE store_id = $1 RETURNING *", store_id, body)
-                if row is None:
-                    raise MissingKey(store_id)
-            else:
-                # A key moving from another store's setup would fail the UNIQUE hash: the
-                # caller verified with auth that the key belongs to this store.
-                row = await conn.fetchrow(
-                    "INSERT INTO setups (store_id, api_key_hash, connection_id, tenant_id,"
-                    " tenant_name, connection_status, setup) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb)"
-                    " ON CONFLICT (store_id) DO UPDATE SET api_key_hash = EXCLUDED.api_key_hash,"
-                    " connection_id = EXCLUDED.connection_id, tenant_id = EXCLUDED.tenant_id,"
-                    " tenant_name = EXCLUDED.tenant_name,"
-                    " connection_status = EXCLUDED.connection_status,"
-                    " setup = EXCLUDED.setup, updated_at = now() RETURNING *",
-                    store_id, key.api_key_hash, key.connection_id, key.tenant_id,
-                    key.tenant_name, key.connection_status, body)
-            record = _setup(row)
-            released = await self._release_held(tx, [record]) if record.connection_ok else []
-            await conn.execute("SELECT pg_notify($1, $2)", SETUPS_CHANNEL, store_id)
-        return record, released
+        conn = await self.uow.writer()
+        if key is None:
+            row = await conn.fetchrow(
+                "UPDATE setups SET setup = $2::jsonb, updated_at = now()"
+                " WHERE store_id = $1 RETURNING *", store_id, body)
+            if row is None:
+                raise MissingKey(store_id)
+        else:
+            row = await _upsert_with_key(conn, store_id, key, body)
+        await conn.execute("SELECT pg_notify($1, $2)", SETUPS_CHANNEL, store_id)
+        return _setup(row)
 
-    async def mark_connection(self, connection_id: UUID, status: str) -> list[DayRecord]:
-        """Records a connection's state for its stores; returns days it changed."""
-        async with transaction(self.pool, self.handed) as tx:
-            conn = tx.conn
-            # By connection only: a store that already moved to a new connection (a new
-            # key) is not touched by news about its old one.
-            rows = await conn.fetch(
-                "UPDATE setups SET connection_status = $2, updated_at = now()"
-                " WHERE connection_id = $1 RETURNING *", connection_id, status)
-            records = [_setup(row) for row in rows]
-            for record in records:
-                await conn.execute("SELECT pg_notify($1, $2)", SETUPS_CHANNEL, record.store_id)
-            if status == ACTIVE:
-                return await self._release_held(tx, records)
-            return await self._hold_pending(conn, [r.store_id for r in records])
-
-    async def _release_held(
-        self, tx: Transaction, records: list[SetupRecord]
-    ) -> list[DayRecord]:
-        released = []
+    async def mark_connection(self, connection_id: UUID, status: str) -> list[SetupRecord]:
+        conn = await self.uow.writer()
+        # By connection only: a store that already moved to a new connection (a new
+        # key) is not touched by news about its old one.
+        rows = await conn.fetch(
+            "UPDATE setups SET connection_status = $2, updated_at = now()"
+            " WHERE connection_id = $1 RETURNING *", connection_id, status)
+        records = [_setup(row) for row in rows]
         for record in records:
-            rows = await tx.conn.fetch(
-                "SELECT * FROM days WHERE store_id = $1"
-                " AND status = 'waiting-for-new-key' FOR UPDATE", record.store_id)
-            for row in rows:
-                day = _day(row)
-                if day.journal is None:
-                    continue
-                await self._write_state(tx.conn, day.store_id, day.business_date,
-                                        _with_status(day.state, DayStatus.PENDING))
-                await tx.enqueue(_event(day, day.journal, Trigger(day.trigger or
-                                        Trigger.END_OF_DAY), record))
-                released.append(day)
-        return released
+            await conn.execute("SELECT pg_notify($1, $2)", SETUPS_CHANNEL, record.store_id)
+        return records
 
-    async def _hold_pending(
-        self, conn: asyncpg.Connection, store_ids: list[str]
-    ) -> list[DayRecord]:
+
+async def _upsert_with_key(conn: asyncpg.Connection, store_id: str, key: KeyRecord,
+                           body: str) -> asyncpg.Record:
+    # A key moving from another store's setup would fail the UNIQUE hash: the caller
+    # verified with auth that the key belongs to this store.
+    try:
+        row: asyncpg.Record = await conn.fetchrow(
+            "INSERT INTO setups (store_id, api_key_hash, connection_id, tenant_id,"
+            " tenant_name, connection_status, setup) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb)"
+            " ON CONFLICT (store_id) DO UPDATE SET api_key_hash = EXCLUDED.api_key_hash,"
+            " connection_id = EXCLUDED.connection_id, tenant_id = EXCLUDED.tenant_id,"
+            " tenant_name = EXCLUDED.tenant_name,"
+            " connection_status = EXCLUDED.connection_status,"
+            " setup = EXCLUDED.setup, updated_at = now() RETURNING *",
+            store_id, key.api_key_hash, key.connection_id, key.tenant_id,
+            key.tenant_name, key.connection_status, body)
+    except asyncpg.UniqueViolationError:
+        raise KeyInUse(store_id) from None
+    return row
+
+
+class PgDayRepository:
+    def __init__(self, uow: PostgresUnitOfWork) -> None:
+        self.uow = uow
+
+    async def get(self, store_id: str, business_date: date) -> DayRecord | None:
+        row = await self.uow.conn.fetchrow(
+            "SELECT * FROM days WHERE store_id = $1 AND business_date = $2",
+            store_id, business_date)
+        return _day(row) if row else None
+
+    async def get_for_update(self, store_id: str, business_date: date) -> DayRecord | None:
+        conn = await self.uow.writer()
+        row = await conn.fetchrow(
+            "SELECT * FROM days WHERE store_id = $1 AND business_date = $2"
+            " FOR UPDATE", store_id, business_date)
+        return _day(row) if row else None
+
+    async def waiting_for_new_key(self, store_id: str) -> list[DayRecord]:
+        conn = await self.uow.writer()
+        rows = await conn.fetch(
+            "SELECT * FROM days WHERE store_id = $1"
+            " AND status = 'waiting-for-new-key' FOR UPDATE", store_id)
+        return [_day(row) for row in rows]
+
+    async def hold_pending(self, store_ids: list[str]) -> list[DayRecord]:
+        conn = await self.uow.writer()
         rows = await conn.fetch(
             "UPDATE days SET status = 'waiting-for-new-key', updated_at = now()"
             " WHERE store_id = ANY($1::text[]) AND status = 'pending' RETURNING *", store_ids)
@@ -180,147 +122,38 @@ class TotalsRepository:
             await _notify_day(conn, day.store_id, day.business_date)
         return days
 
-    # --- days ---------------------------------------------------------------------
-
-    async def get_day(self, store_id: str, business_date: date) -> DayRecord | None:
-        row = await self.pool.fetchrow(
-            "SELECT * FROM days WHERE store_id = $1 AND business_date = $2",
-            store_id, business_date)
-        return _day(row) if row else None
-
-    async def close_day(
-        self,
-        setup: SetupRecord,
-        business_date: date,
-        totals: dict[str, Any],
-        day: BuiltDay,
-        trigger: Trigger = Trigger.END_OF_DAY,
-    ) -> tuple[Decision, DayRecord]:
-        """One short transaction: the day, its revision, its event (outbox), a NOTIFY."""
-        store_id = setup.store_id
-        first = await self._first_close(setup, business_date, totals, day, trigger)
-        if first is not None:
-            return first
-        async with transaction(self.pool, self.handed) as tx:
-            conn = tx.conn
-            row = await conn.fetchrow(
-                "SELECT * FROM days WHERE store_id = $1 AND business_date = $2"
-                " FOR UPDATE", store_id, business_date)
-            current = _day(row) if row else None
-            decision = decide_close(current.state if current else None, day,
-                                    setup.setup.auto_post, setup.connection_ok)
-            if current is not None and not decision.changed:
-                return decision, current
-            journal = None if day.nothing_to_post else make_journal(
-                store_id, business_date, decision.state.revision, day)
-            stamp = await self._write_revision(conn, store_id, business_date, decision.state,
-                                               totals, journal, trigger, insert=row is None)
-            if decision.publish and journal is not None:
-                await tx.enqueue(_new_event(store_id, business_date, decision.state.revision,
-                                            journal, trigger, setup))
-        written = DayRecord(store_id, business_date, decision.state, totals, journal,
-                            trigger.value, stamp, stamp)
-        return decision, written
-
-    async def _first_close(
-        self, setup: SetupRecord, business_date: date, totals: dict[str, Any], day: BuiltDay,
-        trigger: Trigger,
-    ) -> tuple[Decision, DayRecord] | None:
-        """The common case, a day closed for the first time, as ONE statement (atomic on its
-        own: no BEGIN/COMMIT round trips). None when the day exists: take the full path."""
-        store_id = setup.store_id
-        decision = decide_close(None, day, setup.setup.auto_post, setup.connection_ok)
-        journal = None if day.nothing_to_post else make_journal(store_id, business_date, 1, day)
-        event = None
-        if decision.publish and journal is not None:
-            event = outbox_row(_new_event(store_id, business_date, 1, journal, trigger, setup))
-        totals_json = json.dumps(totals, sort_keys=True)
-        stamp: datetime | None = await self.pool.fetchval(
+    async def add_first(
+        self, store_id: str, business_date: date, state: DayState, totals: dict[str, Any],
+        journal: Journal | None, trigger: Trigger, event: StoreTotalsClosed | None,
+    ) -> datetime | None:
+        """ONE statement, atomic on its own: no BEGIN/COMMIT round trips."""
+        assert not self.uow.in_transaction, "a first close commits on its own"
+        row = outbox_row(event) if event is not None else None
+        stamp: datetime | None = await self.uow.conn.fetchval(
             FIRST_CLOSE_SQL,
-            store_id, business_date, day.fingerprint, totals_json,
+            store_id, business_date, state.fingerprint, json.dumps(totals, sort_keys=True),
             journal.model_dump_json() if journal is not None else None,
-            decision.state.status.value, trigger.value,
-            event.event_id if event else None, event.event_type if event else None,
-            event.correlation_id if event else None, event.body if event else None,
+            state.status.value, trigger.value,
+            row.event_id if row else None, row.event_type if row else None,
+            row.correlation_id if row else None, row.body if row else None,
             DAYS_CHANNEL, _day_payload(store_id, business_date),
         )
-        if stamp is None:
-            return None
-        if event is not None:
-            self.handed([event])
-        return decision, DayRecord(store_id, business_date, decision.state, totals, journal,
-                                   trigger.value, stamp, stamp)
+        if stamp is not None and row is not None:
+            self.uow.committed_alone([row])
+        return stamp
 
-    async def post_day(self, setup: SetupRecord, business_date: date, day: BuiltDay
-                       ) -> tuple[Decision, DayRecord] | None:
-        """A manual post (reprint with "post to Xero"); None when the day was never closed."""
-        store_id = setup.store_id
-        async with transaction(self.pool, self.handed) as tx:
-            conn = tx.conn
-            row = await conn.fetchrow(
-                "SELECT * FROM days WHERE store_id = $1 AND business_date = $2"
-                " FOR UPDATE", store_id, business_date)
-            if row is None:
-                return None
-            record = _day(row)
-            decision = decide_post(record.state, day, setup.connection_ok)
-            if not decision.changed:
-                return decision, record
-            trigger = Trigger.MANUAL_REPRINT
-            journal = record.journal
-            if decision.state.revision != record.state.revision:
-                journal = None if day.nothing_to_post else make_journal(
-                    store_id, business_date, decision.state.revision, day)
-                await self._write_revision(conn, store_id, business_date, decision.state,
-                                           record.totals, journal, trigger, insert=False)
-            else:
-                await self._write_state(conn, store_id, business_date, decision.state,
-                                        trigger=trigger)
-            if decision.publish and journal is not None:
-                await tx.enqueue(_new_event(store_id, business_date, decision.state.revision,
-                                            journal, trigger, setup))
-            return decision, record
+    async def states_of(self, keys: list[DayKey]) -> dict[DayKey, tuple[DayState, str]]:
+        rows = await self.uow.conn.fetch(STATES_OF_DAYS, [store for store, _ in keys],
+                                         [day for _, day in keys])
+        return {(r["store_id"], r["business_date"]): (_state(r), r["version"]) for r in rows}
 
-    async def apply_results(
-        self, events: Sequence[GlPostingSucceeded | GlPostingFailed]
-    ) -> list[bool]:
-        """Several outcomes in two statements and no transaction: the days' states read,
-        decided here in arrival order, and the changed ones written (with their NOTIFYs)
-        only where the day is still as read. A day another writer changed meanwhile is
-        read and decided again. True where a day changed."""
-        results = [False] * len(events)
-        pending = list(range(len(events)))
-        while pending:
-            keys = sorted({(events[i].store_id, events[i].business_date) for i in pending})
-            rows = await self.pool.fetch(STATES_OF_DAYS,
-                                         [store for store, _ in keys], [day for _, day in keys])
-            read = {(r["store_id"], r["business_date"]): (_state(r), r["version"])
-                    for r in rows}
-            states = {key: state for key, (state, _) in read.items()}
-            changed: dict[tuple[str, date], DayState] = {}
-            for i in pending:
-                event = events[i]
-                key = (event.store_id, event.business_date)
-                current = states.get(key)
-                new = None if current is None else (
-                    apply_succeeded(current, event) if isinstance(event, GlPostingSucceeded)
-                    else apply_failed(current, event))
-                if new is not None:
-                    states[key] = changed[key] = new
-                results[i] = new is not None
-            written = await self._write_states(
-                changed, {key: read[key][1] for key in changed}) if changed else set()
-            pending = [i for i in pending if (events[i].store_id, events[i].business_date)
-                       in changed.keys() - written]
-        return results
-
-    async def _write_states(
-        self, states: dict[tuple[str, date], DayState], versions: dict[tuple[str, date], str]
-    ) -> set[tuple[str, date]]:
+    async def write_states(
+        self, states: dict[DayKey, DayState], versions: dict[DayKey, str]
+    ) -> set[DayKey]:
         """Writes each day whose row version is still `versions`' (its xmin: any write of
-        the row changes it); the days written."""
+        the row changes it); the days written, with their NOTIFYs, in one statement."""
         items = list(states.items())
-        rows = await self.pool.fetch(
+        rows = await self.uow.conn.fetch(
             """
             WITH written AS (
                 UPDATE days d SET status = u.status, journal_id = u.journal_id,
@@ -352,10 +185,11 @@ class TotalsRepository:
         )
         return {(row["store_id"], row["business_date"]) for row in rows}
 
-    async def _write_revision(
-        self, conn: asyncpg.Connection, store_id: str, business_date: date, state: DayState,
-        totals: dict[str, Any], journal: Journal | None, trigger: Trigger, insert: bool,
+    async def write_revision(
+        self, store_id: str, business_date: date, state: DayState, totals: dict[str, Any],
+        journal: Journal | None, trigger: Trigger, insert: bool,
     ) -> datetime:
+        conn = await self.uow.writer()
         totals_json = json.dumps(totals, sort_keys=True)
         journal_json = journal.model_dump_json() if journal is not None else None
         if insert:
@@ -385,10 +219,11 @@ class TotalsRepository:
         stamp_at: datetime = stamp
         return stamp_at
 
-    async def _write_state(
-        self, conn: asyncpg.Connection, store_id: str, business_date: date, state: DayState,
+    async def write_state(
+        self, store_id: str, business_date: date, state: DayState,
         trigger: Trigger | None = None,
     ) -> None:
+        conn = await self.uow.writer()
         await conn.execute(
             "UPDATE days SET status = $3, journal_id = $4, posted_revision = $5,"
             " replaced_journal_id = $6, errors = $7::jsonb, retryable = $8,"
@@ -431,9 +266,6 @@ SELECT closed_at, pg_notify($12, $13) FROM day
 """
 
 
-class ConcurrentClose(Exception):
-    """Two first closes of one day raced; the loser runs again and sees the winner's."""
-
 
 def _day_payload(store_id: str, business_date: date) -> str:
     return json.dumps([store_id, business_date.isoformat()])
@@ -444,32 +276,6 @@ async def _notify_day(conn: asyncpg.Connection, store_id: str, business_date: da
     await conn.execute("SELECT pg_notify($1, $2)", DAYS_CHANNEL,
                        _day_payload(store_id, business_date))
 
-
-def _new_event(
-    store_id: str, business_date: date, revision: int, journal: Journal, trigger: Trigger,
-    setup: SetupRecord,
-) -> StoreTotalsClosed:
-    return StoreTotalsClosed(
-        correlation_id=day_correlation_id(store_id, business_date),
-        store_id=store_id,
-        business_date=business_date,
-        revision=revision,
-        trigger=trigger,
-        connection_id=setup.key.connection_id,
-        tenant_id=setup.key.tenant_id,
-        journal=journal,
-    )
-
-
-def _event(day: DayRecord, journal: Journal, trigger: Trigger, setup: SetupRecord
-           ) -> StoreTotalsClosed:
-    return _new_event(day.store_id, day.business_date, day.state.revision, journal, trigger,
-                      setup)
-
-
-def _with_status(state: DayState, status: DayStatus) -> DayState:
-    return DayState(state.revision, state.fingerprint, status, state.posted_revision,
-                    state.journal_id, state.replaced_journal_id, (), None)
 
 
 def _setup(row: asyncpg.Record) -> SetupRecord:
@@ -507,3 +313,4 @@ def _day(row: asyncpg.Record) -> DayRecord:
         closed_at=row["closed_at"],
         updated_at=row["updated_at"],
     )
+

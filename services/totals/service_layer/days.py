@@ -3,40 +3,40 @@
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Protocol
 from uuid import UUID
 
-import asyncpg
 from prometheus_client import Counter
 from pydantic import SecretStr, ValidationError
 
-from services.totals.adapters.auth_client import AuthClient
-from services.totals.adapters.repository import (
-    ACTIVE,
-    ConcurrentClose,
-    DayRecord,
-    KeyRecord,
-    MissingKey,
-    SetupRecord,
-    TotalsRepository,
-    key_hash,
-)
+from services.totals.adapters.auth_client import KeyInfo
 from services.totals.adapters.setup_checker import CheckUnavailable, SetupChecker
-from services.totals.domain.day import Decision
+from services.totals.domain.day import Decision, decide_close, decide_post
 from services.totals.domain.journal import (
     BuiltDay,
     Problem,
     TotalsRefused,
     build_day,
     is_consolidated,
+    make_journal,
 )
 from services.totals.domain.key_replacement import CurrentKey, Replacement, may_replace
+from services.totals.domain.records import ACTIVE, DayRecord, KeyRecord, SetupRecord, key_hash
 from services.totals.domain.setup import StoreSetup
 from services.totals.domain.setup_check import ERROR, expand_setup, tax_rates, verdict
 from services.totals.domain.totals import DayTotals
-from shared.contracts.events import Trigger
+from services.totals.service_layer.outcomes import closed_event, release_held
+from services.totals.service_layer.unit_of_work import (
+    ConcurrentClose,
+    KeyInUse,
+    MissingKey,
+    TotalsUnitOfWork,
+    UnitOfWorkFactory,
+)
+from shared.contracts.events import Event, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +116,9 @@ class SetupCache:
     database), and emptied when it reconnects (what changed meanwhile was not heard). The
     TTL is a last bound, not what keeps entries correct."""
 
-    def __init__(self, repo: TotalsRepository, ttl_s: float = 300.0,
-                 live: Callable[[], bool] = lambda: True) -> None:
-        self.repo = repo
+    def __init__(self, load: Callable[[str], Awaitable[SetupRecord | None]],
+                 ttl_s: float = 300.0, live: Callable[[], bool] = lambda: True) -> None:
+        self.load = load
         self.ttl_s = ttl_s
         self.live = live
         self._entries: dict[str, tuple[float, SetupRecord]] = {}
@@ -128,7 +128,7 @@ class SetupCache:
         now = time.monotonic()
         if entry is not None and now - entry[0] < self.ttl_s and self.live():
             return entry[1]
-        record = await self.repo.get_setup(store_id)
+        record = await self.load(store_id)
         if record is not None:
             self._entries[store_id] = (now, record)
         return record
@@ -147,13 +147,33 @@ NEEDS_NEW_KEY_PROBLEM = {
 }
 
 
+class KeyVerifier(Protocol):
+    async def verify_key(self, api_key: str) -> KeyInfo | None:
+        """The key's connection as auth knows it; None for a key auth does not know."""
+        ...
+
+
 class TotalsService:
-    def __init__(self, repo: TotalsRepository, auth: AuthClient,
+    def __init__(self, uow: UnitOfWorkFactory, auth: KeyVerifier,
                  checker: SetupChecker | None = None) -> None:
-        self.repo = repo
+        self.uow = uow
         self.auth = auth
         self.checker = checker
-        self.setups = SetupCache(repo)
+        self.setups = SetupCache(self.setup_of)
+
+    async def setup_of(self, store_id: str) -> SetupRecord | None:
+        async with self.uow() as uow:
+            return await uow.setups.get(store_id)
+
+    async def day_of(self, store_id: str, business_date: date) -> DayRecord | None:
+        async with self.uow() as uow:
+            return await uow.days.get(store_id, business_date)
+
+    async def publish(self, event: Event) -> None:
+        """An event of no change (a refusal), through the outbox like every other."""
+        async with self.uow() as uow:
+            uow.add_event(event)
+            await uow.commit()
 
     async def check_setup(self, record: SetupRecord) -> dict[str, object]:
         """The setup against its organisation: every problem, errors and warnings, and
@@ -182,7 +202,9 @@ class TotalsService:
         record = await self.setups.get(store_id)
         if record is not None and hmac.compare_digest(record.key.api_key_hash, presented):
             return record
-        if await self.repo.store_for_key(presented) is not None:
+        async with self.uow() as uow:
+            owner = await uow.setups.store_for_key(presented)
+        if owner is not None:
             raise WrongStore(f"this API key belongs to another store, not store {store_id}")
         # One answer whether the store exists or not: a caller without its key learns
         # nothing about which store numbers are in use.
@@ -206,7 +228,7 @@ class TotalsService:
         key = None
         if api_key is not None:
             key, replaces = await self._verified_key(store_id, api_key)
-            current = await self.repo.get_setup(store_id)
+            current = await self.setup_of(store_id)
             replacement = Replacement(
                 key.api_key_hash, replaces,
                 key_hash(presented_key) if presented_key and presented_key.strip() else None,
@@ -215,18 +237,29 @@ class TotalsService:
                 log.warning("key replacement refused", extra={"store_id": store_id})
                 raise KeyReplacementRefused(KEY_REPLACEMENT_REFUSED.format(store=store_id))
         try:
-            record, released = await self.repo.save_setup(store_id, setup, key)
+            record, released = await self.store_setup(store_id, setup, key)
         except MissingKey:
             raise SetupRefused([Problem(("body", "api_key"), "missing",
                                         "the first setup of a store needs its API key")]) from None
-        except asyncpg.UniqueViolationError:
+        except KeyInUse:
             raise SetupRefused([Problem(("body", "api_key"), "key-in-use",
                                         "this key is already the key of another store's "
                                         "setup: connect this store to get its own")]) from None
-        self.setups.evict(store_id)
         if released:
             log.info("new key for store %s: %d held day(s) sent", store_id, len(released))
         return record
+
+    async def store_setup(
+        self, store_id: str, setup: StoreSetup, key: KeyRecord | None
+    ) -> tuple[SetupRecord, list[DayRecord]]:
+        """Saves a setup whose key (if any) is verified; with a working key, the days held
+        for one are sent (returned)."""
+        async with self.uow() as uow:
+            record = await uow.setups.save(store_id, setup, key)
+            released = await release_held(uow, [record]) if record.connection_ok else []
+            await uow.commit()
+        self.setups.evict(store_id)
+        return record, released
 
     async def _verified_key(
         self, store_id: str, api_key: SecretStr
@@ -265,8 +298,8 @@ class TotalsService:
         body = totals.model_dump(mode="json")
         for _ in range(3):
             try:
-                decision, day = await self.repo.close_day(setup, business_date, body, built,
-                                                          trigger)
+                decision, day = await self.close_built(setup, business_date, body, built,
+                                                       trigger)
                 CLOSES.labels(decision.outcome).inc()
                 if decision.outcome == "refused-empty-amendment":
                     raise TotalsRefused([EMPTY_AMENDMENT])
@@ -281,18 +314,92 @@ class TotalsService:
         if post_to_xero and is_consolidated(setup.store_id):
             raise TotalsRefused([Problem(("path", "store_id"), "consolidated-store",
                                          "store 999 is a report, never a posting")])
-        day = await self.repo.get_day(setup.store_id, business_date)
+        day = await self.day_of(setup.store_id, business_date)
         if day is None:
             raise DayNotFound(f"store {setup.store_id} has not closed {business_date}")
         if not post_to_xero:
             return ReprintResult(day, None)
         built = self.build(setup, DayTotals.model_validate(day.totals))
-        result = await self.repo.post_day(setup, business_date, built)
-        if result is None:
+        decision = await self._post(setup, business_date, built)
+        if decision is None:
             raise DayNotFound(f"store {setup.store_id} has not closed {business_date}")
-        decision, _ = result
-        after = await self.repo.get_day(setup.store_id, business_date)
+        after = await self.day_of(setup.store_id, business_date)
         return ReprintResult(after or day, decision)
+
+    async def close_built(
+        self, setup: SetupRecord, business_date: date, totals: dict[str, Any], day: BuiltDay,
+        trigger: Trigger,
+    ) -> tuple[Decision, DayRecord]:
+        """One short transaction: the day, its revision, its event (outbox), a NOTIFY."""
+        store_id = setup.store_id
+        async with self.uow() as uow:
+            first = await _first_close(uow, setup, business_date, totals, day, trigger)
+            if first is not None:
+                await uow.commit()
+                return first
+            current = await uow.days.get_for_update(store_id, business_date)
+            decision = decide_close(current.state if current else None, day,
+                                    setup.setup.auto_post, setup.connection_ok)
+            if current is not None and not decision.changed:
+                return decision, current
+            journal = None if day.nothing_to_post else make_journal(
+                store_id, business_date, decision.state.revision, day)
+            stamp = await uow.days.write_revision(store_id, business_date, decision.state,
+                                                  totals, journal, trigger,
+                                                  insert=current is None)
+            if decision.publish and journal is not None:
+                uow.add_event(closed_event(store_id, business_date, decision.state.revision,
+                                           journal, trigger, setup))
+            await uow.commit()
+        return decision, DayRecord(store_id, business_date, decision.state, totals, journal,
+                                   trigger.value, stamp, stamp)
+
+    async def _post(self, setup: SetupRecord, business_date: date, day: BuiltDay
+                    ) -> Decision | None:
+        """A manual post (reprint with "post to Xero"); None when the day was never closed."""
+        store_id = setup.store_id
+        trigger = Trigger.MANUAL_REPRINT
+        async with self.uow() as uow:
+            record = await uow.days.get_for_update(store_id, business_date)
+            if record is None:
+                return None
+            decision = decide_post(record.state, day, setup.connection_ok)
+            if not decision.changed:
+                return decision
+            journal = record.journal
+            if decision.state.revision != record.state.revision:
+                journal = None if day.nothing_to_post else make_journal(
+                    store_id, business_date, decision.state.revision, day)
+                await uow.days.write_revision(store_id, business_date, decision.state,
+                                              record.totals, journal, trigger, insert=False)
+            else:
+                await uow.days.write_state(store_id, business_date, decision.state,
+                                           trigger=trigger)
+            if decision.publish and journal is not None:
+                uow.add_event(closed_event(store_id, business_date, decision.state.revision,
+                                           journal, trigger, setup))
+            await uow.commit()
+        return decision
+
+
+async def _first_close(
+    uow: TotalsUnitOfWork, setup: SetupRecord, business_date: date, totals: dict[str, Any],
+    day: BuiltDay, trigger: Trigger,
+) -> tuple[Decision, DayRecord] | None:
+    """The common case, a day closed for the first time, in one write committed on its
+    own. None when the day exists: take the full path."""
+    store_id = setup.store_id
+    decision = decide_close(None, day, setup.setup.auto_post, setup.connection_ok)
+    journal = None if day.nothing_to_post else make_journal(store_id, business_date, 1, day)
+    event = None
+    if decision.publish and journal is not None:
+        event = closed_event(store_id, business_date, 1, journal, trigger, setup)
+    stamp = await uow.days.add_first(store_id, business_date, decision.state, totals,
+                                     journal, trigger, event)
+    if stamp is None:
+        return None
+    return decision, DayRecord(store_id, business_date, decision.state, totals, journal,
+                               trigger.value, stamp, stamp)
 
 
 def _current(record: SetupRecord | None) -> CurrentKey | None:

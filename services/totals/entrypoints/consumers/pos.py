@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pydantic import ValidationError
 
 from services.totals.adapters.pos_requests import PgPosRequestsSeen
-from services.totals.adapters.repository import SetupRecord, TotalsRepository
 from services.totals.domain.journal import Problem, TotalsRefused
 from services.totals.domain.pos_requests import untimely
+from services.totals.domain.records import SetupRecord
 from services.totals.domain.totals import DayTotals
 from services.totals.service_layer.days import (
     DayNotFound,
@@ -31,7 +31,6 @@ from shared.contracts.pos import (
     RetiredPosReprintRequested,
 )
 from shared.contracts.pos import Problem as PosProblem
-from shared.outbox import transaction
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +42,9 @@ RETIRED = ("version 1 of this message carried the store's API key, which no mess
 
 
 class PosHandler:
-    def __init__(self, service: TotalsService, repo: TotalsRepository,
-                 seen: PgPosRequestsSeen, max_age: timedelta) -> None:
+    def __init__(self, service: TotalsService, seen: PgPosRequestsSeen,
+                 max_age: timedelta) -> None:
         self.service = service
-        self.repo = repo
         self.seen = seen
         self.max_age = max_age
 
@@ -107,8 +105,7 @@ class PosHandler:
             request_type=event.event_type,
             problems=[_wire(p) for p in problems],
         )
-        async with transaction(self.repo.pool, self.repo.handed) as tx:
-            await tx.enqueue(refusal)
+        await self.service.publish(refusal)
         log.info("refused %s from store %s: %d problem(s)", event.event_type, event.store_id,
                  len(problems))
 

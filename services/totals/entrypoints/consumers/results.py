@@ -2,7 +2,8 @@
 
 import logging
 
-from services.totals.adapters.repository import ACTIVE, NEEDS_REAUTH, TotalsRepository
+from services.totals.domain.records import ACTIVE, NEEDS_REAUTH
+from services.totals.service_layer.outcomes import Outcomes
 from shared.contracts.events import (
     Event,
     GlPostingFailed,
@@ -19,10 +20,10 @@ class ResultsHandler:
     """Outcomes arriving side by side are applied together (one transaction per group);
     `start` must run before the first event."""
 
-    def __init__(self, repo: TotalsRepository) -> None:
-        self.repo = repo
+    def __init__(self, service: Outcomes) -> None:
+        self.service = service
         self.outcomes: GroupedWriter[GlPostingSucceeded | GlPostingFailed, bool] = \
-            GroupedWriter(repo.apply_results, name="outcomes")
+            GroupedWriter(service.record, name="outcomes")
 
     def start(self) -> None:
         self.outcomes.start()
@@ -36,10 +37,10 @@ class ResultsHandler:
             log.info("%s for store %s %s rev %d: %s", event.event_type, event.store_id,
                      event.business_date, event.revision, "recorded" if changed else "no change")
         elif isinstance(event, XeroConnectionNeedsReauth):
-            held = await self.repo.mark_connection(event.connection_id, NEEDS_REAUTH)
+            held = await self.service.mark_connection(event.connection_id, NEEDS_REAUTH)
             log.info("connection %s needs a new key; %d day(s) wait", event.connection_id,
                      len(held))
         elif isinstance(event, XeroConnectionRestored):
-            released = await self.repo.mark_connection(event.connection_id, ACTIVE)
+            released = await self.service.mark_connection(event.connection_id, ACTIVE)
             log.info("connection %s restored; %d held day(s) sent", event.connection_id,
                      len(released))

@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.background import BackgroundTask
 
 from services.totals.adapters.notifier import wait_until
-from services.totals.adapters.repository import DayRecord
 from services.totals.domain.day import SETTLED
 from services.totals.domain.journal import TotalsRefused
+from services.totals.domain.records import DayRecord
 from services.totals.domain.totals import DayTotals
 from services.totals.entrypoints.http.deps import StoreId, StoreSetupDep, Wired
 from services.totals.entrypoints.http.views import day_view, post_view, printable, problems_body
@@ -83,7 +83,7 @@ async def get_day(
     timeout = min(wait, wired.settings.max_wait_s)
 
     async def read() -> DayRecord | None:
-        return await wired.repo.get_day(store_id, business_date)
+        return await wired.service.day_of(store_id, business_date)
 
     def settled(value: object) -> bool:
         return isinstance(value, DayRecord) and value.state.status in SETTLED
@@ -152,7 +152,7 @@ async def _changes(store_id: str, wired: Any, keepalive: float) -> AsyncIterator
                 while True:  # several changes queued: send each day's latest state once
                     dates.add(changes.get_nowait())
             for business_date in sorted(dates):
-                day = await wired.repo.get_day(store_id, business_date)
+                day = await wired.service.day_of(store_id, business_date)
                 if day is not None:
                     view = day_view(day)
                     event_id = f"{store_id}:{business_date}:{view['revision']}:{view['status']}"

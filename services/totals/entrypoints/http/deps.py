@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Header, HTTPException, Path, Request, status
 
+from services.totals.adapters.auth_client import AuthClient
 from services.totals.adapters.notifier import DayNotifier
-from services.totals.adapters.repository import SetupRecord, TotalsRepository
+from services.totals.domain.records import SetupRecord
 from services.totals.service_layer.days import NotAuthenticated, TotalsService, WrongStore
 from services.totals.settings import TotalsSettings
 from shared.contracts.stores import STORE_ID_PATTERN, STORE_ID_RULE
@@ -18,9 +20,10 @@ StoreId = Annotated[str, Path(pattern=STORE_ID, description=STORE_ID_RULE)]
 @dataclass
 class Wiring:
     settings: TotalsSettings
-    repo: TotalsRepository
+    pool: asyncpg.Pool
     service: TotalsService
     notifier: DayNotifier
+    auth: AuthClient
 
 
 async def wiring(request: Request) -> Wiring:

@@ -164,7 +164,7 @@ async def _page(request: Request, wired: Wired, caller: Caller, **context: Any
 async def _snapshot(request: Request, wired: Wired) -> dict[str, Any]:
     data = await _reader(request).snapshot()
     try:
-        data["store_moves"] = await wired.service.auth.store_moves()
+        data["store_moves"] = await wired.auth.store_moves()
     except AuthUnavailable as exc:
         data["store_moves"] = []
         data["problems"].append(f"auth (store moves): {exc}")
@@ -197,7 +197,7 @@ class ReconnectTokenRequest(BaseModel):
 
 async def _issue_reconnect_token(wired: Wired, body: ReconnectTokenRequest) -> dict[str, Any]:
     try:
-        issued = await wired.service.auth.issue_reconnect_token(body.store_id)
+        issued = await wired.auth.issue_reconnect_token(body.store_id)
     except AuthUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                             detail=f"auth cannot issue a token now: {exc}") from None
@@ -226,7 +226,7 @@ async def _replay(request: Request, body: ReplayRequest) -> dict[str, Any]:
 
 
 async def _retry(wired: Wired, body: RetryRequest) -> dict[str, Any]:
-    setup = await wired.repo.get_setup(body.store_id)
+    setup = await wired.service.setup_of(body.store_id)
     if setup is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             detail=f"store {body.store_id} has no setup")

@@ -3,9 +3,9 @@
 from decimal import Decimal
 from typing import Any
 
-from services.totals.adapters.repository import DayRecord, SetupRecord
 from services.totals.domain.day import DayStatus, Decision, message
 from services.totals.domain.journal import Problem, posting_reference
+from services.totals.domain.records import DayRecord, SetupRecord
 
 
 def problems_body(problems: list[Problem], error: str) -> dict[str, Any]:
