@@ -28,7 +28,7 @@ from shared.contracts.events import (
     StoreTotalsClosed,
     Trigger,
 )
-from shared.contracts.pos import PosRequestRefused
+from shared.contracts.pos import PosReprintRequested, PosRequestRefused
 from shared.contracts.pos import Problem as PosProblem
 from tests.totals.fakes import FakeAuth, FakeDatabase, FakeTotalsUnitOfWork
 from tests.totals.support import failed, succeeded
@@ -197,6 +197,20 @@ async def test_an_unknown_key_gets_the_same_answer_whether_the_store_exists_or_n
     with pytest.raises(NotAuthenticated) as missing:
         await service.authenticate("77", "2RF:nobodys")
     assert str(existing.value) == str(missing.value)
+
+
+async def test_a_message_signed_with_the_stores_key_opens_only_that_store(service, auth):
+    key = await add_store(service, auth, "12")
+    other = await add_store(service, auth, "13")
+    signed = PosReprintRequested.signed(key, store_id="12", business_date=DAY)
+    assert (await service.authenticate_signed("12", signed.signed_by)).store_id == "12"
+    by_other = PosReprintRequested.signed(other, store_id="12", business_date=DAY)
+    answers = []
+    for store, message in (("12", by_other), ("13", signed), ("77", signed)):
+        with pytest.raises(NotAuthenticated) as refused:
+            await service.authenticate_signed(store, message.signed_by)
+        answers.append(str(refused.value))
+    assert len(set(answers)) == 1  # the same answer whether the store exists or not
 
 
 # --- closing ------------------------------------------------------------------------
