@@ -96,8 +96,10 @@ INFRASTRUCTURE = frozenset({"amqp_url", "postgres_url", "sandbox_process"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks `unit` every test whose fixtures reach no infrastructure: `make test-unit`
-    runs those alone, with neither RabbitMQ nor PostgreSQL running."""
+    """Marks `unit` every test whose fixtures reach no infrastructure and that starts no
+    process of its own (marked `processes`): `make test-unit` runs those alone, with
+    neither RabbitMQ nor PostgreSQL running."""
     for item in items:
-        if INFRASTRUCTURE.isdisjoint(getattr(item, "fixturenames", ())):
+        if (INFRASTRUCTURE.isdisjoint(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("processes") is None):
             item.add_marker(pytest.mark.unit)

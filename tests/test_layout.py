@@ -3,6 +3,7 @@ service has the same parts, `shared/` imports no service, no service imports ano
 the domain does no I/O, and only adapters and wiring speak to RabbitMQ directly."""
 
 import ast
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ IO_PACKAGES = {"asyncpg", "aio_pika", "aiormq", "aiohttp", "httpx", "fastapi", "
                "shared.messaging", "shared.outbox", "shared.bootstrap", "shared.web"}
 
 
-def imports_of(path: Path) -> set[str]:
+@cache
+def imports_of(path: Path) -> frozenset[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
@@ -25,14 +27,14 @@ def imports_of(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
-    return found
+    return frozenset(found)
 
 
 def modules_under(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.py"))
 
 
-def touches(imported: set[str], package: str) -> bool:
+def touches(imported: frozenset[str], package: str) -> bool:
     return any(name == package or name.startswith(package + ".") for name in imported)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
 from tests.support.launcher import GLBRIDGE, glbridge_up, launcher_env
 
@@ -32,6 +33,7 @@ def test_the_authorize_url_redirects_to_the_operators_public_url(
         assert login.status_code == 200, login.text
 
 
+@pytest.mark.processes
 def test_up_refuses_a_configuration_that_cannot_work(tmp_path: Path) -> None:
     refused = subprocess.run(
         [GLBRIDGE, "up"], cwd=tmp_path, capture_output=True, text=True, timeout=60,

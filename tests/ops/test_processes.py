@@ -7,6 +7,8 @@ import pytest
 
 from glbridge.processes import ServiceProcess, free_port
 
+pytestmark = pytest.mark.processes
+
 
 def test_a_process_that_never_gets_ready_is_stopped(tmp_path: Path) -> None:
     port = free_port()

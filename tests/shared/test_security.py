@@ -48,6 +48,7 @@ def _start(module: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("module", ["services.auth", "services.totals", "services.posting"])
+@pytest.mark.processes
 def test_services_refuse_to_start_on_development_values_with_real_xero(module: str) -> None:
     """No database or broker is needed to refuse: the process ends before it listens."""
     started = _start(module, **REAL_XERO, DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
@@ -59,6 +60,7 @@ def test_services_refuse_to_start_on_development_values_with_real_xero(module: s
         assert "AUTH_ENCRYPTION_KEYS" in started.stderr
 
 
+@pytest.mark.processes
 def test_the_sandbox_refuses_its_control_api_beside_real_xero() -> None:
     started = _start("services.xero_sandbox", **REAL_XERO, SANDBOX_CONTROL_ENABLED="true")
     assert started.returncode != 0

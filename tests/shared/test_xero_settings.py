@@ -50,6 +50,7 @@ def test_xero_urls_need_xero_env() -> None:
     assert "set XERO_ENV=xero" in refused(XERO_API_URL="https://api.xero.com/api.xro/2.0")
 
 
+@pytest.mark.processes
 def test_a_service_refuses_to_start_and_says_why() -> None:
     run = subprocess.run([sys.executable, "-m", "services.posting"], capture_output=True,
                          text=True, timeout=60, env={"XERO_ENV": "xero", "PATH": "/usr/bin"})
