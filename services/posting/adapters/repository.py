@@ -11,11 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from services.posting.adapters.recording import (
-    Recorded,
-    RecordingPlan,
-    plan_columns,
-)
+from services.posting.adapters.recording import plan_columns
 from services.posting.adapters.reposts import PostgresReposts, Reposts
 from services.posting.domain import budget
 from services.posting.domain.model import (
@@ -24,6 +20,7 @@ from services.posting.domain.model import (
     failed,
     superseded_error,
 )
+from services.posting.domain.revisions import Recorded, RecordingPlan
 from shared.contracts.events import (
     GlPostingFailed,
     GlPostingSucceeded,

@@ -9,8 +9,8 @@ import logging
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from services.posting.adapters.recording import Recorded
 from services.posting.adapters.repository import Repository
+from services.posting.domain.revisions import Recorded
 from services.posting.metrics import RECORD_GROUP, RECORD_SECONDS
 from shared.contracts.events import Event, StoreTotalsClosed
 from shared.messaging.consumer import Reject
