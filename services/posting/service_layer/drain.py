@@ -20,15 +20,10 @@ from uuid import UUID
 
 from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
 from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.earlier import (
-    EarlierJournal,
-    EarlierJournals,
-    PostgresEarlierJournals,
-)
+from services.posting.adapters.earlier import EarlierJournal, EarlierJournals
 from services.posting.adapters.gateway import DayBudgetSpent, Throttled, XeroGateway
-from services.posting.adapters.journal_origins import JournalOrigins, PgJournalOrigins
-from services.posting.adapters.refused import PostgresRefusedAttempts, RefusedAttempts
-from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
+from services.posting.adapters.journal_origins import JournalOrigins
+from services.posting.adapters.refused import RefusedAttempts
 from services.posting.adapters.xero import (
     TokenRejected,
     XeroForbidden,
@@ -52,12 +47,14 @@ from services.posting.domain.model import (
     unvoided_error,
 )
 from services.posting.domain.outcome import JournalResult, is_account_error, judge
+from services.posting.domain.records import Claimed, Outcome, Reschedule
 from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.repost import needs_fresh_chart, put_tag
 from services.posting.domain.retry import Backoff, Failure, backoff_s, retry_of
 from services.posting.domain.tax import with_rounding
 from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, LOOKUPS_REFUSED, POSTINGS
+from services.posting.service_layer.ports import Postings
 from shared.contracts.events import (
     ErrorKind,
     GlPostingFailed,
@@ -153,19 +150,19 @@ class Allowance:
 class Drainer:
     def __init__(
         self,
-        repo: Repository,
+        repo: Postings,
         gateway: XeroGateway,
         charts: ChartCache,
         policy: DrainPolicy,
+        earlier: EarlierJournals,
+        refused: RefusedAttempts,
+        origins: JournalOrigins,
         broker: Broker | None = None,
-        earlier: EarlierJournals | None = None,
-        refused: RefusedAttempts | None = None,
-        origins: JournalOrigins | None = None,
     ) -> None:
         self.repo = repo
-        self.earlier = earlier or PostgresEarlierJournals(repo.pool)
-        self.refused = refused or PostgresRefusedAttempts(repo.pool)
-        self.origins: JournalOrigins = origins or PgJournalOrigins(repo.pool)
+        self.earlier = earlier
+        self.refused = refused
+        self.origins = origins
         self.gateway = gateway
         self.charts = charts
         self.policy = policy
@@ -202,7 +199,7 @@ class Drainer:
                 self._retry(items, work, exc)
             finally:
                 # Written only where no other drainer has moved a posting on since it was
-                # claimed (two drains overlapped: see Repository.mark_in_flight).
+                # claimed (two drains overlapped: see PostgresPostings.mark_in_flight).
                 expected = _attempts_left(items, work)
                 await self.repo.settle(work.outcomes, expected)
                 await self.repo.reschedule(work.later, expected)
