@@ -1,18 +1,17 @@
-"""The consumer's recording: a batch of `store-totals-closed` events written in one
-transaction, as the day's revisions decide (`domain/revisions.py`)."""
+"""The recording's reads and writes of whole days, in the unit of work's transaction
+(`adapters/unit_of_work.py`); what to write is `domain/revisions.py`'s decision."""
 
 from collections.abc import Sequence
 from typing import Any
-
-import asyncpg
 
 from services.posting.adapters.outcomes import posting_of, write_outcomes
 from services.posting.adapters.reposts import PostgresReposts, Reposts
 from services.posting.domain.model import State, failed, narration_of, superseded_error
 from services.posting.domain.records import Outcome
-from services.posting.domain.revisions import Recorded, RecordingPlan
+from services.posting.domain.revisions import DayRow, RecordingPlan
+from services.posting.service_layer.unit_of_work import Day
 from shared.contracts.events import Event, StoreTotalsClosed
-from shared.outbox import HandOff, Transaction, transaction
+from shared.outbox import Transaction
 
 # One index probe per day, whatever the table's size: OFFSET 0 keeps the LATERAL
 # subquery from being flattened into a join, which PostgreSQL's cached plan (made while
@@ -27,43 +26,34 @@ POSTINGS_OF_DAYS = (
 )
 
 
-class PostgresRecording:
-    """Each batch commits durably on `pool`; its events go to `handed` after COMMIT."""
+class PostgresDayRevisions:
+    """The `DayRevisions` of a `PostgresUnitOfWork`: on its transaction's connection."""
 
-    def __init__(self, pool: asyncpg.Pool, handed: HandOff | None = None,
-                 reposts: Reposts | None = None) -> None:
-        self.pool = pool
+    def __init__(self, tx: Transaction, reposts: Reposts | None = None) -> None:
+        self.tx = tx
         self.reposts = reposts or PostgresReposts()
-        # Committed events go to this process's relay at once (without one: its sweep).
-        self.handed = handed or HandOff(limit=0)
 
-    async def record_many(self, events: Sequence[StoreTotalsClosed]) -> list[Recorded]:
-        """Records a batch of events in one transaction (a handful of statements).
+    async def lock_and_read(self, days: Sequence[Day]) -> dict[Day, list[DayRow]]:
+        """Revisions of one day are decided one at a time across replicas: an advisory
+        lock per day, taken in a fixed order so two batches never deadlock."""
+        conn = self.tx.conn
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k"
+            " ORDER BY k",
+            [f"{store}:{day.isoformat()}" for store, day in days],
+        )
+        rows = await conn.fetch(
+            POSTINGS_OF_DAYS,
+            [store for store, _ in days],
+            [day for _, day in days],
+        )
+        found: dict[Day, list[DayRow]] = {}
+        for row in rows:
+            found.setdefault((row["store_id"], row["business_date"]), []).append(dict(row))
+        return found
 
-        Revisions of one day are decided one at a time across replicas (an advisory lock
-        per day, taken in a fixed order so two batches never deadlock)."""
-        keys = sorted({_day_key(e) for e in events})
-        days_of_batch = {(e.store_id, e.business_date) for e in events}
-        async with transaction(self.pool, self.handed) as tx:
-            conn = tx.conn
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k"
-                " ORDER BY k",
-                keys,
-            )
-            rows = await conn.fetch(
-                POSTINGS_OF_DAYS,
-                [store for store, _ in days_of_batch],
-                [day for _, day in days_of_batch],
-            )
-            days: dict[str, list[dict[str, Any]]] = {}
-            for row in rows:
-                key = f"{row['store_id']}:{row['business_date'].isoformat()}"
-                days.setdefault(key, []).append(dict(row))
-            plan = RecordingPlan()
-            results = [plan.decide(e, days.setdefault(_day_key(e), [])) for e in events]
-            await self._apply(tx, plan)
-            return results
+    async def apply(self, plan: RecordingPlan) -> None:
+        await self._apply(self.tx, plan)
 
     async def _apply(self, tx: Transaction, plan: RecordingPlan) -> None:
         conn = tx.conn
@@ -97,10 +87,6 @@ class PostgresRecording:
             for r in rows
         ]
         tx.written += await write_outcomes(tx.conn, outcomes)
-
-
-def _day_key(event: StoreTotalsClosed) -> str:
-    return f"{event.store_id}:{event.business_date.isoformat()}"
 
 
 def plan_columns(
