@@ -12,9 +12,13 @@ from fastapi import FastAPI
 from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.charts import ChartCache
 from services.posting.adapters.day_budget import PgDayBudget
+from services.posting.adapters.earlier import PostgresEarlierJournals
 from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.http import http_session
-from services.posting.adapters.repository import Repository
+from services.posting.adapters.journal_origins import PgJournalOrigins
+from services.posting.adapters.refused import PostgresRefusedAttempts
+from services.posting.adapters.stores import PostingStores
+from services.posting.adapters.unit_of_work import PostgresUnitOfWork
 from services.posting.adapters.xero import XeroClient
 from services.posting.domain.budget import Limits
 from services.posting.entrypoints.consumers.store_totals_closed import (
@@ -26,6 +30,7 @@ from services.posting.entrypoints.http.routes import status_router
 from services.posting.entrypoints.http.setup_check import setup_check_router
 from services.posting.entrypoints.workers.scheduler import Scheduler
 from services.posting.service_layer.drain import Drainer, DrainPolicy
+from services.posting.service_layer.recording import Recorder
 from services.posting.settings import PostingSettings
 from shared.bootstrap import (
     connect_broker_in_background,
@@ -83,20 +88,23 @@ def policy_of(settings: PostingSettings) -> DrainPolicy:
 
 
 def drainer_of(
-    settings: PostingSettings, repo: Repository, http: aiohttp.ClientSession,
+    settings: PostingSettings, stores: PostingStores, http: aiohttp.ClientSession,
     broker: Broker | None = None,
 ) -> Drainer:
     """The drain of one process: Xero and auth over `http`, the budget shared through
-    `repo`, its own chart cache."""
+    `stores`, its own chart cache."""
     xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s, http)
     auth = AuthClient(
         settings.auth_url, settings.posting_service_token, settings.auth_timeout_s,
         settings.token_margin_s, http,
     )
-    day = PgDayBudget(repo.relaxed, settings.per_day)
-    gateway = XeroGateway(repo, xero, auth, limits_of(settings), day=day)
-    charts = ChartCache(repo, gateway, settings.chart_ttl_s)
-    return Drainer(repo, gateway, charts, policy_of(settings), broker)
+    day = PgDayBudget(stores.relaxed, settings.per_day)
+    gateway = XeroGateway(stores.budget, xero, auth, limits_of(settings), day=day)
+    charts = ChartCache(stores.charts, gateway, settings.chart_ttl_s)
+    pool = stores.pool
+    return Drainer(stores.postings, gateway, charts, policy_of(settings),
+                   PostgresEarlierJournals(pool), PostgresRefusedAttempts(pool),
+                   PgJournalOrigins(pool), broker)
 
 
 async def bootstrap(app: FastAPI, settings: PostingSettings,
@@ -122,25 +130,26 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
         settings.amqp_url, topology(settings.amqp_namespace), settings.publish_timeout_s
     )
     handed = HandOff()
-    repo = Repository(pool, relaxed, handed)
-    stack.push_async_callback(repo.stop)
+    stores = PostingStores(pool, relaxed, handed)
+    stack.push_async_callback(stores.stop)
     # One connection per organisation being drained (each drains one call at a time,
     # two while its chart is read), and a few for auth.
     http = http_session(max_connections=settings.max_tenants * 2 + 8)
     stack.push_async_callback(http.close)
-    drainer = drainer_of(settings, repo, http, broker)
+    drainer = drainer_of(settings, stores, http, broker)
     charts = drainer.charts
     stack.push_async_callback(charts.stop)
     scheduler = Scheduler(
-        repo, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
+        stores.leases, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
     )
-    app.state.pool, app.state.repo, app.state.auth = pool, repo, drainer.gateway.auth
+    app.state.pool, app.state.views, app.state.auth = pool, stores.views, drainer.gateway.auth
     app.state.charts = charts
 
     async def on_connected(connected: contextlib.AsyncExitStack) -> None:
         start_task(connected, OutboxRelay(relay_pool, broker, SCHEMA, handed).run(), "outbox")
         start_task(connected, scheduler.run(), "scheduler")
-        recorder = batch_recorder(Repository(record_pool, handed=handed))
+        recorder = batch_recorder(
+            Recorder(lambda: PostgresUnitOfWork(record_pool, handed)))
         recorder.start()
         connected.push_async_callback(recorder.stop)
         consumers = (

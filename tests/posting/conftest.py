@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from glbridge.system import Credentials
-from services.posting.adapters.repository import Repository
+from services.posting.adapters.stores import PostingStores
 from services.totals.adapters.ops_reader import OpsReader
 from shared.contracts.events import (
     Event,
@@ -314,9 +314,9 @@ async def pools(database_url: str) -> AsyncIterator[list[asyncpg.Pool]]:
 
 
 @pytest.fixture
-async def repos(pools: list[asyncpg.Pool]) -> AsyncIterator[list[Repository]]:
-    """A repository per pool, as replicas would have; stopped even when a test fails."""
-    made = [Repository(pool) for pool in pools]
+async def repos(pools: list[asyncpg.Pool]) -> AsyncIterator[list[PostingStores]]:
+    """Repositories per pool, as replicas would have; stopped even when a test fails."""
+    made = [PostingStores(pool) for pool in pools]
     yield made
     for repo in made:
         await repo.stop()

@@ -10,28 +10,29 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.posting.adapters.repository import Repository
+from services.posting.adapters.stores import PostingStores
 from services.posting.domain.budget import Limits
 from tests.posting.conftest import Store, day_event
 
 
-async def _recorded(repo: Repository, count: int) -> list[Store]:
+async def _recorded(repo: PostingStores, count: int) -> list[Store]:
     """Stores of new organisations, a day of each recorded in one batch."""
     stores = [Store(f"budget-{uuid.uuid4().hex[:6]}", uuid.uuid4(), uuid.uuid4())
               for _ in range(count)]
-    await repo.record_many([day_event(store) for store in stores])
+    await repo.recording.record_many([day_event(store) for store in stores])
     return stores
 
 
-async def _ask(repos: list[Repository], tenants: list[uuid.UUID], limits: Limits,
+async def _ask(repos: list[PostingStores], tenants: list[uuid.UUID], limits: Limits,
                per_tenant: int) -> list[tuple[uuid.UUID, Any]]:
     """Every tenant asks `per_tenant` times, spread over the repositories, all at once."""
     asks = [(repos[i % len(repos)], tenant) for tenant in tenants for i in range(per_tenant)]
-    answers = await asyncio.gather(*(repo.acquire_call(tenant, limits) for repo, tenant in asks))
+    answers = await asyncio.gather(*(repo.budget.acquire_call(tenant, limits)
+                                     for repo, tenant in asks))
     return [(tenant, slot) for (_, tenant), (_, slot) in zip(asks, answers, strict=True)]
 
 
-async def test_concurrent_slots_per_organisation_are_capped(repos: list[Repository]) -> None:
+async def test_concurrent_slots_per_organisation_are_capped(repos: list[PostingStores]) -> None:
     tenants = [uuid.uuid4() for _ in range(12)]
     limits = Limits(per_minute=60, concurrent=3)
     granted = [(t, s) for t, s in await _ask(repos, tenants, limits, per_tenant=7) if s]
@@ -47,7 +48,7 @@ async def test_concurrent_slots_per_organisation_are_capped(repos: list[Reposito
 
 
 async def test_released_slots_are_granted_again_within_the_minute(
-    repos: list[Repository],
+    repos: list[PostingStores],
 ) -> None:
     repo = repos[0]
     tenants = [uuid.uuid4() for _ in range(5)]
@@ -58,7 +59,7 @@ async def test_released_slots_are_granted_again_within_the_minute(
         for tenant, slot in answers:
             if slot is not None:
                 calls += 1
-                await repo.release_call(tenant, slot, None)
+                await repo.budget.release_call(tenant, slot, None)
     # Each organisation: 4 calls a minute at most, and they are all given.
     assert calls == 4 * len(tenants)
 
@@ -72,7 +73,7 @@ async def _clear_of_a_minute_boundary(pool: asyncpg.Pool) -> None:
 
 
 async def test_the_app_minute_caps_every_organisation_together(
-    pools: list[asyncpg.Pool], repos: list[Repository],
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
 ) -> None:
     await _clear_of_a_minute_boundary(pools[0])
     tenants = [uuid.uuid4() for _ in range(20)]
@@ -82,7 +83,7 @@ async def test_the_app_minute_caps_every_organisation_together(
 
 
 async def test_recording_a_day_makes_its_organisations_budget_row(
-    pools: list[asyncpg.Pool], repos: list[Repository],
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
 ) -> None:
     """The first call of a new organisation finds its row (no insert, no second read)."""
     repo = repos[0]
@@ -93,8 +94,9 @@ async def test_recording_a_day_makes_its_organisations_budget_row(
     assert {row["tenant_id"] for row in rows} == {store.tenant_id for store in stores}
     assert all(row["calls"] == [] and row["in_flight"] == [] for row in rows)
     # Recording another day of one of them leaves its row as it is.
-    _, slot = await repo.acquire_call(stores[0].tenant_id, Limits(per_minute=60, concurrent=5))
-    await repo.record_many([day_event(stores[0], day=date(2026, 11, 2))])
+    _, slot = await repo.budget.acquire_call(stores[0].tenant_id,
+                                             Limits(per_minute=60, concurrent=5))
+    await repo.recording.record_many([day_event(stores[0], day=date(2026, 11, 2))])
     held = await pools[0].fetchval(
         "SELECT in_flight FROM rate_budget WHERE tenant_id = $1", stores[0].tenant_id)
     assert held == [slot]
@@ -102,18 +104,18 @@ async def test_recording_a_day_makes_its_organisations_budget_row(
 
 @pytest.mark.parametrize("together", [True, False], ids=["one group", "one by one"])
 async def test_releases_free_their_slots_and_keep_the_later_block(
-    pools: list[asyncpg.Pool], repos: list[Repository], together: bool,
+    pools: list[asyncpg.Pool], repos: list[PostingStores], together: bool,
 ) -> None:
     """Together: its chart call and a batch end at once (one group, one joined row per
     organisation). One by one: the single-row statement of a low rate."""
     repo = repos[0]
     tenant = uuid.uuid4()
     limits = Limits(per_minute=60, concurrent=5)
-    slots = [(await repo.acquire_call(tenant, limits))[1] for _ in range(3)]
+    slots = [(await repo.budget.acquire_call(tenant, limits))[1] for _ in range(3)]
     later = datetime.now(UTC) + timedelta(seconds=30)
     releases = [(tenant, slots[0], later), (tenant, slots[1], None)]
     for group in ([releases] if together else [[r] for r in releases]):
-        await repo._release_calls(group)
+        await repo.budget._release_calls(group)
     row = await pools[0].fetchrow(
         "SELECT in_flight, blocked_until FROM rate_budget WHERE tenant_id = $1", tenant)
     assert row["in_flight"] == [slots[2]]
@@ -121,7 +123,7 @@ async def test_releases_free_their_slots_and_keep_the_later_block(
 
 
 async def test_a_group_the_app_minute_cannot_hold_is_given_back_whole(
-    pools: list[asyncpg.Pool], repos: list[Repository],
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
 ) -> None:
     repo = repos[0]
     tenants = [store.tenant_id for store in await _recorded(repo, 4)]
@@ -130,7 +132,7 @@ async def test_a_group_the_app_minute_cannot_hold_is_given_back_whole(
         "UPDATE app_budget SET window_start = date_trunc('minute', now()), calls = 8")
     limits = Limits(per_minute=60, concurrent=5, app_per_minute=10)
     # Four organisations decided together where two calls are left in the app's minute.
-    answers = await repo._acquire_group([(tenant, limits) for tenant in tenants])
+    answers = await repo.budget._acquire_group([(tenant, limits) for tenant in tenants])
     assert all(slot is None and wait > 0 for wait, slot in answers)
     held = await pools[0].fetch(
         "SELECT in_flight, calls FROM rate_budget WHERE tenant_id = ANY($1)", tenants)

@@ -10,8 +10,8 @@ from typing import Any
 import asyncpg
 import pytest
 
+from services.posting.adapters.chart_store import PostgresChartStore
 from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.repository import Repository
 from shared.contracts.events import GlPostingSucceeded
 from shared.db import apply_migrations, create_pool
 from shared.messaging.topology import POSTING_CONNECTIONS_QUEUE
@@ -99,16 +99,14 @@ class ChartsBehindAGate:
 
 
 @pytest.fixture
-async def repo(database_url: str) -> AsyncIterator[Repository]:
+async def repo(database_url: str) -> AsyncIterator[PostgresChartStore]:
     await apply_migrations(database_url, "posting", MIGRATIONS)
     pool = await create_pool(database_url, "posting", 1, 4)
-    repository = Repository(pool)
-    yield repository
-    await repository.stop()
+    yield PostgresChartStore(pool)
     await pool.close()
 
 
-async def test_an_old_chart_is_used_at_once_and_read_again_behind(repo: Repository):
+async def test_an_old_chart_is_used_at_once_and_read_again_behind(repo: PostgresChartStore):
     xero = ChartsBehindAGate()
     charts = ChartCache(repo, xero, ttl_s=0.2, retry_s=0.0)  # type: ignore[arg-type]
     tenant, connection = uuid.uuid4(), uuid.uuid4()
@@ -148,7 +146,7 @@ async def test_an_old_chart_is_used_at_once_and_read_again_behind(repo: Reposito
 
 
 async def test_a_chart_read_again_by_one_replica_is_not_read_again_by_the_next(
-        repo: Repository):
+        repo: PostgresChartStore):
     xero = ChartsBehindAGate()
     first, second = (ChartCache(repo, xero, ttl_s=1.0, retry_s=0.0)  # type: ignore[arg-type]
                      for _ in range(2))
@@ -203,7 +201,7 @@ class ChartsWithChanges:
 
 
 async def test_an_account_error_reads_the_chart_whole_and_a_deleted_account_leaves(
-        repo: Repository):
+        repo: PostgresChartStore):
     xero = ChartsWithChanges()
     charts = ChartCache(repo, xero, ttl_s=86_400)  # type: ignore[arg-type]
     tenant, connection = uuid.uuid4(), uuid.uuid4()
@@ -236,7 +234,7 @@ def test_a_deleted_account_in_a_changes_only_answer_leaves_the_cache():
     assert [a["Code"] for a in merged] == ["1210"]
 
 
-async def test_the_organisation_is_read_again_only_after_an_error(repo: Repository):
+async def test_the_organisation_is_read_again_only_after_an_error(repo: PostgresChartStore):
     """An old chart costs one call (accounts); the organisation record (lock dates) is
     read with the first chart and again only once an error marked the chart stale."""
     xero = ChartsBehindAGate()

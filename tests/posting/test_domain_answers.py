@@ -111,7 +111,7 @@ def test_a_journal_result_is_read_field_by_field() -> None:
            "Warnings": [{"Message": "w1"}],
            "JournalLines": [{"AccountCode": "1210"}, {}]}
     assert result_from_xero(raw) == JournalResult(
-        "N", journal_id, "WARNING", ("e1",), ("w1",), "POSTED", ("1210", ""))
+        "N", journal_id, "WARNING", ("e1",), ("w1",), "POSTED")
 
 
 @pytest.mark.parametrize(("journal_id", "status"), [

@@ -8,7 +8,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.posting.adapters.repository import CLAIM_DUE_POSTINGS, POSTINGS_OF_DAYS
+from services.posting.adapters.postings import CLAIM_DUE_POSTINGS
+from services.posting.adapters.recording import POSTINGS_OF_DAYS
 from services.totals.adapters.repository import STATES_OF_DAYS
 from shared.db import apply_migrations
 

@@ -76,9 +76,6 @@ class AuthClient:
             self._tokens.pop(connection_id, None)
             return await self._fetch(connection_id, rejected=token)
 
-    def forget(self, connection_id: UUID) -> None:
-        self._tokens.pop(connection_id, None)
-
     def _lock(self, connection_id: UUID) -> asyncio.Lock:
         return self._locks.setdefault(connection_id, asyncio.Lock())
 

@@ -19,7 +19,6 @@ from typing import Any
 from uuid import UUID
 
 from services.posting.adapters.gateway import XeroGateway
-from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import RateInfo
 from services.posting.domain.chart import (
     TAX_RATES_KEY,
@@ -27,6 +26,7 @@ from services.posting.domain.chart import (
     Chart,
     chart_from_xero,
 )
+from services.posting.service_layer.ports import ChartStore
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,9 @@ class ChartCache:
     Xero checks every journal itself, so a journal checked against a chart a few minutes
     old can at worst be refused by Xero with Xero's own words."""
 
-    def __init__(self, repo: Repository, gateway: XeroGateway, ttl_s: float,
+    def __init__(self, store: ChartStore, gateway: XeroGateway, ttl_s: float,
                  max_stale_s: float = 86_400.0, retry_s: float = 30.0) -> None:
-        self.repo = repo
+        self.store = store
         self.gateway = gateway
         self.ttl_s = ttl_s
         self.max_stale_s = max_stale_s
@@ -110,7 +110,7 @@ class ChartCache:
         entry = self._entries.get(tenant_id)
         if entry is not None:
             entry.stale = True
-        await self.repo.mark_chart_stale(tenant_id)
+        await self.store.mark_chart_stale(tenant_id)
 
     async def stop(self) -> None:
         tasks = list(self._revalidating.values())
@@ -160,7 +160,7 @@ class ChartCache:
             return entry
 
     async def _from_database(self, tenant_id: UUID) -> _Entry | None:
-        row = await self.repo.load_chart(tenant_id)
+        row = await self.store.load_chart(tenant_id)
         if row is None:
             return None
         age = (datetime.now(UTC) - row["fetched_at"]).total_seconds()
@@ -218,7 +218,7 @@ class ChartCache:
         else:
             accounts_json = json.dumps(accounts or [], default=str)
         organisation_json = json.dumps(organisation, default=str)
-        await self.repo.save_chart(tenant_id, accounts_json, organisation_json, last_modified)
+        await self.store.save_chart(tenant_id, accounts_json, organisation_json, last_modified)
         return _Entry(
             _chart(accounts_json, organisation_json), accounts_json, organisation_json,
             last_modified, time.monotonic(), organisation_fetched=organisation_fetched,

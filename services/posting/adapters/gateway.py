@@ -12,7 +12,6 @@ from uuid import UUID
 
 from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.day_budget import DayBudget
-from services.posting.adapters.repository import Repository
 from services.posting.adapters.xero import (
     RateInfo,
     TokenRejected,
@@ -31,6 +30,7 @@ from services.posting.metrics import (
     XERO_CALLS,
     XERO_SECONDS,
 )
+from services.posting.service_layer.ports import RateBudget
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,14 +56,14 @@ class DayBudgetSpent(Exception):
 class XeroGateway:
     def __init__(
         self,
-        repo: Repository,
+        budget: RateBudget,
         xero: XeroClient,
         auth: AuthClient,
         limits: budget.Limits,
         max_inline_wait_s: float = 3.0,
         day: DayBudget | None = None,
     ) -> None:
-        self.repo = repo
+        self.budget = budget
         self.xero = xero
         self.auth = auth
         self.limits = limits
@@ -127,7 +127,7 @@ class XeroGateway:
 
     async def _acquire(self, tenant_id: UUID) -> datetime:
         while True:
-            wait, slot = await self.repo.acquire_call(tenant_id, self.limits)
+            wait, slot = await self.budget.acquire_call(tenant_id, self.limits)
             if isinstance(slot, datetime):
                 return slot
             if wait > self.max_inline_wait_s:
@@ -152,6 +152,6 @@ class XeroGateway:
             datetime.now(UTC), retry_after, rate.min_remaining
         )
         try:
-            await self.repo.release_call(tenant_id, slot, block)
+            await self.budget.release_call(tenant_id, slot, block)
         except Exception:  # the slot expires by itself; the outcome matters more
             log.exception("could not release a Xero call slot of %s", tenant_id)

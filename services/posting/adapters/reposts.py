@@ -1,41 +1,12 @@
 """New attempts of failed postings: the posting is reopened in place (same row, same
 narration), so the day still reaches Xero at most once."""
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 import asyncpg
 
-from services.posting.domain.model import State
-from services.posting.domain.repost import (
-    RecordedRevision,
-    SameRevision,
-    attempt_state,
-    decide_same_revision,
-)
-from shared.contracts.events import StoreTotalsClosed
-
-
-@dataclass(frozen=True)
-class Reopen:
-    posting_id: int
-    request: StoreTotalsClosed
-    state: State  # how the attempt starts: pending, or in flight (looked up first)
-
-
-def reopening(request: StoreTotalsClosed, row: Mapping[str, Any]) -> Reopen | None:
-    """The settled posting `row` of the request's revision, reopened if the request is a
-    new attempt (`domain/repost.py`); None when its known outcome is to be repeated."""
-    if row.get("id") is None:  # recorded by this very batch: nothing settled to reopen
-        return None
-    recorded = RecordedRevision(State(row["state"]), row["event_id"], True,
-                                row.get("journal_id") is not None)
-    if decide_same_revision(recorded, request.event_id) is not SameRevision.NEW_ATTEMPT:
-        return None
-    retryable = bool(json.loads(row["outcome"]).get("retryable"))
-    return Reopen(row["id"], request, attempt_state(retryable))
+from services.posting.domain.repost import Reopen
 
 
 class Reposts(Protocol):

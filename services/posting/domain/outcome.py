@@ -2,7 +2,7 @@
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +20,6 @@ class JournalResult:
     warnings: tuple[str, ...] = ()
     # Journals Xero accepted keep their Xero status (POSTED, DRAFT, VOIDED ...).
     journal_status: str = ""
-    line_codes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def created(self) -> bool:
@@ -37,9 +36,6 @@ def result_from_xero(raw: Mapping[str, Any]) -> JournalResult:
         errors=tuple(_messages(raw.get("ValidationErrors"))),
         warnings=tuple(_messages(raw.get("Warnings"))),
         journal_status=str(raw.get("Status") or ""),
-        line_codes=tuple(
-            str(line.get("AccountCode") or "") for line in raw.get("JournalLines") or []
-        ),
     )
 
 

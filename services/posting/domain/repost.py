@@ -6,13 +6,16 @@ checked against a fresh read of the organisation. A day already posted is never 
 again, and a redelivery of the very event already recorded only repeats its outcome.
 """
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from services.posting.domain.model import State
+from shared.contracts.events import StoreTotalsClosed
 
 
 class SameRevision(StrEnum):
@@ -48,6 +51,26 @@ def attempt_state(failure_was_retryable: bool) -> State:
     attempt spent) may still have reached Xero on an unanswered call: it is looked up by
     its narration first, like any posting left in flight."""
     return State.IN_FLIGHT if failure_was_retryable else State.PENDING
+
+
+@dataclass(frozen=True)
+class Reopen:
+    posting_id: int
+    request: StoreTotalsClosed
+    state: State  # how the attempt starts: pending, or in flight (looked up first)
+
+
+def reopening(request: StoreTotalsClosed, row: Mapping[str, Any]) -> Reopen | None:
+    """The settled posting `row` of the request's revision, reopened if the request is a
+    new attempt (above); None when its known outcome is to be repeated."""
+    if row.get("id") is None:  # recorded by this very batch: nothing settled to reopen
+        return None
+    recorded = RecordedRevision(State(row["state"]), row["event_id"], True,
+                                row.get("journal_id") is not None)
+    if decide_same_revision(recorded, request.event_id) is not SameRevision.NEW_ATTEMPT:
+        return None
+    retryable = bool(json.loads(row["outcome"]).get("retryable"))
+    return Reopen(row["id"], request, attempt_state(retryable))
 
 
 def needs_fresh_chart(reposted_at: Iterable[datetime | None], chart_read_at: datetime | None

@@ -20,15 +20,10 @@ from uuid import UUID
 
 from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
 from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.earlier import (
-    EarlierJournal,
-    EarlierJournals,
-    PostgresEarlierJournals,
-)
+from services.posting.adapters.earlier import EarlierJournal, EarlierJournals
 from services.posting.adapters.gateway import DayBudgetSpent, Throttled, XeroGateway
-from services.posting.adapters.journal_origins import JournalOrigins, PgJournalOrigins
-from services.posting.adapters.refused import PostgresRefusedAttempts, RefusedAttempts
-from services.posting.adapters.repository import Claimed, Outcome, Repository, Reschedule
+from services.posting.adapters.journal_origins import JournalOrigins
+from services.posting.adapters.refused import RefusedAttempts
 from services.posting.adapters.xero import (
     TokenRejected,
     XeroForbidden,
@@ -52,12 +47,14 @@ from services.posting.domain.model import (
     unvoided_error,
 )
 from services.posting.domain.outcome import JournalResult, is_account_error, judge
+from services.posting.domain.records import Claimed, Outcome, Reschedule
 from services.posting.domain.reference import idempotency_key, narration_filter
 from services.posting.domain.repost import needs_fresh_chart, put_tag
-from services.posting.domain.retry import backoff_s
+from services.posting.domain.retry import Backoff, Failure, backoff_s, retry_of
 from services.posting.domain.tax import with_rounding
 from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
 from services.posting.metrics import BATCH_SECONDS, BATCH_SIZE, LOOKUPS_REFUSED, POSTINGS
+from services.posting.service_layer.ports import Postings
 from shared.contracts.events import (
     ErrorKind,
     GlPostingFailed,
@@ -153,19 +150,19 @@ class Allowance:
 class Drainer:
     def __init__(
         self,
-        repo: Repository,
+        repo: Postings,
         gateway: XeroGateway,
         charts: ChartCache,
         policy: DrainPolicy,
+        earlier: EarlierJournals,
+        refused: RefusedAttempts,
+        origins: JournalOrigins,
         broker: Broker | None = None,
-        earlier: EarlierJournals | None = None,
-        refused: RefusedAttempts | None = None,
-        origins: JournalOrigins | None = None,
     ) -> None:
         self.repo = repo
-        self.earlier = earlier or PostgresEarlierJournals(repo.pool)
-        self.refused = refused or PostgresRefusedAttempts(repo.pool)
-        self.origins: JournalOrigins = origins or PgJournalOrigins(repo.pool)
+        self.earlier = earlier
+        self.refused = refused
+        self.origins = origins
         self.gateway = gateway
         self.charts = charts
         self.policy = policy
@@ -202,7 +199,7 @@ class Drainer:
                 self._retry(items, work, exc)
             finally:
                 # Written only where no other drainer has moved a posting on since it was
-                # claimed (two drains overlapped: see Repository.mark_in_flight).
+                # claimed (two drains overlapped: see PostgresPostings.mark_in_flight).
                 expected = _attempts_left(items, work)
                 await self.repo.settle(work.outcomes, expected)
                 await self.repo.reschedule(work.later, expected)
@@ -640,27 +637,19 @@ class Drainer:
                                              _after(wait_s), reason, count_attempt=count))
 
     def _retry(self, items: Sequence[Claimed], work: _Round, exc: Exception) -> None:
-        maybe = isinstance(exc, XeroUnavailable) and exc.maybe_processed
+        failure = _failure(exc)
+        backoff = Backoff(self.policy.backoff_base_s, self.policy.backoff_cap_s,
+                          self.policy.in_flight_grace_s)
         done = _ids(work)
         for claimed in items:
             if claimed.posting.id in done:
                 continue
-            attempt = claimed.posting.attempts + 1
-            delay = backoff_s(attempt, self.policy.backoff_base_s, self.policy.backoff_cap_s)
-            if maybe and not getattr(exc, "answered", False):
-                delay = max(delay, self.policy.in_flight_grace_s)
-            # Marked in flight before the call: stays so (looked up next time) when Xero may
-            # have acted; otherwise it goes back to pending.
-            state = State.IN_FLIGHT if (maybe or claimed.posting.state == State.IN_FLIGHT) \
-                else State.PENDING
-            if isinstance(exc, XeroUnavailable) and not exc.maybe_processed \
-                    and claimed.posting.state != State.IN_FLIGHT:
-                state = State.PENDING
-            elif claimed.posting.id in work.sent and not isinstance(exc, XeroUnavailable):
-                state = State.IN_FLIGHT  # sent, then something failed: Xero may hold it
-            work.later.append(Reschedule(claimed.posting.id, state, _after(delay),
+            sent = claimed.posting.id in work.sent
+            retry = retry_of(claimed.posting.state, claimed.posting.attempts, sent, failure,
+                             backoff)
+            work.later.append(Reschedule(claimed.posting.id, retry.state, _after(retry.delay_s),
                                          f"{type(exc).__name__}: {exc}",
-                                         count_attempt=claimed.posting.id not in work.sent))
+                                         count_attempt=retry.count_attempt))
 
     async def _dead_letter(self, given_up: list[tuple[Posting, str]]) -> None:
         if self.broker is None or not given_up:
@@ -695,6 +684,13 @@ def _needs_settings(items: Sequence[Claimed]) -> bool:
     tax rates and tracking categories too."""
     return any(line.tax_type or line.tracking
                for c in items for line in c.posting.journal.lines)
+
+
+def _failure(exc: Exception) -> Failure:
+    if isinstance(exc, XeroUnavailable):
+        return Failure(unreachable=True, maybe_processed=exc.maybe_processed,
+                       answered=exc.answered)
+    return Failure()
 
 
 def _wait_s(exc: Exception) -> float | None:

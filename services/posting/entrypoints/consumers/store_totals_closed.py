@@ -9,9 +9,9 @@ import logging
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
-from services.posting.adapters.recording import Recorded
-from services.posting.adapters.repository import Repository
+from services.posting.domain.revisions import Recorded
 from services.posting.metrics import RECORD_GROUP, RECORD_SECONDS
+from services.posting.service_layer.ports import Recording
 from shared.contracts.events import Event, StoreTotalsClosed
 from shared.messaging.consumer import Reject
 from shared.messaging.grouping import GroupedWriter
@@ -19,7 +19,7 @@ from shared.messaging.grouping import GroupedWriter
 log = logging.getLogger(__name__)
 
 
-def batch_recorder(repo: Repository) -> GroupedWriter[StoreTotalsClosed, Recorded]:
+def batch_recorder(repo: Recording) -> GroupedWriter[StoreTotalsClosed, Recorded]:
     """Per-day advisory locks, taken in order, keep two groups written at once apart."""
 
     async def record_many(events: Sequence[StoreTotalsClosed]) -> list[Recorded]:

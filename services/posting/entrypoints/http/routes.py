@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 
-from services.posting.adapters.repository import Repository
+from services.posting.service_layer.ports import PostingViews
 from shared.contracts.text import NUL_REFUSED
 
 
@@ -21,16 +21,16 @@ def status_router(credential: Callable[..., Any]) -> APIRouter:
             # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the query.
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                                 detail=f"path store_id: {NUL_REFUSED}")
-        repo: Repository = request.app.state.repo
+        views: PostingViews = request.app.state.views
         return {
             "store_id": store_id,
             "business_date": business_date.isoformat(),
-            "revisions": await repo.status(store_id, business_date),
+            "revisions": await views.status(store_id, business_date),
         }
 
     @router.get("/postings")
     async def counts(request: Request) -> dict[str, Any]:
-        repo: Repository = request.app.state.repo
-        return {"states": await repo.counts()}
+        views: PostingViews = request.app.state.views
+        return {"states": await views.counts()}
 
     return router

@@ -13,16 +13,9 @@ from typing import Protocol
 from uuid import UUID
 
 from services.posting.metrics import DRAINS_ACTIVE
+from services.posting.service_layer.ports import Leases
 
 log = logging.getLogger(__name__)
-
-
-class Leases(Protocol):
-    """The lease rows (the repository): who drains which organisation, until when."""
-
-    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> list[UUID]: ...
-    async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool: ...
-    async def release_lease(self, tenant_id: UUID, owner: str) -> None: ...
 
 
 class Drains(Protocol):
