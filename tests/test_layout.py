@@ -86,3 +86,13 @@ def test_entrypoints_and_the_service_layer_build_no_broker_messages(service: str
         if touches(imports_of(path), "aio_pika") or touches(imports_of(path), "aiormq")
     ]
     assert offenders == []
+
+
+@pytest.mark.parametrize("service", ["totals"])
+def test_the_service_layer_depends_on_ports_not_adapters(service: str) -> None:
+    # Use cases name what they need (service_layer/ports.py, unit_of_work.py); main.py
+    # chooses the adapters. Their in-memory tests depend on it.
+    folder = ROOT / "services" / service / "service_layer"
+    offenders = [str(path.relative_to(ROOT)) for path in modules_under(folder)
+                 if touches(imports_of(path), f"services.{service}.adapters")]
+    assert offenders == []

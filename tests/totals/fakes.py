@@ -6,9 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from services.totals.adapters.auth_client import KeyInfo
 from services.totals.domain.day import DayState, DayStatus
-from services.totals.domain.records import DayRecord, KeyRecord, SetupRecord
+from services.totals.domain.records import DayRecord, KeyInfo, KeyRecord, SetupRecord
 from services.totals.domain.setup import StoreSetup
 from services.totals.service_layer.unit_of_work import (
     ConcurrentClose,

@@ -7,11 +7,10 @@ from datetime import date
 import pytest
 from pydantic import SecretStr
 
-from services.totals.adapters.auth_client import KeyInfo
 from services.totals.domain.day import DayStatus
 from services.totals.domain.examples import example_store_setup, example_totals
 from services.totals.domain.journal import TotalsRefused
-from services.totals.domain.records import ACTIVE, NEEDS_REAUTH, KeyRecord, key_hash
+from services.totals.domain.records import ACTIVE, NEEDS_REAUTH, KeyInfo, KeyRecord, key_hash
 from services.totals.service_layer.days import (
     DayNotFound,
     KeyReplacementRefused,

@@ -1,27 +1,14 @@
 """The auth service's key verification, called when a setup presents a key (never per
 POS request: those are checked against the stored hash)."""
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import httpx
 from pydantic import SecretStr
 
-
-class AuthUnavailable(Exception):
-    """auth did not answer usefully: the caller should try again later."""
-
-
-@dataclass(frozen=True)
-class KeyInfo:
-    connection_id: UUID
-    tenant_id: UUID
-    tenant_name: str
-    store_id: str
-    status: str  # active | needs-reauth
-    # The connection this one replaced after a reconnect auth let happen with proof.
-    replaces: UUID | None = None
+from services.totals.domain.records import KeyInfo
+from services.totals.service_layer.ports import AuthUnavailable
 
 
 class AuthClient:

@@ -1,28 +1,12 @@
 """Asks posting to check a setup's codes against the store's Xero organisation."""
 
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import httpx
 from pydantic import SecretStr
 
-
-class CheckUnavailable(Exception):
-    """The organisation could not be asked now; `str()` says why, in plain words.
-    `needs_new_key`: because the store's connection needs a new key."""
-
-    def __init__(self, reason: str, needs_new_key: bool = False) -> None:
-        super().__init__(reason)
-        self.needs_new_key = needs_new_key
-
-
-class SetupChecker(Protocol):
-    async def check(self, tenant_id: UUID, connection_id: UUID,
-                    entries: list[tuple[str, str]], tracking: list[dict[str, str]],
-                    currency: str | None = None, tax_rates: dict[str, str] | None = None,
-                    ) -> list[dict[str, Any]]:
-        """Each problem: {severity, kind, category, account_code, message, xero_message}.
-        `tax_rates`: the Xero tax rate of each entry of a tax-coded store."""
+from services.totals.service_layer.ports import CheckUnavailable
 
 
 class PostingSetupChecker:

@@ -56,3 +56,14 @@ class DayRecord:
     trigger: str | None
     closed_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    connection_id: UUID
+    tenant_id: UUID
+    tenant_name: str
+    store_id: str
+    status: str  # active | needs-reauth
+    # The connection this one replaced after a reconnect auth let happen with proof.
+    replaces: UUID | None = None

@@ -6,14 +6,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from prometheus_client import Counter
 from pydantic import SecretStr, ValidationError
 
-from services.totals.adapters.auth_client import KeyInfo
-from services.totals.adapters.setup_checker import CheckUnavailable, SetupChecker
 from services.totals.domain.day import Decision, decide_close, decide_post
 from services.totals.domain.journal import (
     BuiltDay,
@@ -29,6 +27,7 @@ from services.totals.domain.setup import StoreSetup
 from services.totals.domain.setup_check import ERROR, expand_setup, tax_rates, verdict
 from services.totals.domain.totals import DayTotals
 from services.totals.service_layer.outcomes import closed_event, release_held
+from services.totals.service_layer.ports import CheckUnavailable, KeyVerifier, SetupChecker
 from services.totals.service_layer.unit_of_work import (
     ConcurrentClose,
     KeyInUse,
@@ -145,12 +144,6 @@ NEEDS_NEW_KEY_PROBLEM = {
     "message": "The store's Xero connection needs a new key: connect to Xero again from "
     "the API Key box and paste the new 2RF: key.", "xero_message": None,
 }
-
-
-class KeyVerifier(Protocol):
-    async def verify_key(self, api_key: str) -> KeyInfo | None:
-        """The key's connection as auth knows it; None for a key auth does not know."""
-        ...
 
 
 class TotalsService:

@@ -20,13 +20,13 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.totals.adapters.auth_client import AuthUnavailable
 from services.totals.adapters.ops_reader import BrokerUnavailable, OpsReader
 from services.totals.adapters.ops_sessions import OpsSessions
 from services.totals.domain.journal import TotalsRefused
 from services.totals.entrypoints.http.deps import STORE_ID, Wired
 from services.totals.entrypoints.http.views import post_view
 from services.totals.service_layer.days import DayNotFound
+from services.totals.service_layer.ports import AuthUnavailable
 from shared.contracts.stores import STORE_ID_RULE, StoreIdText
 
 router = APIRouter(prefix="/ops", tags=["ops"])

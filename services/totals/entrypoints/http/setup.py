@@ -6,12 +6,12 @@ from fastapi import APIRouter, Body, Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import SecretStr
 
-from services.totals.adapters.auth_client import AuthUnavailable
 from services.totals.domain.setup import StoreSetup
 from services.totals.entrypoints.http.deps import StoreId, StoreSetupDep, Wired, store_setup
 from services.totals.entrypoints.http.ops import presents_ops_bearer
 from services.totals.entrypoints.http.views import problems_body, setup_view
 from services.totals.service_layer.days import KeyReplacementRefused, SetupRefused
+from services.totals.service_layer.ports import AuthUnavailable
 from shared.contracts.examples import example_setup
 
 router = APIRouter(prefix="/v1/stores/{store_id}", tags=["setup"])
