@@ -61,7 +61,7 @@ async def bootstrap(app: FastAPI, settings: AuthSettings, xero: XeroSettings, ci
     uow = unit_of_work(pool, handed)
     vault = Vault(uow, cipher, identity, settings)
     app.state.pool, app.state.vault = pool, vault
-    app.state.flow = ConnectFlow(pool, cipher, identity, settings, handed=handed, uow=uow)
+    app.state.flow = ConnectFlow(uow, cipher, identity, settings)
     start_task(stack, keep_alive_loop(vault, settings.keepalive_days,
                                       settings.keepalive_interval_s), "keep-alive")
 

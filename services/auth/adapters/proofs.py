@@ -1,11 +1,11 @@
 """SQL of reconnect tokens and store moves. Functions take a connection so callers own
 the transaction."""
 
-from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID
 
 import asyncpg
+
+from services.auth.domain.records import PreviousConnection, StoreMove
 
 
 async def issue_reconnect_token(
@@ -40,26 +40,15 @@ async def use_reconnect_token(
 
 async def latest_connection_for_store(
     conn: asyncpg.Connection, store_id: str
-) -> asyncpg.Record | None:
+) -> PreviousConnection | None:
     """The store's most recent connection, live or ended: the organisation it posted to."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+    row = await conn.fetchrow(
         "SELECT id, tenant_id, tenant_name FROM connections WHERE store_id = $1"
         " ORDER BY created_at DESC LIMIT 1",
         store_id,
     )
-    return row
-
-
-@dataclass(frozen=True)
-class StoreMove:
-    store_id: str
-    from_tenant_id: UUID
-    from_tenant_name: str
-    to_tenant_id: UUID
-    to_tenant_name: str
-    from_connection_id: UUID
-    to_connection_id: UUID
-    proof: str
+    return None if row is None else PreviousConnection(row["id"], row["tenant_id"],
+                                                       row["tenant_name"])
 
 
 async def record_move(conn: asyncpg.Connection, move: StoreMove) -> None:

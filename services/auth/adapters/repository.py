@@ -1,48 +1,64 @@
-"""SQL of the auth schema. Functions take a connection so callers own the transaction."""
+"""SQL of the auth schema. Functions take a connection so callers own the transaction,
+and answer with `domain/records.py`'s records."""
 
+import dataclasses
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from services.auth.domain.connect import Tenant
+from services.auth.domain.records import (
+    AttemptRecord,
+    ConnectionRecord,
+    NewAttempt,
+    NewConnection,
+    ParkedPick,
+    TakenPick,
+)
 from services.auth.service_layer.unit_of_work import Rotation
 
-Row: TypeAlias = asyncpg.Record
-
-__all__ = ["Rotation"]
-
-
-async def connection(conn: asyncpg.Connection, connection_id: UUID) -> Row | None:
-    row: Row | None = await conn.fetchrow("SELECT * FROM connections WHERE id = $1", connection_id)
-    return row
+_CONNECTION_FIELDS = [f.name for f in dataclasses.fields(ConnectionRecord)]
+_ATTEMPT_FIELDS = [f.name for f in dataclasses.fields(AttemptRecord)]
 
 
-async def live_connection_for_store(conn: asyncpg.Connection, store_id: str) -> Row | None:
-    row: Row | None = await conn.fetchrow(
+def connection_record(row: asyncpg.Record) -> ConnectionRecord:
+    values = {name: row[name] for name in _CONNECTION_FIELDS}
+    return ConnectionRecord(**values | {"key_hash": bytes(row["key_hash"])})
+
+
+def attempt_record(row: asyncpg.Record) -> AttemptRecord:
+    values = {name: row[name] for name in _ATTEMPT_FIELDS}
+    return AttemptRecord(**values | {"browser_hash": _bytes(row["browser_hash"]),
+                                     "pending_tenants": tuple(tenants_of(row["pending_tenants"]))})
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+async def connection(conn: asyncpg.Connection, connection_id: UUID) -> ConnectionRecord | None:
+    row = await conn.fetchrow("SELECT * FROM connections WHERE id = $1", connection_id)
+    return None if row is None else connection_record(row)
+
+
+async def live_connection_for_store(conn: asyncpg.Connection, store_id: str
+                                    ) -> ConnectionRecord | None:
+    row = await conn.fetchrow(
         "SELECT * FROM connections WHERE store_id = $1 AND status IN ('active', 'needs-reauth')"
         " FOR UPDATE",
         store_id,
     )
-    return row
+    return None if row is None else connection_record(row)
 
 
-@dataclass(frozen=True)
-class NewConnection:
-    id: UUID
-    store_id: str
-    tenant: Tenant
-    scope: str
-    key_hash: bytes
-    access_token_sealed: str
-    access_expires_at: datetime
-    refresh_token_sealed: str
-    auth_event_id: str | None
-    xero_user_id: str | None
-    replaces: UUID | None = None
+async def live_connection_id(conn: asyncpg.Connection, store_id: str) -> UUID | None:
+    live: UUID | None = await conn.fetchval(
+        "SELECT id FROM connections WHERE store_id = $1"
+        " AND status IN ('active', 'needs-reauth')", store_id)
+    return live
 
 
 async def insert_connection(conn: asyncpg.Connection, new: NewConnection) -> None:
@@ -67,25 +83,30 @@ async def insert_connection(conn: asyncpg.Connection, new: NewConnection) -> Non
     )
 
 
-async def stores_sharing_xero_user(conn: asyncpg.Connection, row: Row) -> list[str]:
+async def stores_sharing_xero_user(conn: asyncpg.Connection, row: ConnectionRecord
+                                   ) -> list[str]:
     """Other live connections authorised by the same Xero user as `row`."""
     return await _other_live_stores(conn, row, "xero_user_id")
 
 
-async def stores_sharing_xero_connection(conn: asyncpg.Connection, row: Row) -> list[str]:
+async def stores_sharing_xero_connection(conn: asyncpg.Connection, row: ConnectionRecord
+                                         ) -> list[str]:
     """Other live stores on the very same Xero connection as `row` (same user, same
     organisation, same app: Xero keeps one connection for them)."""
     return await _other_live_stores(conn, row, "xero_connection_id")
 
 
-async def _other_live_stores(conn: asyncpg.Connection, row: Row, column: str) -> list[str]:
-    if column not in ("xero_user_id", "xero_connection_id") or not row[column]:
+async def _other_live_stores(conn: asyncpg.Connection, row: ConnectionRecord,
+                             column: str) -> list[str]:
+    value = {"xero_user_id": row.xero_user_id,
+             "xero_connection_id": row.xero_connection_id}.get(column)
+    if not value:
         return []
     rows = await conn.fetch(
         f"SELECT store_id FROM connections WHERE {column} = $1 AND id <> $2"  # noqa: S608
         " AND status IN ('active', 'needs-reauth') ORDER BY store_id",
-        row[column],
-        row["id"],
+        value,
+        row.id,
     )
     return [r["store_id"] for r in rows]
 
@@ -143,10 +164,11 @@ async def record_failure(
 
 async def mark_needs_reauth(
     conn: asyncpg.Connection, connection_id: UUID, reason: str
-) -> Row | None:
-    """Moves an active connection to needs-reauth; None when it was not active (so the
-    event is published once however many callers saw the refusal)."""
-    row: Row | None = await conn.fetchrow(
+) -> tuple[str, UUID] | None:
+    """Moves an active connection to needs-reauth; its store and tenant, or None when it
+    was not active (so the event is published once however many callers saw the
+    refusal)."""
+    row = await conn.fetchrow(
         "UPDATE connections SET status = 'needs-reauth', reauth_reason = $2,"
         " access_token_sealed = NULL, access_expires_at = NULL, refresh_token_sealed = NULL,"
         " previous_refresh_token_sealed = NULL, updated_at = now()"
@@ -154,7 +176,7 @@ async def mark_needs_reauth(
         connection_id,
         reason[:500],
     )
-    return row
+    return None if row is None else (row["store_id"], row["tenant_id"])
 
 
 async def reseal(conn: asyncpg.Connection, connection_id: UUID, sealed: dict[str, str]) -> None:
@@ -193,18 +215,6 @@ async def due_for_keepalive(conn: asyncpg.Connection, before: datetime, limit: i
 # --- connect attempts ---
 
 
-@dataclass(frozen=True)
-class NewAttempt:
-    id: str
-    state: str
-    store_id: str
-    scenario: str
-    code_verifier_sealed: str
-    expires_at: datetime
-    proof: str = "none"
-    proved_connection_id: UUID | None = None
-
-
 async def insert_attempt(conn: asyncpg.Connection, a: NewAttempt) -> None:
     await conn.execute(
         "INSERT INTO connect_attempts (id, state, store_id, scenario, code_verifier_sealed,"
@@ -220,16 +230,14 @@ async def insert_attempt(conn: asyncpg.Connection, a: NewAttempt) -> None:
     )
 
 
-async def attempt_by_id(conn: asyncpg.Connection, attempt_id: str) -> Row | None:
-    row: Row | None = await conn.fetchrow(
-        "SELECT * FROM connect_attempts WHERE id = $1", attempt_id
-    )
-    return row
+async def attempt_by_id(conn: asyncpg.Connection, attempt_id: str) -> AttemptRecord | None:
+    row = await conn.fetchrow("SELECT * FROM connect_attempts WHERE id = $1", attempt_id)
+    return None if row is None else attempt_record(row)
 
 
-async def attempt_by_state(conn: asyncpg.Connection, state: str) -> Row | None:
-    row: Row | None = await conn.fetchrow("SELECT * FROM connect_attempts WHERE state = $1", state)
-    return row
+async def attempt_by_state(conn: asyncpg.Connection, state: str) -> AttemptRecord | None:
+    row = await conn.fetchrow("SELECT * FROM connect_attempts WHERE state = $1", state)
+    return None if row is None else attempt_record(row)
 
 
 async def bind_browser(conn: asyncpg.Connection, attempt_id: str, browser_hash: bytes) -> bool:
@@ -243,15 +251,16 @@ async def bind_browser(conn: asyncpg.Connection, attempt_id: str, browser_hash: 
     return bool(bound)
 
 
-async def consume_state(conn: asyncpg.Connection, state: str, now: datetime) -> Row | None:
+async def consume_state(conn: asyncpg.Connection, state: str, now: datetime
+                        ) -> AttemptRecord | None:
     """Marks the state used, atomically: of two callbacks with one state, one wins."""
-    row: Row | None = await conn.fetchrow(
+    row = await conn.fetchrow(
         "UPDATE connect_attempts SET used_at = $2 WHERE state = $1 AND used_at IS NULL"
         " AND expires_at > $2 RETURNING *",
         state,
         now,
     )
-    return row
+    return None if row is None else attempt_record(row)
 
 
 async def set_outcome(conn: asyncpg.Connection, attempt_id: str, outcome: str) -> None:
@@ -279,20 +288,24 @@ async def park_for_pick(
     )
 
 
-async def parked_pick(conn: asyncpg.Connection, pick_id: str, now: datetime) -> Row | None:
-    row: Row | None = await conn.fetchrow(
+async def parked_pick(conn: asyncpg.Connection, pick_id: str, now: datetime
+                      ) -> ParkedPick | None:
+    row = await conn.fetchrow(
         "SELECT id, store_id, proved_connection_id, browser_hash, pending_tenants"
         " FROM connect_attempts"
         " WHERE pick_id = $1 AND pick_expires_at > $2",
         pick_id,
         now,
     )
-    return row
+    if row is None:
+        return None
+    return ParkedPick(row["id"], row["store_id"], row["proved_connection_id"],
+                      _bytes(row["browser_hash"]), tuple(tenants_of(row["pending_tenants"])))
 
 
-async def take_pick(conn: asyncpg.Connection, pick_id: str, now: datetime) -> Row | None:
+async def take_pick(conn: asyncpg.Connection, pick_id: str, now: datetime) -> TakenPick | None:
     """Takes the parked tokens once: the pick form cannot be submitted twice."""
-    row: Row | None = await conn.fetchrow(
+    row = await conn.fetchrow(
         "UPDATE connect_attempts a SET pick_id = NULL, pending_tokens_sealed = NULL,"
         " outcome = 'picked' FROM (SELECT id, pending_tokens_sealed FROM connect_attempts"
         " WHERE pick_id = $1 AND pick_expires_at > $2 FOR UPDATE) old WHERE a.id = old.id"
@@ -301,7 +314,10 @@ async def take_pick(conn: asyncpg.Connection, pick_id: str, now: datetime) -> Ro
         pick_id,
         now,
     )
-    return row
+    if row is None:
+        return None
+    return TakenPick(row["id"], row["store_id"], row["scenario"], row["proof"],
+                     row["proved_connection_id"], row["pending_tokens_sealed"])
 
 
 def tenants_of(value: Any) -> list[Tenant]:

@@ -10,12 +10,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-import asyncpg
-
-from services.auth.adapters import proofs
-from services.auth.adapters import repository as repo
 from services.auth.adapters.cipher import CannotOpen, Cipher
-from services.auth.adapters.xero import InvalidGrant, XeroError, XeroIdentity, XeroRefused
+from services.auth.adapters.xero import InvalidGrant, XeroError, XeroRefused
 from services.auth.domain.connect import (
     AttemptProblem,
     AttemptView,
@@ -35,14 +31,26 @@ from services.auth.domain.proof import (
     required_proof,
     still_proved,
 )
+from services.auth.domain.records import (
+    AttemptRecord,
+    ConnectionRecord,
+    NewAttempt,
+    NewConnection,
+    ParkedPick,
+    StoreMove,
+    TakenPick,
+)
 from services.auth.domain.scenarios import Classification, classify_api_key
 from services.auth.domain.tokens import Status, TokenSet
 from services.auth.service_layer.release import release_at_xero
-from services.auth.service_layer.unit_of_work import UnitOfWorkFactory
-from services.auth.service_layer.vault import seal_context
+from services.auth.service_layer.unit_of_work import (
+    AuthUnitOfWork,
+    UnitOfWorkFactory,
+    XeroIdentity,
+)
+from services.auth.service_layer.vault import open_sealed, seal_context
 from services.auth.settings import AuthSettings
-from shared.contracts.events import XeroConnected, XeroConnectionRestored
-from shared.outbox import HandOff, transaction
+from shared.contracts.events import Event, XeroConnected, XeroConnectionRestored
 
 log = logging.getLogger(__name__)
 
@@ -101,22 +109,17 @@ def browser_hash(cookie: str | None) -> bytes | None:
 class ConnectFlow:
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        uow: UnitOfWorkFactory,
         cipher: Cipher,
         xero: XeroIdentity,
         settings: AuthSettings,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        handed: HandOff | None = None,
-        *,
-        uow: UnitOfWorkFactory,
     ) -> None:
-        self.pool = pool
         self.uow = uow
         self.cipher = cipher
         self.xero = xero
         self.settings = settings
         self.now = now
-        self.handed = handed or HandOff(limit=0)
 
     async def setup(
         self, store_id: str, api_key: str | None, reconnect_token: str | None = None
@@ -128,17 +131,16 @@ class ConnectFlow:
         attempt_id = secrets.token_urlsafe(24)
         verifier = secrets.token_urlsafe(64)  # 86 characters: RFC 7636 wants 43 to 128
         now = self.now()
-        async with self.pool.acquire() as conn, conn.transaction():
-            live = await repo.live_connection_for_store(conn, store_id)
+        async with self.uow() as uow:
+            live = await uow.connections.live_for_store(store_id)
             proof = required_proof(
                 store_id,
                 _live(live, api_key),
-                live is not None and await self._spend_token(conn, store_id, reconnect_token),
+                live is not None and await self._spend_token(uow, store_id, reconnect_token),
             )
-            await self._room_for_an_attempt(conn, store_id, now)
-            await repo.insert_attempt(
-                conn,
-                repo.NewAttempt(
+            await self._room_for_an_attempt(uow, store_id, now)
+            await uow.attempts.add(
+                NewAttempt(
                     id=attempt_id,
                     state=secrets.token_urlsafe(32),
                     store_id=store_id,
@@ -146,33 +148,34 @@ class ConnectFlow:
                     code_verifier_sealed=self.cipher.seal(verifier, f"attempt:{attempt_id}"),
                     expires_at=now + timedelta(seconds=self.settings.state_ttl_s),
                     proof=proof,
-                    proved_connection_id=live["id"] if live is not None else None,
+                    proved_connection_id=live.id if live is not None else None,
                 ),
             )
+            await uow.commit()
         url = f"{self.settings.public_url.rstrip('/')}/v1/connect/start/{attempt_id}"
         return classification, url
 
     async def _room_for_an_attempt(
-        self, conn: asyncpg.Connection, store_id: str, now: datetime
+        self, uow: AuthUnitOfWork, store_id: str, now: datetime
     ) -> None:
         """Anonymous setups must not grow the table without bound: open (unexpired,
         unused) links are capped per store and in all (TooManyAttempts)."""
-        pending = await proofs.pending_attempts(conn, store_id, now)
+        pending = await uow.attempts.pending(store_id, now)
         if pending >= self.settings.max_pending_attempts:
             raise TooManyAttempts(
                 f"store {store_id} has {pending} connect links open: use one of them, "
                 f"or wait until they expire ({self.settings.state_ttl_s} s after issue)"
             )
-        if await proofs.pending_attempts(conn, None, now) >= self.settings.max_open_attempts:
+        if await uow.attempts.pending(None, now) >= self.settings.max_open_attempts:
             raise TooManyAttempts("too many connect links are open: try again in a few "
                                   "minutes")
 
     async def _spend_token(
-        self, conn: asyncpg.Connection, store_id: str, token: str | None
+        self, uow: AuthUnitOfWork, store_id: str, token: str | None
     ) -> bool:
         hashed = reconnect_token_hash(token or "")
-        return hashed is not None and await proofs.use_reconnect_token(
-            conn, hashed, store_id, self.now()
+        return hashed is not None and await uow.reconnect_tokens.use(
+            hashed, store_id, self.now()
         )
 
     async def issue_reconnect_token(self, store_id: str) -> tuple[str, datetime]:
@@ -182,8 +185,9 @@ class ConnectFlow:
         hashed = reconnect_token_hash(token)
         assert hashed is not None
         expires_at = self.now() + timedelta(seconds=self.settings.reconnect_token_ttl_s)
-        async with self.pool.acquire() as conn, conn.transaction():
-            await proofs.issue_reconnect_token(conn, hashed, store_id, expires_at)
+        async with self.uow() as uow:
+            await uow.reconnect_tokens.issue(hashed, store_id, expires_at)
+            await uow.commit()
         log.info("reconnect token issued", extra={"store_id": store_id})
         return token, expires_at
 
@@ -191,8 +195,8 @@ class ConnectFlow:
         """The URL of Xero's authorize page for this attempt, bound to this browser."""
         if not could_be_issued(attempt_id):
             raise FlowError(AttemptProblem.UNKNOWN)
-        async with self.pool.acquire() as conn:
-            row = await repo.attempt_by_id(conn, attempt_id)
+        async with self.uow() as uow:
+            row = await uow.attempts.get(attempt_id)
             problem = attempt_problem(_view(row), self.now())
             if problem is not None:
                 raise FlowError(problem)
@@ -201,10 +205,12 @@ class ConnectFlow:
             assert hashed is not None
             # Bound to the first browser that opens it: a link forwarded or leaked to
             # another browser afterwards is refused there.
-            if not await repo.bind_browser(conn, attempt_id, hashed):
-                raise FlowError(AttemptProblem.OTHER_BROWSER)
-        verifier = self.cipher.open(row["code_verifier_sealed"], f"attempt:{attempt_id}")
-        return await self.xero.authorization_url(row["state"], verifier, self.settings.callback_url)
+            bound = await uow.attempts.bind_browser(attempt_id, hashed)
+            await uow.commit()
+        if not bound:
+            raise FlowError(AttemptProblem.OTHER_BROWSER)
+        verifier = self.cipher.open(row.code_verifier_sealed, f"attempt:{attempt_id}")
+        return await self.xero.authorization_url(row.state, verifier, self.settings.callback_url)
 
     async def callback(
         self,
@@ -217,51 +223,49 @@ class ConnectFlow:
         attempt = await self._consume(state, browser)
         await self._still_proved(attempt)
         if error:
-            await self._outcome(attempt["id"], f"error:{error}")
+            await self._outcome(attempt.id, f"error:{error}")
             if error == "access_denied":
                 raise FlowError(Failure.DENIED)
             raise FlowError(Failure.XERO_ERROR, f"{error}: {error_description or ''}".strip())
         if not code:
             raise FlowError(Failure.BAD_REQUEST, "Xero's answer carries no code")
-        verifier = self.cipher.open(attempt["code_verifier_sealed"], f"attempt:{attempt['id']}")
+        verifier = self.cipher.open(attempt.code_verifier_sealed, f"attempt:{attempt.id}")
         tokens = await self._exchange(code, verifier)
         tenants = await self._tenants(tokens)
         moving_from = None
         if len(tenants) == 1:
-            moving_from = await self._moving_from(attempt["store_id"], tenants[0])
+            moving_from = await self._moving_from(attempt.store_id, tenants[0])
             if moving_from is None:
                 return await self._finish(attempt, tokens, tenants[0], confirmed_move=False)
         pick_id = secrets.token_urlsafe(24)
-        async with self.pool.acquire() as conn:
-            await repo.park_for_pick(
-                conn,
-                attempt["id"],
+        async with self.uow() as uow:
+            await uow.attempts.park_for_pick(
+                attempt.id,
                 pick_id,
-                self.cipher.seal(_tokens_json(tokens), f"pick:{attempt['id']}"),
+                self.cipher.seal(_tokens_json(tokens), f"pick:{attempt.id}"),
                 tenants,
                 self.now() + PICK_TTL,
             )
+            await uow.commit()
         if moving_from is not None:
-            return MoveNeeded(pick_id, attempt["store_id"], tenants[0], moving_from)
-        return PickNeeded(pick_id, attempt["store_id"], tenants)
+            return MoveNeeded(pick_id, attempt.store_id, tenants[0], moving_from)
+        return PickNeeded(pick_id, attempt.store_id, tenants)
 
-    async def _still_proved(self, attempt: asyncpg.Record) -> None:
+    async def _still_proved(self, attempt: AttemptRecord | ParkedPick) -> None:
         """Stops a flow early when the store's live connection is no longer the one its
         setup proved (`_finish` checks again under the lock)."""
-        async with self.pool.acquire() as conn:
-            live = await conn.fetchval(
-                "SELECT id FROM connections WHERE store_id = $1"
-                " AND status IN ('active', 'needs-reauth')", attempt["store_id"])
-        if not still_proved(attempt["proved_connection_id"], live):
+        async with self.uow() as uow:
+            live = await uow.connections.live_id_for_store(attempt.store_id)
+        if not still_proved(attempt.proved_connection_id, live):
             raise FlowError(Failure.STORE_CHANGED)
 
     async def _moving_from(self, store_id: str, tenant: Tenant) -> str | None:
         """The name of the organisation the store posted to when `tenant` is another."""
-        async with self.pool.acquire() as conn:
-            previous = await proofs.latest_connection_for_store(conn, store_id)
-        if previous is None or not is_move(previous["tenant_id"], UUID(tenant.tenant_id)):
+        async with self.uow() as uow:
+            previous = await uow.connections.latest_for_store(store_id)
+        if previous is None or not is_move(previous.tenant_id, UUID(tenant.tenant_id)):
             return None
-        return str(previous["tenant_name"])
+        return previous.tenant_name
 
     async def pick(
         self, pick_id: str, tenant_id: str | None, browser: str | None,
@@ -269,47 +273,45 @@ class ConnectFlow:
     ) -> Connected | MoveNeeded:
         if not could_be_issued(pick_id):
             raise FlowError(Failure.PICK_EXPIRED)
-        async with self.pool.acquire() as conn:
-            parked = await repo.parked_pick(conn, pick_id, self.now())
-            if parked is None:
-                raise FlowError(Failure.PICK_EXPIRED)
-            if parked["browser_hash"] is not None and browser_hash(browser) != bytes(
-                parked["browser_hash"]
-            ):
-                raise FlowError(AttemptProblem.OTHER_BROWSER)
-            tenants = {t.tenant_id: t for t in repo.tenants_of(parked["pending_tenants"])}
-            if tenant_id not in tenants:
-                raise FlowError(Failure.BAD_REQUEST, "choose one of the organisations listed")
+        async with self.uow() as uow:
+            parked = await uow.attempts.parked_pick(pick_id, self.now())
+        if parked is None:
+            raise FlowError(Failure.PICK_EXPIRED)
+        if parked.browser_hash is not None and browser_hash(browser) != parked.browser_hash:
+            raise FlowError(AttemptProblem.OTHER_BROWSER)
+        tenants = {t.tenant_id: t for t in parked.tenants}
+        if tenant_id not in tenants:
+            raise FlowError(Failure.BAD_REQUEST, "choose one of the organisations listed")
         await self._still_proved(parked)
         if not confirm_move:
-            moving_from = await self._moving_from(parked["store_id"], tenants[tenant_id])
+            moving_from = await self._moving_from(parked.store_id, tenants[tenant_id])
             if moving_from is not None:
-                return MoveNeeded(pick_id, parked["store_id"], tenants[tenant_id], moving_from)
-        async with self.pool.acquire() as conn:
-            row = await repo.take_pick(conn, pick_id, self.now())
-        if row is None or row["pending_tokens_sealed"] is None:
+                return MoveNeeded(pick_id, parked.store_id, tenants[tenant_id], moving_from)
+        async with self.uow() as uow:
+            row = await uow.attempts.take_pick(pick_id, self.now())
+            await uow.commit()
+        if row is None or row.pending_tokens_sealed is None:
             raise FlowError(Failure.PICK_EXPIRED)
         tokens = _tokens_from_json(
-            self.cipher.open(row["pending_tokens_sealed"], f"pick:{row['id']}")
+            self.cipher.open(row.pending_tokens_sealed, f"pick:{row.id}")
         )
         return await self._finish(row, tokens, tenants[tenant_id], confirmed_move=confirm_move)
 
     # --- internals ---
 
-    async def _consume(self, state: str | None, browser: str | None) -> asyncpg.Record:
+    async def _consume(self, state: str | None, browser: str | None) -> AttemptRecord:
         if state is None or not could_be_issued(state):
             raise FlowError(AttemptProblem.UNKNOWN)
-        async with self.pool.acquire() as conn:
-            row = await repo.attempt_by_state(conn, state)
+        async with self.uow() as uow:
+            row = await uow.attempts.by_state(state)
             problem = attempt_problem(_view(row), self.now())
             if problem is not None:
                 raise FlowError(problem)
             assert row is not None
-            if row["browser_hash"] is not None and browser_hash(browser) != bytes(
-                row["browser_hash"]
-            ):
+            if row.browser_hash is not None and browser_hash(browser) != row.browser_hash:
                 raise FlowError(AttemptProblem.OTHER_BROWSER)
-            consumed = await repo.consume_state(conn, state, self.now())
+            consumed = await uow.attempts.consume_state(state, self.now())
+            await uow.commit()
         if consumed is None:  # another callback with this state won the race
             raise FlowError(AttemptProblem.USED)
         return consumed
@@ -334,86 +336,78 @@ class ConnectFlow:
         return tenants
 
     async def _finish(
-        self, attempt: asyncpg.Record, tokens: TokenSet, tenant: Tenant, confirmed_move: bool
+        self, attempt: AttemptRecord | TakenPick, tokens: TokenSet, tenant: Tenant,
+        confirmed_move: bool,
     ) -> Connected:
-        attempt_id, store_id, scenario = attempt["id"], attempt["store_id"], attempt["scenario"]
+        store_id = attempt.store_id
         connection_id = uuid4()
         key = new_key(connection_id)
-        async with transaction(self.pool, self.handed) as tx:
-            conn = tx.conn
-            old = await repo.live_connection_for_store(conn, store_id)
-            if not still_proved(attempt["proved_connection_id"], old["id"] if old else None):
+        async with self.uow() as uow:
+            old = await uow.connections.live_for_store(store_id)
+            if not still_proved(attempt.proved_connection_id, old.id if old else None):
                 raise FlowError(Failure.STORE_CHANGED)
-            previous = await proofs.latest_connection_for_store(conn, store_id)
+            previous = await uow.connections.latest_for_store(store_id)
             moved = previous is not None and is_move(
-                previous["tenant_id"], UUID(tenant.tenant_id))
+                previous.tenant_id, UUID(tenant.tenant_id))
             if moved and not confirmed_move:
                 raise FlowError(Failure.MOVE_NOT_CONFIRMED)
             if old is not None:
-                await repo.end_connection(conn, old["id"], Status.RETIRED)
-            await repo.insert_connection(
-                conn,
-                repo.NewConnection(
-                    id=connection_id,
-                    store_id=store_id,
-                    tenant=tenant,
-                    scope=tokens.scope,
-                    key_hash=hash_secret(key.secret),
-                    access_token_sealed=self.cipher.seal(
-                        tokens.access_token, seal_context(connection_id, "access_token")
-                    ),
-                    access_expires_at=tokens.expires_at,
-                    refresh_token_sealed=self.cipher.seal(
-                        tokens.refresh_token, seal_context(connection_id, "refresh_token")
-                    ),
-                    auth_event_id=_auth_event(tokens),
-                    xero_user_id=_xero_user(tokens),
-                    replaces=old["id"] if old is not None else None,
-                ),
-            )
+                await uow.connections.end(old.id, Status.RETIRED)
+            await uow.connections.add(self._new_connection(connection_id, store_id, key,
+                                                           tokens, tenant, old))
             if moved and previous is not None:
-                await proofs.record_move(conn, proofs.StoreMove(
-                    store_id=store_id, from_tenant_id=previous["tenant_id"],
-                    from_tenant_name=previous["tenant_name"],
+                await uow.connections.record_move(StoreMove(
+                    store_id=store_id, from_tenant_id=previous.tenant_id,
+                    from_tenant_name=previous.tenant_name,
                     to_tenant_id=UUID(tenant.tenant_id), to_tenant_name=tenant.tenant_name,
-                    from_connection_id=previous["id"], to_connection_id=connection_id,
-                    proof=attempt["proof"],
+                    from_connection_id=previous.id, to_connection_id=connection_id,
+                    proof=attempt.proof,
                 ))
-            await tx.enqueue(XeroConnected(
-                correlation_id=f"connection:{connection_id}", connection_id=connection_id,
-                tenant_id=UUID(tenant.tenant_id), store_id=store_id,
-            ))
-            if old is not None and old["status"] == Status.NEEDS_REAUTH:
-                await tx.enqueue(
-                    XeroConnectionRestored(
-                        correlation_id=f"connection:{connection_id}",
-                        causation_id=f"connection:{old['id']}",
-                        connection_id=connection_id,
-                        tenant_id=UUID(tenant.tenant_id),
-                        store_ids=[store_id],
-                    ),
-                )
-            await repo.set_outcome(conn, attempt_id, f"connected:{connection_id}")
+            uow.add_event(*_connected_events(connection_id, store_id, tenant, old))
+            await uow.attempts.set_outcome(attempt.id, f"connected:{connection_id}")
+            await uow.commit()
         log.info(
             "store connected to Xero",
             extra={
                 "store_id": store_id,
                 "connection_id": str(connection_id),
-                "scenario": scenario,
-                "proof": attempt["proof"],
+                "scenario": attempt.scenario,
+                "proof": attempt.proof,
                 "moved_organisation": moved,
-                "replaced": str(old["id"]) if old else None,
+                "replaced": str(old.id) if old else None,
             },
         )
         if old is not None:
             await self._release_replaced(old)
         return Connected(key, store_id, tenant.tenant_name)
 
-    async def _release_replaced(self, old: asyncpg.Record) -> None:
+    def _new_connection(
+        self, connection_id: UUID, store_id: str, key: ApiKey, tokens: TokenSet,
+        tenant: Tenant, old: ConnectionRecord | None,
+    ) -> NewConnection:
+        return NewConnection(
+            id=connection_id,
+            store_id=store_id,
+            tenant=tenant,
+            scope=tokens.scope,
+            key_hash=hash_secret(key.secret),
+            access_token_sealed=self.cipher.seal(
+                tokens.access_token, seal_context(connection_id, "access_token")
+            ),
+            access_expires_at=tokens.expires_at,
+            refresh_token_sealed=self.cipher.seal(
+                tokens.refresh_token, seal_context(connection_id, "refresh_token")
+            ),
+            auth_event_id=_auth_event(tokens),
+            xero_user_id=_xero_user(tokens),
+            replaces=old.id if old is not None else None,
+        )
+
+    async def _release_replaced(self, old: ConnectionRecord) -> None:
         """The replaced connection is let go of at Xero too (after the new one is committed,
         so the check for stores still using it sees the new one)."""
         def open_token(column: str) -> str:
-            return self.cipher.open(old[column + "_sealed"], seal_context(old["id"], column))
+            return open_sealed(self.cipher, old, column)
 
         try:
             async with self.uow() as uow:
@@ -422,25 +416,44 @@ class ConnectFlow:
             log.exception("releasing the replaced connection at Xero failed")
             return
         log.info("replaced connection released at Xero",
-                 extra={"connection_id": str(old["id"]), "detail": released.detail})
+                 extra={"connection_id": str(old.id), "detail": released.detail})
 
     async def _outcome(self, attempt_id: str, outcome: str) -> None:
-        async with self.pool.acquire() as conn:
-            await repo.set_outcome(conn, attempt_id, outcome)
+        async with self.uow() as uow:
+            await uow.attempts.set_outcome(attempt_id, outcome)
+            await uow.commit()
 
 
-def _live(row: asyncpg.Record | None, api_key: str | None) -> LiveConnection | None:
+def _connected_events(
+    connection_id: UUID, store_id: str, tenant: Tenant, old: ConnectionRecord | None
+) -> list[Event]:
+    events: list[Event] = [XeroConnected(
+        correlation_id=f"connection:{connection_id}", connection_id=connection_id,
+        tenant_id=UUID(tenant.tenant_id), store_id=store_id,
+    )]
+    if old is not None and old.status == Status.NEEDS_REAUTH:
+        events.append(XeroConnectionRestored(
+            correlation_id=f"connection:{connection_id}",
+            causation_id=f"connection:{old.id}",
+            connection_id=connection_id,
+            tenant_id=UUID(tenant.tenant_id),
+            store_ids=[store_id],
+        ))
+    return events
+
+
+def _live(row: ConnectionRecord | None, api_key: str | None) -> LiveConnection | None:
     if row is None:
         return None
     key = parse_key(api_key or "")
     presented = (
-        key is not None and key.connection_id == row["id"] and matches(key, row["key_hash"])
+        key is not None and key.connection_id == row.id and matches(key, row.key_hash)
     )
-    return LiveConnection(row["id"], presented)
+    return LiveConnection(row.id, presented)
 
 
-def _view(row: asyncpg.Record | None) -> AttemptView | None:
-    return None if row is None else AttemptView(row["used_at"], row["expires_at"])
+def _view(row: AttemptRecord | None) -> AttemptView | None:
+    return None if row is None else row.view
 
 
 def _auth_event(tokens: TokenSet) -> str | None:

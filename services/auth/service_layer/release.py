@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.auth.adapters.xero import InvalidGrant, XeroError, XeroIdentity, XeroRefused
-from services.auth.service_layer.unit_of_work import ConnectionRepository, Row
+from services.auth.adapters.xero import InvalidGrant, XeroError, XeroRefused
+from services.auth.domain.records import ConnectionRecord
+from services.auth.service_layer.unit_of_work import ConnectionRepository, XeroIdentity
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,12 @@ class Released:
 
 
 async def release_at_xero(
-    connections: ConnectionRepository, row: Row, identity: XeroIdentity,
+    connections: ConnectionRepository, row: ConnectionRecord, identity: XeroIdentity,
     open_token: Callable[[str], str],
 ) -> Released:
     """Removes `row`'s Xero connection and revokes its refresh token where no other live
     store depends on either; `open_token(column)` opens one of the row's sealed tokens."""
-    if not row["refresh_token_sealed"]:
+    if not row.refresh_token_sealed:
         return Released(False, False, "no tokens left to release at Xero")
     refresh_token = open_token("refresh_token")
     notes: list[str] = []
@@ -44,11 +45,11 @@ async def release_at_xero(
     if sharing_connection:
         notes.append("the Xero connection stays: store(s) "
                      f"{', '.join(sharing_connection)} use it too")
-    elif row["xero_connection_id"]:
+    elif row.xero_connection_id:
         try:
             access_token, refresh_token = await _access_token(row, identity, open_token,
                                                               refresh_token)
-            await identity.delete_connection(access_token, row["xero_connection_id"])
+            await identity.delete_connection(access_token, row.xero_connection_id)
             removed = True
             notes.append("connection removed at Xero")
         except (XeroError, InvalidGrant, XeroRefused) as exc:
@@ -71,13 +72,13 @@ async def release_at_xero(
 
 
 async def _access_token(
-    row: Row, identity: XeroIdentity, open_token: Callable[[str], str],
+    row: ConnectionRecord, identity: XeroIdentity, open_token: Callable[[str], str],
     refresh_token: str,
 ) -> tuple[str, str]:
     """A live access token of the row (refreshed if it is about to expire), and the refresh
     token that is current afterwards."""
-    expires = row["access_expires_at"]
-    if row["access_token_sealed"] and expires and expires - datetime.now(UTC) > _MIN_LEFT:
+    expires = row.access_expires_at
+    if row.access_token_sealed and expires and expires - datetime.now(UTC) > _MIN_LEFT:
         return open_token("access_token"), refresh_token
     tokens = await identity.refresh(refresh_token)
     return tokens.access_token, tokens.refresh_token

@@ -16,8 +16,9 @@ from uuid import UUID
 
 from prometheus_client import Counter
 
-from services.auth.adapters.cipher import Cipher
-from services.auth.adapters.xero import InDoubt, InvalidGrant, XeroError, XeroIdentity, XeroRefused
+from services.auth.adapters.cipher import CannotOpen, Cipher
+from services.auth.adapters.xero import InDoubt, InvalidGrant, XeroError, XeroRefused
+from services.auth.domain.records import SEALED_COLUMNS, ConnectionRecord
 from services.auth.domain.tokens import (
     ReauthNeeded,
     Status,
@@ -33,8 +34,8 @@ from services.auth.service_layer.unit_of_work import (
     AuthUnitOfWork,
     LockBusy,
     Rotation,
-    Row,
     UnitOfWorkFactory,
+    XeroIdentity,
 )
 from services.auth.settings import AuthSettings
 from shared.contracts.events import XeroConnectionNeedsReauth
@@ -68,6 +69,14 @@ Disconnected = Released
 
 def seal_context(connection_id: UUID, column: str) -> str:
     return f"connections:{connection_id}:{column}"
+
+
+def open_sealed(cipher: Cipher, row: ConnectionRecord, column: str) -> str:
+    """One of the connection's tokens, opened; CannotOpen when it keeps none."""
+    sealed = row.sealed(column)
+    if sealed is None:
+        raise CannotOpen(f"connection {row.id} keeps no {column}")
+    return cipher.open(sealed, seal_context(row.id, column))
 
 
 REAUTH_DETAIL = {
@@ -122,9 +131,9 @@ class Vault:
         unused (Xero: 60 days). False when another process already did."""
         async with self._refresh_lock(connection_id) as uow:
             row = await uow.connections.get(connection_id)
-            if row is None or row["status"] != Status.ACTIVE:
+            if row is None or row.status != Status.ACTIVE:
                 return False
-            if row["last_refreshed_at"] >= refreshed_before:
+            if row.last_refreshed_at is not None and row.last_refreshed_at >= refreshed_before:
                 return False
             await self._refresh(uow, row)
             return True
@@ -138,9 +147,9 @@ class Vault:
                 return False
             values = {
                 column: self._seal(connection_id, column, self._open(row, column))
-                for column in ("access_token", "refresh_token", "previous_refresh_token")
-                if row[f"{column}_sealed"]
-                and self.cipher.key_id_of(row[f"{column}_sealed"]) != self.cipher.current_id
+                for column in SEALED_COLUMNS
+                if (sealed := row.sealed(column))
+                and self.cipher.key_id_of(sealed) != self.cipher.current_id
             }
             if values:
                 await uow.connections.reseal(connection_id, values)
@@ -163,23 +172,24 @@ class Vault:
 
     # --- internals ---
 
-    def _usable(self, row: Row | None, rejected_token: str | None) -> AccessGrant | None:
+    def _usable(self, row: ConnectionRecord | None, rejected_token: str | None
+                ) -> AccessGrant | None:
         if row is None:
             raise UnknownConnection()
-        status = Status(row["status"])
+        status = Status(row.status)
         if status != Status.ACTIVE:
             raise ReauthNeeded(
-                REAUTH_DETAIL[status].format(reason=row["reauth_reason"], store=row["store_id"])
+                REAUTH_DETAIL[status].format(reason=row.reauth_reason, store=row.store_id)
             )
-        access = self._open(row, "access_token") if row["access_token_sealed"] else None
+        access = self._open(row, "access_token") if row.access_token_sealed else None
         if must_refresh(
-            access, row["access_expires_at"], self.now(), self.min_validity, rejected_token
+            access, row.access_expires_at, self.now(), self.min_validity, rejected_token
         ):
             return None
-        assert access is not None
-        return AccessGrant(access, row["access_expires_at"], row["tenant_id"])
+        assert access is not None and row.access_expires_at is not None
+        return AccessGrant(access, row.access_expires_at, row.tenant_id)
 
-    async def _read(self, connection_id: UUID) -> Row | None:
+    async def _read(self, connection_id: UUID) -> ConnectionRecord | None:
         async with self.uow() as uow:
             return await uow.connections.get(connection_id)
 
@@ -204,21 +214,21 @@ class Vault:
                 ) from exc
             yield uow
 
-    async def _refresh(self, uow: AuthUnitOfWork, row: Row) -> AccessGrant:
-        connection_id: UUID = row["id"]
+    async def _refresh(self, uow: AuthUnitOfWork, row: ConnectionRecord) -> AccessGrant:
+        connection_id = row.id
         now = self.now()
-        not_before = row["refresh_not_before"]
+        not_before = row.refresh_not_before
         if not_before is not None and not_before > now:
             raise XeroUnavailable(
-                f"refresh paused after {row['refresh_failures']} failed attempts "
-                f"(last: {row['last_refresh_error']})",
+                f"refresh paused after {row.refresh_failures} failed attempts "
+                f"(last: {row.last_refresh_error})",
                 retry_after_s=(not_before - now).total_seconds(),
             )
         current = self._open(row, "refresh_token")
         # Committed before the request leaves: after a crash we know it may be spent.
         await uow.connections.mark_refresh_sent(connection_id, now)
         await uow.commit()
-        first_used = row["refresh_first_used_at"] or now
+        first_used = row.refresh_first_used_at or now
         try:
             tokens, spent, spent_first_used = await self._rotate(row, current, first_used)
         except InvalidGrant as exc:
@@ -247,18 +257,18 @@ class Vault:
         )
         await uow.commit()
         log.info("refreshed Xero tokens", extra={"connection_id": str(connection_id)})
-        return AccessGrant(tokens.access_token, tokens.expires_at, row["tenant_id"])
+        return AccessGrant(tokens.access_token, tokens.expires_at, row.tenant_id)
 
     async def _rotate(
-        self, row: Row, current: str, first_used: datetime
-    ) -> tuple[TokenSet, str, datetime]:
+        self, row: ConnectionRecord, current: str, first_used: datetime
+    ) -> tuple[TokenSet, str, datetime | None]:
         """Spends the current refresh token; on invalid_grant falls back to the previous one
         while it is inside Xero's grace period. Returns the tokens and the token spent."""
         try:
             return await self._send(current), current, first_used
         except InvalidGrant:
-            previous_first_used = row["previous_first_used_at"]
-            if not row["previous_refresh_token_sealed"] or not within_grace(
+            previous_first_used = row.previous_first_used_at
+            if not row.previous_refresh_token_sealed or not within_grace(
                 previous_first_used, self.now()
             ):
                 raise
@@ -290,40 +300,42 @@ class Vault:
         REFRESHES.labels("ok").inc()
         return tokens
 
-    async def _needs_reauth(self, uow: AuthUnitOfWork, row: Row, reason: str) -> None:
-        changed = await uow.connections.mark_needs_reauth(row["id"], reason)
+    async def _needs_reauth(self, uow: AuthUnitOfWork, row: ConnectionRecord,
+                            reason: str) -> None:
+        changed = await uow.connections.mark_needs_reauth(row.id, reason)
         if changed is None:
             await uow.rollback()
             return
+        store_id, tenant_id = changed
         uow.add_event(
             XeroConnectionNeedsReauth(
-                correlation_id=f"connection:{row['id']}",
-                connection_id=row["id"],
-                tenant_id=changed["tenant_id"],
-                store_ids=[changed["store_id"]],
+                correlation_id=f"connection:{row.id}",
+                connection_id=row.id,
+                tenant_id=tenant_id,
+                store_ids=[store_id],
                 reason=reason,
             ),
         )
         await uow.commit()
-        log.warning("Xero connection needs a new key", extra={"connection_id": str(row["id"])})
+        log.warning("Xero connection needs a new key", extra={"connection_id": str(row.id)})
 
-    async def _failed(self, uow: AuthUnitOfWork, row: Row, error: str) -> None:
-        failures = row["refresh_failures"] + 1
+    async def _failed(self, uow: AuthUnitOfWork, row: ConnectionRecord, error: str) -> None:
+        failures = row.refresh_failures + 1
         pause = cooldown(
             failures, self.settings.refresh_cooldown_s, self.settings.refresh_cooldown_max_s
         )
-        await uow.connections.record_failure(row["id"], error, self.now() + pause)
+        await uow.connections.record_failure(row.id, error, self.now() + pause)
         await uow.commit()
         log.warning(
             "refresh failed (%s in a row), pausing %.0f s: %s",
             failures,
             pause.total_seconds(),
             error,
-            extra={"connection_id": str(row["id"])},
+            extra={"connection_id": str(row.id)},
         )
 
-    def _open(self, row: Row, column: str) -> str:
-        return self.cipher.open(row[f"{column}_sealed"], seal_context(row["id"], column))
+    def _open(self, row: ConnectionRecord, column: str) -> str:
+        return open_sealed(self.cipher, row, column)
 
     def _seal(self, connection_id: UUID, column: str, value: str) -> str:
         return self.cipher.seal(value, seal_context(connection_id, column))
