@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from services.auth.adapters.cipher import CannotOpen, Cipher, KeyConfigError, parse_keys
+from services.auth.adapters.cipher import Cipher, KeyConfigError, parse_keys
 from services.auth.domain.connect import (
     AttemptProblem,
     AttemptView,
@@ -20,6 +20,7 @@ from services.auth.domain.connect import (
 from services.auth.domain.keys import hash_secret, matches, new_key, parse_key
 from services.auth.domain.scenarios import Scenario, UnrecognisedKey, classify_api_key
 from services.auth.domain.tokens import cooldown, must_refresh, within_grace
+from services.auth.service_layer.ports import CannotOpen
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TOKEN30 = "RZ1P0ZXAJ4QPGZJ3BO9VNQJZQDK3FF"

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from services.auth.adapters.cipher import Cipher
-from services.auth.adapters.xero import InvalidGrant, XeroError
 from services.auth.domain.records import ConnectionRecord
 from services.auth.domain.tokens import ReauthNeeded, Status, XeroUnavailable
 from services.auth.service_layer.keepalive import keep_alive_once
+from services.auth.service_layer.ports import InvalidGrant, XeroError
 from services.auth.service_layer.vault import Vault, seal_context
 from services.auth.settings import AuthSettings
 from shared.contracts.events import XeroConnectionNeedsReauth

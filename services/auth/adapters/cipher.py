@@ -12,12 +12,10 @@ import os
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.auth.service_layer.ports import CannotOpen
+
 
 class KeyConfigError(ValueError):
-    pass
-
-
-class CannotOpen(Exception):
     pass
 
 

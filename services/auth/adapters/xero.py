@@ -20,30 +20,10 @@ with warnings.catch_warnings():
 
 from services.auth.domain.connect import Tenant, tenants_from_connections
 from services.auth.domain.tokens import TokenSet, expiry
+from services.auth.service_layer.ports import InDoubt, InvalidGrant, XeroError, XeroRefused
 from shared.settings import XeroSettings
 
 log = logging.getLogger(__name__)
-
-
-class XeroError(Exception):
-    """Xero could not do it now (outage, rate limit, unreadable answer): retry later."""
-
-
-class InDoubt(XeroError):
-    """The request may have reached Xero but its answer was lost: a refresh token sent this
-    way may have been spent, and only the grace period can recover its successor."""
-
-
-class InvalidGrant(Exception):
-    """Xero refused the grant for good (revoked, expired or already rotated away)."""
-
-
-class XeroRefused(Exception):
-    """Xero refused the request itself (`invalid_client`, a bad code...): not transient."""
-
-    def __init__(self, error: str, description: str | None) -> None:
-        super().__init__(f"{error}: {description}" if description else error)
-        self.error = error
 
 
 def _utc_now() -> datetime:

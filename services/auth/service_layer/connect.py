@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
 
-from services.auth.adapters.cipher import CannotOpen, Cipher
-from services.auth.adapters.xero import InvalidGrant, XeroError, XeroRefused
 from services.auth.domain.connect import (
     AttemptProblem,
     AttemptView,
@@ -42,6 +40,13 @@ from services.auth.domain.records import (
 )
 from services.auth.domain.scenarios import Classification, classify_api_key
 from services.auth.domain.tokens import Status, TokenSet
+from services.auth.service_layer.ports import (
+    CannotOpen,
+    InvalidGrant,
+    Sealer,
+    XeroError,
+    XeroRefused,
+)
 from services.auth.service_layer.release import release_at_xero
 from services.auth.service_layer.unit_of_work import (
     AuthUnitOfWork,
@@ -110,7 +115,7 @@ class ConnectFlow:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        cipher: Cipher,
+        cipher: Sealer,
         xero: XeroIdentity,
         settings: AuthSettings,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),

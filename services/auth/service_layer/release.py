@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.auth.adapters.xero import InvalidGrant, XeroError, XeroRefused
 from services.auth.domain.records import ConnectionRecord
+from services.auth.service_layer.ports import InvalidGrant, XeroError, XeroRefused
 from services.auth.service_layer.unit_of_work import ConnectionRepository, XeroIdentity
 
 log = logging.getLogger(__name__)

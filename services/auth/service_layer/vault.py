@@ -16,8 +16,6 @@ from uuid import UUID
 
 from prometheus_client import Counter
 
-from services.auth.adapters.cipher import CannotOpen, Cipher
-from services.auth.adapters.xero import InDoubt, InvalidGrant, XeroError, XeroRefused
 from services.auth.domain.records import SEALED_COLUMNS, ConnectionRecord
 from services.auth.domain.tokens import (
     ReauthNeeded,
@@ -28,6 +26,14 @@ from services.auth.domain.tokens import (
     cooldown,
     must_refresh,
     within_grace,
+)
+from services.auth.service_layer.ports import (
+    CannotOpen,
+    InDoubt,
+    InvalidGrant,
+    Sealer,
+    XeroError,
+    XeroRefused,
 )
 from services.auth.service_layer.release import Released, release_at_xero
 from services.auth.service_layer.unit_of_work import (
@@ -71,7 +77,7 @@ def seal_context(connection_id: UUID, column: str) -> str:
     return f"connections:{connection_id}:{column}"
 
 
-def open_sealed(cipher: Cipher, row: ConnectionRecord, column: str) -> str:
+def open_sealed(cipher: Sealer, row: ConnectionRecord, column: str) -> str:
     """One of the connection's tokens, opened; CannotOpen when it keeps none."""
     sealed = row.sealed(column)
     if sealed is None:
@@ -92,7 +98,7 @@ class Vault:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        cipher: Cipher,
+        cipher: Sealer,
         xero: XeroIdentity,
         settings: AuthSettings,
         now: Callable[[], datetime] = utc_now,

@@ -10,11 +10,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.auth.adapters import proofs
-from services.auth.adapters.cipher import CannotOpen
 from services.auth.domain.keys import matches, parse_key
 from services.auth.domain.tokens import ReauthNeeded, UnknownConnection, XeroUnavailable
 from services.auth.entrypoints.http import deps
 from services.auth.service_layer.connect import ConnectFlow
+from services.auth.service_layer.ports import CannotOpen
 from services.auth.service_layer.vault import Vault
 from shared.contracts.stores import STORE_ID_PATTERN
 
