@@ -3,7 +3,7 @@ POS can display."""
 
 from shared.contracts.examples import example_day_totals
 from shared.contracts.pos import PosDayClosed, PosReprintRequested, PosRequestRefused
-from tests.totals.support import DAY, closed_events, probe_queue, take
+from tests.totals.support import DAY, closed_events, no_more_closed_events, probe_queue, take
 
 
 def day_closed(store: str, key: str, totals: dict) -> PosDayClosed:
@@ -14,7 +14,7 @@ def day_closed(store: str, key: str, totals: dict) -> PosDayClosed:
 async def test_a_pos_message_closes_the_day_like_http(totals, broker):
     key = await totals.add_store("12")
     await broker.publish(day_closed("12", key, example_day_totals()))
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     assert (event.store_id, event.revision, event.trigger) == ("12", 1, "end-of-day")
     day = await totals.client.get("/v1/stores/12/days/2026-11-27", headers={"X-Api-Key": key})
     assert day.json()["status"] == "pending"
@@ -48,7 +48,7 @@ async def test_refused_messages_answer_with_every_problem_named(totals, broker):
     assert [p.type for p in unbalanced_answer.problems] == ["unbalanced"]
     assert unbalanced_answer.problems[0].loc == ["totals"]
     assert never_closed.request_type == "pos-reprint-requested"
-    assert await closed_events(broker, 0, settle=0.1) == []
+    await no_more_closed_events(totals, broker)
 
 
 async def test_a_pos_reprint_message_posts_the_day(totals, broker):
@@ -60,5 +60,5 @@ async def test_a_pos_reprint_message_posts_the_day(totals, broker):
     await broker.publish(PosReprintRequested(correlation_id="12:2026-11-27", store_id="12",
                                              business_date=DAY, api_key=key,
                                              post_to_xero=True))
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     assert event.trigger == "manual-reprint"
