@@ -49,6 +49,8 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.ConnectionFailureError,
     ConnectionRefusedError,
+    # Reset while connecting: the server (or a proxy before it) dropped the connection.
+    ConnectionResetError,
 )
 
 

@@ -9,21 +9,31 @@ from tests.auth.conftest import AuthCluster, connect, refreshes, xero_accepts
 from tests.support.processes import ServiceProcess
 
 
+async def refreshed_by_keep_alive(db, store_id: str) -> None:
+    for _ in range(100):
+        if await db.fetchval("SELECT refresh_count FROM connections WHERE store_id = $1",
+                             store_id):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"keep-alive never refreshed {store_id}")
+
+
 async def test_idle_connections_are_refreshed_before_their_refresh_token_dies(
     auth: AuthCluster, sandbox, browser_client, internal, db
 ):
     auth.start(AUTH_KEEPALIVE_INTERVAL_S="0.3", AUTH_KEEPALIVE_DAYS="45")
     idle = await connect(auth, browser_client, internal, "S300")
     recent = await connect(auth, browser_client, internal, "S301")
+    marker = await connect(auth, browser_client, internal, "S309")
     idle_for = "UPDATE connections SET last_refreshed_at = now() - $2::interval WHERE store_id = $1"
     await db.execute(idle_for, "S300", timedelta(days=46))
     await db.execute(idle_for, "S301", timedelta(days=44))
-    for _ in range(100):
-        if await db.fetchval("SELECT refresh_count FROM connections WHERE store_id = 'S300'"):
-            break
-        await asyncio.sleep(0.1)
+    await refreshed_by_keep_alive(db, "S300")
     assert await refreshes(sandbox, idle.grant_id) == 1
-    await asyncio.sleep(0.7)  # two more passes
+    # A later pass, known to have run by the marker it refreshed, left both alone.
+    await db.execute(idle_for, "S309", timedelta(days=46))
+    await refreshed_by_keep_alive(db, "S309")
+    assert await refreshes(sandbox, marker.grant_id) == 1
     assert await refreshes(sandbox, idle.grant_id) == 1
     assert await refreshes(sandbox, recent.grant_id) == 0
     assert await db.fetchval(

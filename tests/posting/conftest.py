@@ -44,6 +44,10 @@ CLIENT_ID = "glbridge-dev"
 CLIENT_SECRET = "glbridge-dev-secret"
 DAY = date(2026, 11, 24)
 Outcome = GlPostingSucceeded | GlPostingFailed
+OUTCOMES_IN_THE_OUTBOX = """
+SELECT count(*) AS written, count(*) FILTER (WHERE published_at IS NULL) AS unpublished
+FROM posting.outbox WHERE event_type IN ('gl-posting-succeeded', 'gl-posting-failed')
+"""
 
 # A balanced day on the us-rental chart.
 GOOD_LINES: tuple[tuple[str, str, str], ...] = (
@@ -107,6 +111,7 @@ class PostingRig:
     auth: ServiceProcess | None = None
     postings: list[ServiceProcess] = field(default_factory=list)
     keys: str = field(default_factory=lambda: "t1:" + base64.b64encode(os.urandom(32)).decode())
+    outcomes_taken: int = 0  # outcome events read from the queue, duplicates included
 
     @property
     def auth_url(self) -> str:
@@ -194,23 +199,22 @@ class PostingRig:
     async def publish(self, *events: StoreTotalsClosed) -> None:
         await asyncio.gather(*(self.broker.publish(event) for event in events))
 
-    async def outcomes(self, count: int, timeout: float = 60.0, settle: float = 0.5
-                       ) -> list[Outcome]:
-        """Takes `count` outcome events (then anything more that arrives within `settle`);
-        auth's connection events on the same queue are left out."""
-        return await self._take_outcomes(lambda events: len(events) >= count, timeout, settle)
+    async def outcomes(self, count: int, timeout: float = 60.0) -> list[Outcome]:
+        """Takes `count` outcome events, then every other outcome posting has written so
+        far (auth's connection events on the same queue are left out)."""
+        return await self._take_outcomes(lambda events: len(events) >= count, timeout)
 
-    async def outcomes_of_days(self, days: Collection[date], timeout: float = 60.0,
-                               settle: float = 0.5) -> list[Outcome]:
+    async def outcomes_of_days(self, days: Collection[date], timeout: float = 60.0
+                               ) -> list[Outcome]:
         """Takes outcome events until each of `days` has one. Outcomes are published at
         least once (a killed process's unmarked ones are swept again by its successor), so
         counting events could stop before the last days arrive."""
         wanted = set(days)
         return await self._take_outcomes(
-            lambda events: wanted <= {e.business_date for e in events}, timeout, settle)
+            lambda events: wanted <= {e.business_date for e in events}, timeout)
 
-    async def _take_outcomes(self, enough: Callable[[list[Outcome]], bool], timeout: float,
-                             settle: float) -> list[Outcome]:
+    async def _take_outcomes(self, enough: Callable[[list[Outcome]], bool], timeout: float
+                             ) -> list[Outcome]:
         name = self.broker.topology.queue_name(TOTALS_RESULTS_QUEUE)
         channel = await self.broker.connection.channel()
         queue = await channel.get_queue(name)
@@ -218,19 +222,45 @@ class PostingRig:
         events: list[Outcome] = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while loop.time() < deadline and not enough(events):
+
+        async def take_one() -> bool:
             message = await queue.get(fail=False)
             if message is None:
+                return False
+            taken = _outcome(registry.parse(message.body))
+            events.extend(taken)
+            self.outcomes_taken += len(taken)
+            await message.ack()
+            return True
+
+        while loop.time() < deadline and not enough(events):
+            if not await take_one():
                 await asyncio.sleep(0.05)
-                continue
-            events += _outcome(registry.parse(message.body))
-            await message.ack()
-        await asyncio.sleep(settle)
-        while (message := await queue.get(fail=False)) is not None:
-            events += _outcome(registry.parse(message.body))
-            await message.ack()
+        # Whatever else posting has decided, without waiting for nothing to arrive: every
+        # outcome goes out through posting's outbox, so once no outcome there waits to be
+        # published, each one written is in the queue (or was taken before).
+        written = await self.outcomes_written(loop.time() + 30.0)
+        while self.outcomes_taken < written and loop.time() < deadline + 30.0:
+            if not await take_one():
+                await asyncio.sleep(0.05)
+        while await take_one():
+            pass
         await channel.close()
         return events
+
+    async def outcomes_written(self, until: float) -> int:
+        """The outcome events in posting's outbox once none of them is unpublished (or
+        at `until`, loop time, when a killed process left some for a successor)."""
+        conn = await asyncpg.connect(self.database_url)
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                row = await conn.fetchrow(OUTCOMES_IN_THE_OUTBOX)
+                if row["unpublished"] == 0 or loop.time() >= until:
+                    return int(row["written"])
+                await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
 
     async def journals(self, tenant_id: UUID | str) -> list[dict[str, Any]]:
         response = await self.sandbox.client.get(

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
+import httpx
 
 from services.posting.adapters.day_budget import PgDayBudget
 from services.posting.adapters.xero import RateInfo
@@ -110,4 +111,17 @@ async def test_a_429_on_the_journal_itself_spends_no_attempt(rig: PostingRig):
     [posted] = await rig.outcomes(1, timeout=60)
     assert isinstance(posted, GlPostingSucceeded), posted
     assert (await rig.stats())["rate_limited"].get(str(store.tenant_id)) == 1
+    # The gateway gave Xero's Retry-After to the budget every replica shares, and
+    # counted the 429 where an operator sees it.
+    conn = await asyncpg.connect(rig.database_url)
+    try:
+        blocked = await conn.fetchval(
+            "SELECT blocked_until FROM posting.rate_budget WHERE tenant_id = $1",
+            store.tenant_id)
+    finally:
+        await conn.close()
+    assert blocked is not None
+    async with httpx.AsyncClient(timeout=10) as client:
+        metrics = (await client.get(f"{rig.postings[0].url}/metrics")).text
+    assert "glbridge_posting_xero_rate_limited_total 1.0" in metrics
 

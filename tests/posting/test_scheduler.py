@@ -26,8 +26,10 @@ class SlowReleaseLeases:
         self.due: set[UUID] = set()
         self.released = asyncio.Event()
         self.release_answered = asyncio.Event()
+        self.claims = 0
 
     async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> list[UUID]:
+        self.claims += 1
         free = [tenant for tenant in self.due if tenant not in self.holders][:limit]
         for tenant in free:
             self.holders[tenant] = owner
@@ -127,15 +129,22 @@ async def test_a_drain_whose_lease_was_taken_by_another_drainer_stops() -> None:
     leases = SlowReleaseLeases()
     leases.release_answered.set()
     drainer = EndlessBatches()
-    async with draining(leases, drainer, lease_s=0.3):
+    async with draining(leases, drainer, lease_s=0.3) as scheduler:
         await asyncio.sleep(0.2)
         assert drainer.batches > 0
 
         # Ours lapsed while the database was away, and another replica took it.
         leases.holders[TENANT] = "posting-elsewhere"
         await asyncio.wait_for(leases.released.wait(), 2)
-        stopped_at = drainer.batches
-        await asyncio.sleep(0.3)
+        # The lease is let go once the drain's loop has ended; a claim made after that
+        # (the scheduler woken and answered) finds the drain still stopped.
+        stopped_at, claims = drainer.batches, leases.claims
+        scheduler.wake()
+        for _ in range(200):
+            if leases.claims > claims:
+                break
+            await asyncio.sleep(0.01)
+        assert leases.claims > claims, "the woken scheduler never claimed"
         assert drainer.batches == stopped_at, "still draining without the lease"
     assert leases.holders[TENANT] == "posting-elsewhere", "let go of a lease not ours"
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from shared.web import answer_503_when_the_database_is_unavailable
+from tests.support.proxy import CuttableProxy
 
 
 @pytest.fixture
@@ -58,3 +59,17 @@ async def test_a_database_that_is_down_is_a_503_too() -> None:
     response = await _get_day(_app_reading("postgresql://postgres@127.0.0.1:1/postgres"))
     assert response.status_code == 503
     assert response.json()["reason"] == "ConnectionRefusedError"
+
+
+async def test_a_connection_reset_while_connecting_is_a_503_too() -> None:
+    # A proxy before PostgreSQL that accepts and drops every connection, as a database
+    # restarting behind a load balancer does.
+    proxy = await CuttableProxy("127.0.0.1", 9).start()
+    proxy.cut()
+    try:
+        response = await _get_day(
+            _app_reading(f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres"))
+    finally:
+        await proxy.stop()
+    assert response.status_code == 503
+    assert response.json()["reason"] == "ConnectionResetError"

@@ -110,8 +110,17 @@ async def test_three_relays_sweep_events_no_hand_off_covered_exactly_once(
     assert await unpublished(pool) == 0
 
 
+async def logged(caplog: pytest.LogCaptureFixture, words: str, timeout: float = 10.0) -> None:
+    """Until the relay has logged `words` (it tried, and the broker refused)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not any(words in record.getMessage() for record in caplog.records):
+        assert loop.time() < deadline, f"the relay never logged {words!r}"
+        await asyncio.sleep(0.02)
+
+
 async def test_events_wait_while_the_broker_is_unreachable_and_flow_when_it_returns(
-    pool, broker: Broker, amqp_url: str, namespace: str
+    pool, broker: Broker, amqp_url: str, namespace: str, caplog: pytest.LogCaptureFixture
 ):
     await commit_events(pool, 5)
     unreachable = Broker("amqp://guest:guest@127.0.0.1:1/", broker.topology, publish_timeout_s=0.5)
@@ -125,7 +134,7 @@ async def test_events_wait_while_the_broker_is_unreachable_and_flow_when_it_retu
     await flaky.close()
     relay = OutboxRelay(pool, flaky, "probe", orphan_after_s=0, error_backoff_s=0.1)
     task = asyncio.create_task(relay.run())
-    await asyncio.sleep(0.5)
+    await logged(caplog, "outbox sweep waiting")  # it tried to publish them, and failed
     assert await unpublished(pool) == 5
     await flaky.connect()
     ids = await received_ids(broker, 5)
@@ -155,7 +164,7 @@ async def test_handed_off_events_are_published_at_once_and_marked(pool, broker: 
 
 
 async def test_a_hand_off_the_broker_refused_is_published_by_the_sweep(
-    pool, broker: Broker, amqp_url: str, namespace: str
+    pool, broker: Broker, amqp_url: str, namespace: str, caplog: pytest.LogCaptureFixture
 ):
     flaky = Broker(amqp_url, Topology(namespace=namespace, queues=(QUEUE,)), publish_timeout_s=1)
     await flaky.connect()
@@ -166,7 +175,9 @@ async def test_a_hand_off_the_broker_refused_is_published_by_the_sweep(
     task = asyncio.create_task(relay.run())
     try:
         expected = await commit_handed(pool, handed, "R", 5)
-        await asyncio.sleep(0.5)
+        # The hand-off tried and was refused, and so was the sweep that took them over.
+        await logged(caplog, "handed events not confirmed, left to the sweep")
+        await logged(caplog, "outbox sweep waiting")
         assert await unpublished(pool) == 5
         await flaky.connect()
         ids = await received_ids(broker, 5)

@@ -20,9 +20,9 @@ for model in POS_EVENTS:
 DAY = date(2026, 11, 27)
 
 
-async def take(broker: Broker, queue_name: str, count: int, timeout: float = 15.0,
-               settle: float = 0.3) -> list[Event]:
-    """Takes `count` events from a queue, then anything more that arrives within `settle`."""
+async def take(broker: Broker, queue_name: str, count: int, timeout: float = 15.0
+               ) -> list[Event]:
+    """Takes `count` events from a queue, then whatever else the queue holds already."""
     channel = await broker.connection.channel()
     queue = await channel.get_queue(queue_name)
     events: list[Event] = []
@@ -35,7 +35,6 @@ async def take(broker: Broker, queue_name: str, count: int, timeout: float = 15.
             continue
         events.append(REGISTRY.parse(message.body))
         await message.ack()
-    await asyncio.sleep(settle)
     while (message := await queue.get(fail=False)) is not None:
         events.append(REGISTRY.parse(message.body))
         await message.ack()
@@ -43,12 +42,29 @@ async def take(broker: Broker, queue_name: str, count: int, timeout: float = 15.
     return events
 
 
-async def closed_events(broker: Broker, count: int, settle: float = 0.3
+async def closed_events(broker: Broker, count: int, totals: Any = None
                         ) -> list[StoreTotalsClosed]:
+    """Takes `count` store-totals-closed events. Given the running `totals`, then every
+    other one it has written so far: once its outbox holds no unpublished event, each
+    event written is in the queue (published with confirms), so nothing is waited for
+    that might not come."""
     name = broker.topology.queue_name(POSTING_QUEUE)
-    events = await take(broker, name, count, settle=settle)
+    events = await take(broker, name, count)
+    if totals is not None:
+        await all_published(totals)
+        events += await take(broker, name, 0)
     assert all(isinstance(e, StoreTotalsClosed) for e in events)
     return events  # type: ignore[return-value]
+
+
+async def all_published(totals: Any, timeout: float = 15.0) -> None:
+    """Waits until totals' outbox holds no event waiting to be published."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while await totals.wiring.repo.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+        assert loop.time() < deadline, "totals' outbox still holds unpublished events"
+        await asyncio.sleep(0.02)
 
 
 async def no_more_closed_events(totals: Any, broker: Broker, taken: int = 0) -> None:
@@ -59,7 +75,7 @@ async def no_more_closed_events(totals: Any, broker: Broker, taken: int = 0) -> 
     written = await totals.wiring.pool.fetchval(
         "SELECT count(*) FROM outbox WHERE event_type = 'store-totals-closed'")
     assert written == taken, f"{written - taken} more store-totals-closed in the outbox"
-    assert await closed_events(broker, 0, settle=0) == []
+    assert await closed_events(broker, 0, totals) == []
 
 
 async def probe_queue(broker: Broker, routing_key: str) -> str:

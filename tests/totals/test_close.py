@@ -15,7 +15,7 @@ async def test_close_commits_the_day_and_publishes_its_event(totals, broker):
     assert response.status_code == 200, response.text
     assert response.json()["outcome"] == "closed"
     assert response.json()["day"]["status"] == "pending"
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     assert event.correlation_id == "12:2026-11-27"
     assert (event.store_id, event.business_date, event.revision) == ("12", DAY, 1)
     assert event.trigger == "end-of-day"
@@ -104,7 +104,7 @@ async def test_identical_close_changes_nothing_and_new_totals_make_a_revision(to
     amended = await totals.client.post(url, json=example_day_totals(2), headers=headers)
     assert amended.json()["outcome"] == "amended"
     assert amended.json()["day"]["revision"] == 2
-    events = await closed_events(broker, 2)
+    events = await closed_events(broker, 2, totals)
     assert [e.revision for e in events] == [1, 2]
     assert "rev 2 [glb:12:2026-11-27:2]" in events[1].journal.narration
     assert len({e.correlation_id for e in events}) == 1
@@ -135,7 +135,8 @@ async def test_concurrent_identical_closes_make_one_day_and_one_event(totals, br
                            headers={"X-Api-Key": key}) for _ in range(6)))
     outcomes = sorted(r.json()["outcome"] for r in responses)
     assert outcomes == ["closed"] + ["unchanged"] * 5
-    assert len(await closed_events(broker, 1, settle=0.5)) == 1
+    assert len(await closed_events(broker, 1, totals)) == 1
+    await no_more_closed_events(totals, broker, taken=1)
 
 
 async def test_an_amendment_to_nothing_after_sending_is_refused(totals, broker):
@@ -145,7 +146,7 @@ async def test_an_amendment_to_nothing_after_sending_is_refused(totals, broker):
     empty = await totals.client.post(url, json={}, headers={"X-Api-Key": key})
     assert empty.status_code == 422
     assert empty.json()["detail"][0]["type"] == "empty-amendment"
-    assert len(await closed_events(broker, 1)) == 1
+    assert len(await closed_events(broker, 1, totals)) == 1
 
 
 async def test_a_body_that_is_not_json_is_a_422_not_a_500(totals):

@@ -15,7 +15,7 @@ from glbridge.connect import finish_connect, read_page
 from glbridge.pos import pos_app
 from shared.contracts.events import ErrorKind, PostingError
 from shared.contracts.examples import example_day_totals
-from tests.totals.support import closed_events, failed, succeeded
+from tests.totals.support import closed_events, failed, no_more_closed_events, succeeded
 
 runner = CliRunner()
 
@@ -111,7 +111,7 @@ async def test_reprint_asks_to_post_and_shows_the_outcome(totals, broker):
                              json=example_day_totals(), headers={"X-Api-Key": key})
 
     async def posting_answers() -> None:
-        [event] = await closed_events(broker, 1, settle=0)
+        [event] = await closed_events(broker, 1)
         await broker.publish(succeeded(event))
 
     answering = asyncio.create_task(posting_answers())
@@ -133,7 +133,7 @@ async def test_reprint_lists_the_errors_against_the_setup(totals, broker):
                              headers={"X-Api-Key": key})
 
     async def posting_answers() -> None:
-        [event] = await closed_events(broker, 1, settle=0)
+        [event] = await closed_events(broker, 1)
         await broker.publish(failed(event, [PostingError(
             kind=ErrorKind.SYSTEM_ACCOUNT, category="on-account", account_code="1100",
             message="1100 is Xero's Accounts Receivable: use a clearing account such as 1300")]))
@@ -154,7 +154,7 @@ async def test_reprint_answering_no_posts_nothing(totals, broker):
     result = await invoke(["reprint", "-s", "12", "-d", "2026-11-27"], "\n",
                           TOTALS_URL=totals.url, GLBRIDGE_POS_API_KEY=key)
     assert result.exit_code == 0
-    assert await closed_events(broker, 0, settle=0.3) == []
+    await no_more_closed_events(totals, broker)
 
 
 async def test_totals_not_answering_is_one_line_and_exit_code_1():

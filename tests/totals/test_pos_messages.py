@@ -16,7 +16,7 @@ def day_closed(store: str, key: str, totals: dict) -> PosDayClosed:
 async def test_a_pos_message_closes_the_day_like_http(totals, broker):
     key = await totals.add_store("12")
     await broker.publish(day_closed("12", key, example_day_totals()))
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     assert (event.store_id, event.revision, event.trigger) == ("12", 1, "end-of-day")
     day = await totals.client.get("/v1/stores/12/days/2026-11-27", headers={"X-Api-Key": key})
     assert day.json()["status"] == "pending"
@@ -61,7 +61,7 @@ async def test_a_pos_reprint_message_posts_the_day(totals, broker):
     assert day.json()["status"] == "not-posted"
     await broker.publish(PosReprintRequested.signed(key, store_id="12", business_date=DAY,
                                                     post_to_xero=True))
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     assert event.trigger == "manual-reprint"
 
 
@@ -91,7 +91,7 @@ async def test_a_message_carries_no_key_and_nothing_but_the_key_signs_it(totals,
     await no_more_closed_events(totals, broker)
     # The store's own signed message still closes the day.
     await broker.publish(genuine)
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     assert event.store_id == "12"
 
 

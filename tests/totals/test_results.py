@@ -37,7 +37,7 @@ async def reprint(totals, store: str, key: str, post: bool | None = None):
 async def test_wait_returns_when_posting_succeeds(totals, broker):
     key = await totals.add_store("12")
     await close(totals, "12", key)
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     waiting = asyncio.create_task(totals.client.get(
         DAY_URL.format(store="12"), params={"wait": 20}, headers={"X-Api-Key": key}))
     await asyncio.sleep(0.3)
@@ -53,7 +53,7 @@ async def test_wait_returns_when_posting_succeeds(totals, broker):
 async def test_a_failure_lists_each_error_and_reprint_can_post_again(totals, broker):
     key = await totals.add_store("12")
     await close(totals, "12", key)
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     error = PostingError(kind=ErrorKind.BANK_ACCOUNT, category="cash", account_code="090",
                          message="090 is a bank account: use an undeposited funds account")
     await broker.publish(failed(event, [error]))
@@ -64,14 +64,14 @@ async def test_a_failure_lists_each_error_and_reprint_can_post_again(totals, bro
     assert day["errors"][0]["account_code"] == "090"
     answer = await reprint(totals, "12", key, post=True)
     assert answer.json()["post"]["outcome"] == "queued"
-    [again] = await closed_events(broker, 1)
+    [again] = await closed_events(broker, 1, totals)
     assert (again.revision, again.trigger) == (1, "manual-reprint")
 
 
 async def test_reprint_of_a_posted_day_answers_already_posted(totals, broker):
     key = await totals.add_store("12")
     await close(totals, "12", key)
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     result = succeeded(event)
     await broker.publish(result)
     await totals.client.get(DAY_URL.format(store="12"), params={"wait": 10},
@@ -94,7 +94,7 @@ async def test_reprint_of_a_day_never_posted_and_of_a_day_never_closed(totals, b
     answer = (await reprint(totals, "12", key, post=True)).json()
     assert answer["post"]["outcome"] == "queued"
     assert answer["day"]["status"] == "pending"
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     assert event.trigger == "manual-reprint"
 
 
@@ -102,7 +102,7 @@ async def test_results_of_an_older_revision_do_not_overwrite_the_current(totals,
     key = await totals.add_store("12")
     await close(totals, "12", key)
     await close(totals, "12", key, scale=2)
-    first, second = await closed_events(broker, 2)
+    first, second = await closed_events(broker, 2, totals)
     await broker.publish(succeeded(first))
     await broker.publish(failed(first, [PostingError(kind=ErrorKind.VALIDATION, message="x")]))
     await broker.publish(succeeded(second))
@@ -121,7 +121,7 @@ async def test_needs_reauth_holds_days_until_the_connection_is_restored(totals, 
     connection = uuid.uuid4()
     key = await totals.add_store("12", connection_id=connection)
     await close(totals, "12", key)
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     lost = XeroConnectionNeedsReauth(correlation_id=str(connection), connection_id=connection,
                                      store_ids=["12"], reason="invalid_grant")
     await broker.publish(lost)
@@ -143,7 +143,7 @@ async def test_needs_reauth_holds_days_until_the_connection_is_restored(totals, 
     await no_more_closed_events(totals, broker, taken=1)
     await broker.publish(XeroConnectionRestored(correlation_id=str(connection),
                                                 connection_id=connection, store_ids=["12"]))
-    released = await closed_events(broker, 2)
+    released = await closed_events(broker, 2, totals)
     assert sorted(str(e.business_date) for e in released) == ["2026-11-27", "2026-11-28"]
 
 
@@ -167,7 +167,7 @@ async def test_server_sent_events_stream_each_outcome(totals, broker):
     listener = asyncio.create_task(listen())
     await asyncio.wait_for(connected.wait(), 10)
     await close(totals, "12", key)
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     await broker.publish(succeeded(event))
     await asyncio.wait_for(listener, 15)
     assert [r["status"] for r in received] == ["pending", "posted"]
@@ -188,7 +188,7 @@ async def test_an_outcome_decided_on_a_day_another_writer_changed_is_not_written
     (Outcomes.record then reads the day again and decides anew)."""
     key = await totals.add_store("12")
     await close(totals, "12", key)
-    [event] = await closed_events(broker, 1)
+    [event] = await closed_events(broker, 1, totals)
     day_key = ("12", event.business_date)
     async with PgTotalsUnitOfWork(totals.wiring.pool) as uow:
         [(state, version)] = (await uow.days.states_of([day_key])).values()
@@ -212,7 +212,7 @@ async def test_a_refused_amendment_says_the_earlier_revision_is_still_in_xero(to
     key = await totals.add_store("14")
     await close(totals, "14", key)
     await close(totals, "14", key, scale=2)
-    first, second = await closed_events(broker, 2)
+    first, second = await closed_events(broker, 2, totals)
     posted = succeeded(first)
     await broker.publish(posted)
     await broker.publish(failed(second, [PostingError(kind=ErrorKind.TAX_TYPE, message="x")]))
