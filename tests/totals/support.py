@@ -61,7 +61,7 @@ async def all_published(totals: Any, timeout: float = 15.0) -> None:
     """Waits until totals' outbox holds no event waiting to be published."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while await totals.wiring.repo.pool.fetchval(
+    while await totals.wiring.pool.fetchval(
             "SELECT count(*) FROM outbox WHERE published_at IS NULL"):
         assert loop.time() < deadline, "totals' outbox still holds unpublished events"
         await asyncio.sleep(0.02)
