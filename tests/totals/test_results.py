@@ -28,6 +28,14 @@ async def close(totals, store: str, key: str, scale: int = 1) -> dict:
     return response.json()
 
 
+async def waiting_requests(totals) -> float:
+    """Long-polls and event streams totals holds open now (its /metrics)."""
+    text = (await totals.client.get("/metrics")).text
+    [line] = [line for line in text.splitlines()
+              if line.startswith("glbridge_totals_waiting_requests ")]
+    return float(line.split()[1])
+
+
 async def reprint(totals, store: str, key: str, post: bool | None = None):
     body = None if post is None else {"post_to_xero": post}
     return await totals.client.post(f"{DAY_URL.format(store=store)}/reprint", json=body,
@@ -38,9 +46,12 @@ async def test_wait_returns_when_posting_succeeds(totals, broker):
     key = await totals.add_store("12")
     await close(totals, "12", key)
     [event] = await closed_events(broker, 1, totals)
+    before = await waiting_requests(totals)
     waiting = asyncio.create_task(totals.client.get(
         DAY_URL.format(store="12"), params={"wait": 20}, headers={"X-Api-Key": key}))
-    await asyncio.sleep(0.3)
+    while await waiting_requests(totals) == before:  # the request is in, and waiting
+        assert not waiting.done(), (await waiting).text
+        await asyncio.sleep(0.02)
     assert not waiting.done()
     result = succeeded(event)
     await broker.publish(result)

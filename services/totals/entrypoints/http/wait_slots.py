@@ -6,6 +6,10 @@ from collections import Counter
 from collections.abc import Iterator
 
 from fastapi import HTTPException, Request, status
+from prometheus_client import Gauge
+
+WAITING = Gauge("glbridge_totals_waiting_requests",
+                "Event streams and long-polls open now, every store together.")
 
 
 class Slot:
@@ -35,9 +39,11 @@ class WaitSlots:
                 "waits open: close one, or ask again without waiting",
                 headers={"Retry-After": "5"})
         self._open[store_id] += 1
+        WAITING.inc()
         return Slot(self, store_id)
 
     def release(self, store_id: str) -> None:
+        WAITING.dec()
         self._open[store_id] -= 1
         if self._open[store_id] <= 0:
             del self._open[store_id]
