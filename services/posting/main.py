@@ -29,7 +29,8 @@ from services.posting.entrypoints.consumers.xero_connected import XeroConnectedH
 from services.posting.entrypoints.http.routes import status_router
 from services.posting.entrypoints.http.setup_check import setup_check_router
 from services.posting.entrypoints.workers.scheduler import Scheduler
-from services.posting.service_layer.drain import Drainer, DrainPolicy
+from services.posting.service_layer.drain.drainer import Drainer
+from services.posting.service_layer.drain.policy import DrainPolicy
 from services.posting.service_layer.recording import Recorder
 from services.posting.settings import PostingSettings
 from shared.bootstrap import (
