@@ -5,7 +5,10 @@ Leaving the block without `commit` rolls back; events of a rolled-back change we
 anywhere.
 
 `PostgresUnitOfWork` holds one pooled connection for the block and opens a transaction
-only when a write asks for one: reads alone cost no BEGIN/ROLLBACK round trips.
+only when a write asks for one: reads alone cost no BEGIN/ROLLBACK round trips. A
+statement may write its own outbox rows with its change (one round trip for many rows
+and their events): `written_in_transaction` gives them to the unit of work, which hands
+them off with the rest after COMMIT, and forgets them on a rollback.
 """
 
 import abc
@@ -74,6 +77,7 @@ class PostgresUnitOfWork(AbstractUnitOfWork):
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
         self._committed_alone: list[OutboxRow] = []
+        self._written: list[OutboxRow] = []
 
     @property
     def conn(self) -> asyncpg.Connection:
@@ -96,10 +100,17 @@ class PostgresUnitOfWork(AbstractUnitOfWork):
         """Outbox rows a single statement already committed: handed off at `commit`."""
         self._committed_alone += rows
 
+    def written_in_transaction(self, rows: list[OutboxRow]) -> None:
+        """Outbox rows a statement wrote inside the transaction, with the change that
+        caused them: handed off after COMMIT, gone with a rollback."""
+        assert self.in_transaction, "rows written inside the transaction, after `writer`"
+        self._written += rows
+
     async def _begin(self) -> None:
         self._conn = await self.pool.acquire()
         self._tx = None
         self._committed_alone = []
+        self._written = []
 
     async def _end(self) -> None:
         conn, self._conn = self._conn, None
@@ -113,11 +124,13 @@ class PostgresUnitOfWork(AbstractUnitOfWork):
         tx, self._tx = self._tx, None
         if tx is not None:
             await tx.commit()
-        done, self._committed_alone = self._committed_alone + rows, []
+        done = self._committed_alone + self._written + rows
+        self._committed_alone, self._written = [], []
         self.handed(done)
 
     async def rollback(self) -> None:
         self._new_events = []
+        self._written = []
         # Committed by their own statement: a rollback does not take them back.
         alone, self._committed_alone = self._committed_alone, []
         self.handed(alone)

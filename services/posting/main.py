@@ -18,7 +18,7 @@ from services.posting.adapters.http import http_session
 from services.posting.adapters.journal_origins import PgJournalOrigins
 from services.posting.adapters.refused import PostgresRefusedAttempts
 from services.posting.adapters.stores import PostingStores
-from services.posting.adapters.unit_of_work import PostgresUnitOfWork
+from services.posting.adapters.unit_of_work import unit_of_work
 from services.posting.adapters.xero import XeroClient
 from services.posting.domain.budget import Limits
 from services.posting.entrypoints.consumers.store_totals_closed import (
@@ -29,7 +29,8 @@ from services.posting.entrypoints.consumers.xero_connected import XeroConnectedH
 from services.posting.entrypoints.http.routes import status_router
 from services.posting.entrypoints.http.setup_check import setup_check_router
 from services.posting.entrypoints.workers.scheduler import Scheduler
-from services.posting.service_layer.drain import Drainer, DrainPolicy
+from services.posting.service_layer.drain.drainer import Drainer
+from services.posting.service_layer.drain.policy import DrainPolicy
 from services.posting.service_layer.recording import Recorder
 from services.posting.settings import PostingSettings
 from shared.bootstrap import (
@@ -148,8 +149,7 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
     async def on_connected(connected: contextlib.AsyncExitStack) -> None:
         start_task(connected, OutboxRelay(relay_pool, broker, SCHEMA, handed).run(), "outbox")
         start_task(connected, scheduler.run(), "scheduler")
-        recorder = batch_recorder(
-            Recorder(lambda: PostgresUnitOfWork(record_pool, handed)))
+        recorder = batch_recorder(Recorder(unit_of_work(record_pool, handed)))
         recorder.start()
         connected.push_async_callback(recorder.stop)
         consumers = (

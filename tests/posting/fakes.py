@@ -4,7 +4,7 @@ layer: the same decisions as the PostgreSQL adapters, a list of rows instead of 
 import copy
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 from uuid import UUID
 
 from services.posting.domain import budget
@@ -12,9 +12,8 @@ from services.posting.domain.chart import Chart
 from services.posting.domain.model import Posting, State, failed, superseded_error
 from services.posting.domain.records import Claimed, Outcome, Reschedule
 from services.posting.domain.revisions import DayRow, Recorded, RecordingPlan
-from services.posting.service_layer.unit_of_work import AbstractUnitOfWork, Day
+from services.posting.service_layer.unit_of_work import Day, PostingUnitOfWork
 from shared.contracts.events import Event, StoreTotalsClosed
-from shared.outbox import OutboxRow, outbox_row
 
 
 def _posting(row: DayRow) -> Posting:
@@ -24,8 +23,9 @@ def _posting(row: DayRow) -> Posting:
 
 class FakeRecording:
     """The postings table as the consumer's recording sees it (`record_many`), applying
-    a batch's plan in the order the PostgreSQL repository does: inserts, supersedes,
-    reopens (only of a posting still failed with no journal), then the plan's events."""
+    a batch's plan in the order the PostgreSQL unit of work does: inserts, supersedes
+    (their events with them), reopens (only of a posting still failed with no journal),
+    then the plan's events."""
 
     def __init__(self) -> None:
         self.rows: list[DayRow] = []
@@ -47,9 +47,11 @@ class FakeRecording:
         plan = RecordingPlan()
         results = [plan.decide(e, days[(e.store_id, e.business_date)]) for e in events]
         self.apply(plan)
+        self.published += plan.events
         return results
 
     def apply(self, plan: RecordingPlan) -> None:
+        """What `DayRevisions.apply` writes: the plan's own events are not among it."""
         for event, state, outcome in plan.inserts:
             self.rows.append({
                 "id": len(self.rows) + 1, "store_id": event.store_id,
@@ -70,7 +72,6 @@ class FakeRecording:
             if row["state"] == State.FAILED and row["journal_id"] is None:
                 row.update(state=reopen.state, attempts=0, outcome=None,
                            event_id=reopen.request.event_id, event=reopen.request)
-        self.published += plan.events
 
 
 def _read(row: DayRow) -> DayRow:
@@ -94,36 +95,35 @@ class FakeDayRevisions:
         self.table.apply(plan)
 
 
-class FakeUnitOfWork(AbstractUnitOfWork):
-    """Commits by keeping what was written; a rollback puts the rows and events back."""
+class FakeUnitOfWork(PostingUnitOfWork):
+    """Commits by keeping what was written and adding its events to the table's; a
+    rollback puts the rows back and drops the events written with them."""
 
     def __init__(self, table: FakeRecording, revisions: FakeDayRevisions | None = None
                  ) -> None:
+        super().__init__()
         self.table = table
         self.revisions = revisions or FakeDayRevisions(table)
         self.commits = 0
         self._before: tuple[list[DayRow], int] | None = None
-        self._new: list[OutboxRow] = []
 
-    async def __aenter__(self) -> Self:
+    async def _begin(self) -> None:
         self._before = (copy.deepcopy(self.table.rows), len(self.table.published))
-        self._new = []
-        return self
 
-    async def commit(self) -> None:
-        assert self._before is not None
-        self._new = [outbox_row(e) for e in self.table.published[self._before[1]:]]
+    async def _end(self) -> None:
+        pass
+
+    async def _commit(self, events: list[Event]) -> None:
+        self.table.published += events
         self._before = None
         self.commits += 1
 
     async def rollback(self) -> None:
+        self._new_events = []
         if self._before is not None:
             self.table.rows, published = self._before
             del self.table.published[published:]
             self._before = None
-
-    def collect_new_events(self) -> Sequence[OutboxRow]:
-        return list(self._new)
 
 
 class FakePostings:

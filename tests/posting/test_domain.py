@@ -27,7 +27,7 @@ from services.posting.domain.reference import (
     narration_with_reference,
 )
 from services.posting.domain.retry import backoff_s
-from services.posting.service_layer.drain import Allowance
+from services.posting.service_layer.drain.policy import Allowance
 from shared.contracts.events import (
     ErrorKind,
     Journal,

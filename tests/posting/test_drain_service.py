@@ -1,4 +1,4 @@
-"""The drain's decisions in memory (services/posting/service_layer/drain.py): fakes of
+"""The drain's decisions in memory (services/posting/service_layer/drain/): fakes of
 its ports (tests/posting/fakes.py) in place of PostgreSQL, Xero and auth."""
 
 import uuid
@@ -8,7 +8,8 @@ import pytest
 from services.posting.adapters.xero import XeroUnavailable
 from services.posting.domain.model import Posting, State
 from services.posting.domain.records import Claimed
-from services.posting.service_layer.drain import Drainer, DrainPolicy
+from services.posting.service_layer.drain.drainer import Drainer
+from services.posting.service_layer.drain.policy import DrainPolicy
 from tests.posting.conftest import DAY, Store, day_event
 from tests.posting.fakes import FakePostings, FakeXero, NoEarlierJournals
 from tests.posting.test_domain import CHART

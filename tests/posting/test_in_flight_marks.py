@@ -22,7 +22,7 @@ from services.posting.domain.model import (
 )
 from services.posting.domain.records import Outcome, Reschedule
 from services.posting.main import drainer_of
-from services.posting.service_layer.drain import Drainer
+from services.posting.service_layer.drain.drainer import Drainer
 from services.posting.settings import PostingSettings
 from shared.contracts.events import ErrorKind
 from shared.settings import XeroSettings

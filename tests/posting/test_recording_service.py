@@ -14,15 +14,15 @@ from tests.posting.fakes import FakeDayRevisions, FakeRecording, FakeUnitOfWork
 STORE = Store("store-3", uuid.uuid4(), uuid.uuid4())
 
 
-async def test_a_batch_is_one_unit_of_work_and_its_events_are_collected() -> None:
+async def test_a_batch_is_one_unit_of_work_and_its_events_are_committed_with_it() -> None:
     table = FakeRecording()
     uow = FakeUnitOfWork(table)
     recorder = Recorder(lambda: uow)
     assert await recorder.record_many([day_event(STORE, DAY, 2)]) == [Recorded.NEW]
-    assert uow.collect_new_events() == []
+    assert table.published == []
     assert await recorder.record_many([day_event(STORE, DAY, 1)]) == [Recorded.SUPERSEDED]
-    assert [e.event_type for e in uow.collect_new_events()] == ["gl-posting-failed"]
-    assert uow.commits == 2
+    assert [type(e).__name__ for e in table.published] == ["GlPostingFailed"]
+    assert uow.commits == 2 and uow.collect_new_events() == []
     assert [(r["revision"], r["state"]) for r in table.rows] == [
         (2, State.PENDING), (1, State.SUPERSEDED)]
 

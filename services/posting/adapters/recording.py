@@ -1,8 +1,11 @@
 """The recording's reads and writes of whole days, in the unit of work's transaction
-(`adapters/unit_of_work.py`); what to write is `domain/revisions.py`'s decision."""
+(`adapters/unit_of_work.py`); what to write is `domain/revisions.py`'s decision. Each
+kind of write is one statement for the whole batch."""
 
 from collections.abc import Sequence
 from typing import Any
+
+import asyncpg
 
 from services.posting.adapters.outcomes import posting_of, write_outcomes
 from services.posting.adapters.reposts import PostgresReposts, Reposts
@@ -11,7 +14,7 @@ from services.posting.domain.records import Outcome
 from services.posting.domain.revisions import DayRow, RecordingPlan
 from services.posting.service_layer.unit_of_work import Day
 from shared.contracts.events import Event, StoreTotalsClosed
-from shared.outbox import Transaction
+from shared.unit_of_work import PostgresUnitOfWork
 
 # One index probe per day, whatever the table's size: OFFSET 0 keeps the LATERAL
 # subquery from being flattened into a join, which PostgreSQL's cached plan (made while
@@ -29,14 +32,15 @@ POSTINGS_OF_DAYS = (
 class PostgresDayRevisions:
     """The `DayRevisions` of a `PostgresUnitOfWork`: on its transaction's connection."""
 
-    def __init__(self, tx: Transaction, reposts: Reposts | None = None) -> None:
-        self.tx = tx
+    def __init__(self, uow: PostgresUnitOfWork, reposts: Reposts | None = None) -> None:
+        self.uow = uow
         self.reposts = reposts or PostgresReposts()
 
     async def lock_and_read(self, days: Sequence[Day]) -> dict[Day, list[DayRow]]:
         """Revisions of one day are decided one at a time across replicas: an advisory
-        lock per day, taken in a fixed order so two batches never deadlock."""
-        conn = self.tx.conn
+        lock per day, taken in a fixed order so two batches never deadlock. The lock is
+        the transaction's (it begins here), so it holds until the batch commits."""
+        conn = await self.uow.writer()
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k"
             " ORDER BY k",
@@ -53,10 +57,7 @@ class PostgresDayRevisions:
         return found
 
     async def apply(self, plan: RecordingPlan) -> None:
-        await self._apply(self.tx, plan)
-
-    async def _apply(self, tx: Transaction, plan: RecordingPlan) -> None:
-        conn = tx.conn
+        conn = await self.uow.writer()
         if plan.inserts:
             # A new organisation's budget row is made here, in the same statement, rather
             # than by its first call (an insert and a read again, in the latency path).
@@ -72,12 +73,12 @@ class PostgresDayRevisions:
                 *plan_columns(plan.inserts),
             )
         for revision, ids in plan.supersede.items():
-            await self._supersede(tx, ids, revision)
+            await self._supersede(conn, ids, revision)
         await self.reposts.reopen(conn, plan.reopen)
-        await tx.enqueue(*plan.events)
 
-    async def _supersede(self, tx: Transaction, ids: list[int], revision: int) -> None:
-        rows = await tx.conn.fetch(
+    async def _supersede(self, conn: asyncpg.Connection, ids: list[int], revision: int
+                         ) -> None:
+        rows = await conn.fetch(
             "SELECT id, store_id, business_date, revision, tenant_id, connection_id, event_id,"
             " correlation_id, event, state, attempts FROM postings WHERE id = ANY($1::bigint[])",
             ids,
@@ -86,7 +87,9 @@ class PostgresDayRevisions:
             Outcome(r["id"], State.SUPERSEDED, failed(posting_of(r), [superseded_error(revision)]))
             for r in rows
         ]
-        tx.written += await write_outcomes(tx.conn, outcomes)
+        # The outcomes and their events in one statement: the unit of work hands the
+        # events off after COMMIT.
+        self.uow.written_in_transaction(await write_outcomes(conn, outcomes))
 
 
 def plan_columns(

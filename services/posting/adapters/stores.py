@@ -11,7 +11,7 @@ from services.posting.adapters.leases import PostgresLeases
 from services.posting.adapters.posting_views import PostgresPostingViews
 from services.posting.adapters.postings import PostgresPostings
 from services.posting.adapters.rate_budget import PostgresRateBudget
-from services.posting.adapters.unit_of_work import PostgresUnitOfWork
+from services.posting.adapters.unit_of_work import unit_of_work
 from services.posting.service_layer.recording import Recorder
 from shared.outbox import HandOff
 
@@ -21,7 +21,7 @@ class PostingStores:
                  handed: HandOff | None = None) -> None:
         self.pool = pool
         self.relaxed = relaxed or pool
-        self.recording = Recorder(lambda: PostgresUnitOfWork(pool, handed))
+        self.recording = Recorder(unit_of_work(pool, handed))
         self.postings = PostgresPostings(pool, handed)
         self.views = PostgresPostingViews(pool)
         self.leases = PostgresLeases(self.relaxed)

@@ -1,23 +1,24 @@
-"""The posting service's unit of work (the recording's transaction): the day's revisions
-read and written, and the events they cause, committed together or not at all.
+"""The ports posting's recording works through: a unit of work (`shared/unit_of_work.py`)
+holding the day revisions repository. `adapters/unit_of_work.py` keeps it in PostgreSQL;
+the tests have an in-memory one.
 
-Its new events are durable: each goes into the transactional outbox in the same
-transaction (`shared/outbox.py`), and `collect_new_events` gives what the last commit
-wrote there, handed to the process's relay by the commit itself.
+A recorded batch is one unit of work: the day's revisions read and written, and the
+events they cause, committed together or not at all. The plan's events are added to it
+(`add_event`) and reach the outbox at commit; the events of revisions a newer one
+superseded are written by the same statement as their outcomes, in the same transaction.
+Both go to the process's relay after COMMIT.
 
 Only the recording uses it. The drain's writes are single statements that are atomic
 on their own (an outcome and its event, a mark in flight), grouped across the drains of
 many organisations into one statement (`adapters/postings.py`): a transaction around
 a batch would hold its rows' locks across a call to Xero."""
 
-import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 from services.posting.domain.revisions import DayRow, RecordingPlan
-from shared.outbox import OutboxRow
+from shared.unit_of_work import AbstractUnitOfWork
 
 Day = tuple[str, date]  # (store_id, business_date)
 
@@ -27,30 +28,17 @@ class DayRevisions(Protocol):
 
     async def lock_and_read(self, days: Sequence[Day]) -> dict[Day, list[DayRow]]:
         """Each day's revisions, the days locked against other recordings until the end
-        of the transaction (taken in one fixed order, so two never deadlock)."""
+        of the unit of work (taken in one fixed order, so two never deadlock)."""
         ...
 
     async def apply(self, plan: RecordingPlan) -> None:
-        """The plan's inserts, superseded revisions, reopened attempts and events."""
+        """The plan's inserts, superseded revisions (their events with them) and reopened
+        attempts; the plan's own events are the unit of work's to add."""
         ...
 
 
-class AbstractUnitOfWork(abc.ABC):
+class PostingUnitOfWork(AbstractUnitOfWork):
     revisions: DayRevisions
 
-    async def __aenter__(self) -> Self:
-        return self
 
-    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                        trace: TracebackType | None) -> None:
-        await self.rollback()  # a no-op after commit
-
-    @abc.abstractmethod
-    async def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    async def rollback(self) -> None: ...
-
-    @abc.abstractmethod
-    def collect_new_events(self) -> Sequence[OutboxRow]:
-        """The events the last commit put in the outbox (none after a rollback)."""
+UnitOfWorkFactory = Callable[[], PostingUnitOfWork]
