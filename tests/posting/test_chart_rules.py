@@ -87,6 +87,7 @@ def test_a_chart_is_read_from_xeros_accounts_and_organisation() -> None:
              "Options": [{"Name": "North", "Status": "ACTIVE"}, {"Name": "South"},
                          {"Name": "East", "Status": "ARCHIVED"}]},
             {"Status": "ARCHIVED"},
+            {"Name": "Job", "Options": [{"Name": "A"}]},
         ],
     }
     assert chart_from_xero(accounts, organisation) == Chart(
@@ -112,6 +113,7 @@ def test_a_chart_is_read_from_xeros_accounts_and_organisation() -> None:
                                        {"North": "ACTIVE", "South": "ACTIVE",
                                         "East": "ARCHIVED"}, "cat-1"),
             "": TrackingCategory("", "ARCHIVED", {}, ""),
+            "job": TrackingCategory("Job", "ACTIVE", {"A": "ACTIVE"}, ""),
         },
     )
 
@@ -286,6 +288,9 @@ def test_the_clearing_account_suggested_shares_the_entrys_words_first() -> None:
     assert suggest_clearing_account("checks", chart(other, Account(
         "1220", "Cheques and Checks on hand", "CURRENT"))).code == "1220"
     assert suggest_clearing_account("cash", chart(bank, archived, RENTAL)) is None
+    # Words are split at punctuation: "Visa/MasterCard" holds "visa".
+    cards = Account("1240", "Cards: Visa/MasterCard", "CURRENT")
+    assert suggest_clearing_account("visa", chart(suspense, cards)) == cards
 
 
 def test_similar_accounts_are_of_the_entrys_class_and_the_refused_accounts_type() -> None:
@@ -304,6 +309,15 @@ def test_similar_accounts_are_of_the_entrys_class_and_the_refused_accounts_type(
     # An entry that is none of Account Numbers' accepts any class.
     assert similar_accounts("9999", "rental payable", books)[0] == tax
     assert similar_accounts("4000", "zzz", chart(rental)) == []
+    three = chart(rental, sales, Account("4300", "Rental Income Tools", "REVENUE"))
+    assert len(similar_accounts("9999", "rental", three)) == 2
+    # An archived account's own name guides, not the entry's.
+    hire = Account("4400", "Equipment Hire Income", "REVENUE")
+    gone = Account("4401", "Equipment Hire", "REVENUE", status="ARCHIVED")
+    assert similar_accounts("4401", "rental", chart(rental, hire, gone))[0] == hire
+    # A name alike in spelling only (a ratio of 0.56) is still a suggestion.
+    labor = Account("4500", "Labor Income", "REVENUE")
+    assert similar_accounts("9999", "labour", chart(labor)) == [labor]
     # Nothing alike enough is no suggestion.
     assert similar_accounts("9999", "fuel", chart(Account("1", "Qwerty", "REVENUE"))) == []
 
@@ -340,6 +354,7 @@ INPUT = TaxRate("INPUT2", "GST on Expenses", Decimal("15"),
                 applies_to=frozenset({"EXPENSE", "ASSET"}))
 OLD = TaxRate("OLD", "Old GST", Decimal("12.5"), status="DELETED",
               applies_to=frozenset({"REVENUE"}))
+GST2 = TaxRate("OUTPUT3", "GST 9%", Decimal("9"), applies_to=frozenset({"REVENUE"}))
 TAX_BOOKS = chart(CASH, RENTAL, tax_rates={r.tax_type: r for r in (GST, INPUT, OLD)})
 
 
@@ -368,6 +383,11 @@ def test_a_tax_rate_must_exist_be_active_and_apply_to_the_accounts_class() -> No
     assert wrong.message == _tax_message(
         "tax rate INPUT2 \"GST on Expenses\" cannot be used on account 4000 \"Rental"
         " Revenue\" (revenue)")
+    two = chart(RENTAL, tax_rates={r.tax_type: r for r in (GST, INPUT, OLD, GST2)})
+    both = check_tax_type(line("rental", "4000", tax_type="X"), two)
+    assert both is not None and both.message == _tax_message(
+        "tax rate X does not exist in Xero for Demo Rentals (for account 4000: OUTPUT2 \"GST on"
+        " Income\", OUTPUT3 \"GST 9%\")")
     nothing_fits = chart(RENTAL, tax_rates={"INPUT2": INPUT}, name="")
     none_known = check_tax_type(line("rental", "4000", tax_type="X"), nothing_fits)
     assert none_known is not None
