@@ -129,6 +129,12 @@ def test_a_difference_beyond_the_tolerance_is_refused() -> None:
         " POS's rates, and whether the POS reports amounts with or without tax.")
 
 
+def test_the_difference_named_is_the_pos_tax_against_xeros() -> None:
+    inclusive = day(cash("28.82"), rev("28.82"), pos_tax="5.00", kind="Inclusive")
+    error = check_tax(inclusive, BOOKS)
+    assert error is not None and "a difference of 1.24, more than" in error.message
+
+
 def test_a_journal_off_by_more_than_the_tolerance_is_refused_though_the_tax_agrees() -> None:
     # The POS's tax equals Xero's, but the lines miss 0.10 more: the rounding line would
     # carry more than rounding.
