@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -62,7 +63,7 @@ RENTAL = Account("4000", "Rental Revenue", "REVENUE", account_class="REVENUE")
 # --- reading Xero's answers ---
 
 def test_a_chart_is_read_from_xeros_accounts_and_organisation() -> None:
-    accounts = [
+    accounts: list[dict[str, Any]] = [
         {"Code": "1210", "Name": "Undeposited Cash", "Type": "CURRENT", "Status": "ACTIVE",
          "Class": "ASSET", "TaxType": "NONE"},
         {"Code": "ar", "Name": "Receivables", "Type": "CURRENT", "SystemAccount": "DEBTORS"},
@@ -285,8 +286,8 @@ def test_the_clearing_account_suggested_shares_the_entrys_words_first() -> None:
     assert suggest_clearing_account("cash", chart(other, suspense)) == suspense
     assert suggest_clearing_account("cash", chart(other, Account("9", "Rent", "CURRENT"))) \
         == other  # a tie: the first in Xero's order
-    assert suggest_clearing_account("checks", chart(other, Account(
-        "1220", "Cheques and Checks on hand", "CURRENT"))).code == "1220"
+    cheques = Account("1220", "Cheques and Checks on hand", "CURRENT")
+    assert suggest_clearing_account("checks", chart(other, cheques)) == cheques
     assert suggest_clearing_account("cash", chart(bank, archived, RENTAL)) is None
     # Words are split at punctuation: "Visa/MasterCard" holds "visa".
     cards = Account("1240", "Cards: Visa/MasterCard", "CURRENT")

@@ -137,12 +137,21 @@ def test_an_earlier_revision_is_named_with_its_journal() -> None:
     assert f"the earlier journal {earlier.journal_id} could not be voided" in by_id.message
 
 
+def test_a_posting_made_from_an_event_carries_its_day() -> None:
+    event = day_event(STORE, DAY, revision=3)
+    made = Posting.of_event(event, 11, State.FAILED, 4)
+    assert made == Posting(11, "store-1", DAY, 3, STORE.tenant_id, STORE.connection_id,
+                           event.event_id, event.correlation_id, "", State.FAILED, 4)
+    assert made.journal is event.journal
+
+
 def test_the_total_is_the_sum_of_the_debits() -> None:
     assert total(posting().journal) == sum(
         (line.amount for line in posting().journal.lines if line.amount > 0), Decimal(0))
     journal = Journal(narration="n", reference="r", date=DAY, lines=[
         JournalLine(category="a", account_code="1", amount=money("70")),
-        JournalLine(category="b", account_code="2", amount=money("30")),
+        JournalLine(category="b", account_code="2", amount=money("29.50")),
+        JournalLine(category="d", account_code="4", amount=money("0.50")),
         JournalLine(category="c", account_code="3", amount=money("-100"))])
     assert total(journal) == Decimal("100.00")
 
@@ -152,6 +161,7 @@ def test_a_stored_posting_parses_its_journal_again_when_forgotten() -> None:
     stored = Posting(1, "store-1", DAY, 1, STORE.tenant_id, STORE.connection_id,
                      event.event_id, event.correlation_id, event.model_dump_json(),
                      State.PENDING, 0)
+    stored.forget_journal()  # never parsed: nothing to drop
     first = stored.journal
     stored.forget_journal()
     assert "journal" not in stored.__dict__

@@ -42,7 +42,7 @@ def day(*lines: JournalLine, pos_tax: str | None = "11.45", kind: str = "Exclusi
     tax = None if pos_tax is None else TaxCheck(
         pos_tax=money(pos_tax), tolerance=money(tolerance), rounding_account=rounding_account)
     return Journal(narration="n", reference="r", date=date(2026, 11, 24), lines=list(lines),
-                   line_amount_types=kind, tax=tax)  # type: ignore[arg-type]
+                   line_amount_types=kind, tax=tax)
 
 
 # Xero's worked example, as a day whose POS taxed the total (11.45).
