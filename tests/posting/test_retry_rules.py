@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.posting.domain.model import State
-from services.posting.domain.retry import Backoff, Failure, Retry, retry_of, retry_state
+from services.posting.domain.retry import (
+    Backoff,
+    Failure,
+    Retry,
+    backoff_s,
+    retry_of,
+    retry_state,
+)
 
 claimed_states = st.sampled_from([State.PENDING, State.IN_FLIGHT])
 failures = st.builds(Failure, st.booleans(), st.booleans(), st.booleans())
@@ -63,3 +70,35 @@ def test_one_failure_of_each_kind() -> None:
     ours = Failure()
     assert retry_of(State.PENDING, 2, False, ours, backoff, rng).state is State.PENDING
     assert retry_of(State.PENDING, 2, True, ours, backoff, rng).state is State.IN_FLIGHT
+
+
+class _Draw(random.Random):
+    """A draw of the jitter fixed at `value`."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__(0)
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_the_delay_doubles_per_attempt_with_the_jitter_drawn() -> None:
+    # Half the step, plus the draw's share of the other half.
+    assert [backoff_s(n, 1.0, 100.0, _Draw(0.5)) for n in (0, 1, 2, 3)] == [
+        0.75, 0.75, 1.5, 3.0]
+    assert backoff_s(9, 1.0, 10.0, _Draw(1.0)) == 10.0
+    assert backoff_s(3, 2.0, 100.0, _Draw(0.0)) == 4.0
+
+
+def test_the_retry_waits_the_backoff_of_the_next_attempt() -> None:
+    backoff = Backoff(1.0, 100.0, 50.0)
+    assert retry_of(State.PENDING, 2, False, Failure(), backoff, _Draw(0.5)) == Retry(
+        State.PENDING, 3.0, count_attempt=True)
+    refused = Failure(unreachable=True)
+    assert retry_of(State.IN_FLIGHT, 0, False, refused, backoff, _Draw(0.0)) == Retry(
+        State.IN_FLIGHT, 0.5, count_attempt=True)
+    unanswered = Failure(unreachable=True, maybe_processed=True)
+    assert retry_of(State.PENDING, 0, True, unanswered, backoff, _Draw(0.0)).delay_s == 50.0
+    answered = Failure(unreachable=True, maybe_processed=True, answered=True)
+    assert retry_of(State.PENDING, 0, True, answered, backoff, _Draw(0.0)).delay_s == 0.5

@@ -170,3 +170,67 @@ def test_a_redelivered_outcome_is_a_new_event_caused_by_the_duplicate() -> None:
     assert isinstance(event, GlPostingSucceeded) and event.already_posted
     assert event.causation_id == str(again.event_id)
     assert plan.inserts == [] and plan.reopen == [] and plan.supersede == {}
+
+
+def _failed_row(posting_id: int, event: StoreTotalsClosed) -> dict[str, object]:
+    outcome = failed(Posting.of_event(event, posting_id, State.FAILED, 1),
+                     [give_up_error(5, "timeout", ErrorKind.XERO_UNAVAILABLE)])
+    return {"id": posting_id, "revision": event.revision, "state": State.FAILED,
+            "event_id": event.event_id, "journal_id": None,
+            "outcome": outcome.model_dump_json()}
+
+
+def test_a_late_revision_is_recorded_superseded_by_the_newest() -> None:
+    plan = RecordingPlan()
+    day = [{"id": 3, "revision": 4, "state": State.POSTED, "outcome": "{}"}]
+    late = day_event(STORE, DAY, revision=2)
+    assert plan.decide(late, day) is Recorded.SUPERSEDED
+    ((event, state, outcome),) = plan.inserts
+    assert (event, state) == (late, State.SUPERSEDED)
+    assert isinstance(outcome, GlPostingFailed) and plan.events == [outcome]
+    assert outcome.errors == [superseded_error(4)]
+    assert day[-1]["state"] is State.SUPERSEDED and day[-1]["id"] is None
+
+
+def test_a_new_revision_supersedes_only_the_older_ones_still_pending() -> None:
+    plan = RecordingPlan()
+    day = [{"id": 6, "revision": 2, "state": State.POSTED, "outcome": "{}"},
+           {"id": 5, "revision": 1, "state": State.PENDING, "outcome": None},
+           {"id": 7, "revision": 3, "state": State.PENDING, "outcome": None}]
+    assert plan.decide(day_event(STORE, DAY, revision=4), day) is Recorded.NEW
+    assert plan.supersede == {4: [5, 7]}
+    assert [r["state"] for r in day] == [State.POSTED, State.SUPERSEDED, State.SUPERSEDED,
+                                         State.PENDING]
+    assert plan.events == []
+
+
+def test_revisions_planned_in_one_batch_supersede_each_other() -> None:
+    plan = RecordingPlan()
+    day: list[dict[str, object]] = []
+    first, second, third = (day_event(STORE, DAY, revision=r) for r in (1, 2, 3))
+    for event in (first, second, third):
+        assert plan.decide(event, day) is Recorded.NEW
+    assert [(e, s) for e, s, _ in plan.inserts] == [
+        (first, State.SUPERSEDED), (second, State.SUPERSEDED), (third, State.PENDING)]
+    outcomes = [o for _, _, o in plan.inserts]
+    assert [o.errors for o in outcomes[:2] if isinstance(o, GlPostingFailed)] == [
+        [superseded_error(2)], [superseded_error(3)]]
+    assert plan.events == outcomes[:2] and outcomes[2] is None
+    # A redelivery of a revision superseded in this batch repeats that outcome.
+    assert plan.decide(first, day) is Recorded.REPUBLISHED
+    assert isinstance(plan.events[-1], GlPostingFailed)
+    assert plan.events[-1].errors == [superseded_error(2)]
+
+
+def test_a_failed_day_asked_for_again_is_reopened_as_pending() -> None:
+    plan = RecordingPlan()
+    first = day_event(STORE, DAY)
+    day = [_failed_row(9, first)]
+    request = first.model_copy(update={"event_id": uuid.uuid4()})
+    assert plan.decide(request, day) is Recorded.REOPENED
+    assert [(r.posting_id, r.request, r.state) for r in plan.reopen] == [
+        (9, request, State.IN_FLIGHT)]  # it failed retryable: looked up first
+    assert (day[0]["state"], day[0]["outcome"], day[0]["event_id"]) == (
+        State.PENDING, None, request.event_id)
+    assert plan.decide(request, day) is Recorded.ALREADY_PENDING
+    assert plan.events == [] and plan.inserts == []
