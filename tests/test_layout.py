@@ -88,7 +88,7 @@ def test_entrypoints_and_the_service_layer_build_no_broker_messages(service: str
     assert offenders == []
 
 
-@pytest.mark.parametrize("service", ["auth", "totals"])
+@pytest.mark.parametrize("service", ["auth", "posting", "totals"])
 def test_the_service_layer_depends_on_ports_not_adapters(service: str) -> None:
     # Use cases name what they need (service_layer/ports.py, unit_of_work.py); main.py
     # chooses the adapters. Their in-memory tests depend on it.

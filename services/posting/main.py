@@ -5,6 +5,7 @@ import contextlib
 import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 from fastapi import FastAPI
@@ -88,10 +89,26 @@ def policy_of(settings: PostingSettings) -> DrainPolicy:
     )
 
 
+class Drain(NamedTuple):
+    """A drainer and the adapters it was given that the process also uses itself (the
+    drainer knows them by their ports only)."""
+
+    drainer: Drainer
+    gateway: XeroGateway
+    charts: ChartCache
+
+
 def drainer_of(
     settings: PostingSettings, stores: PostingStores, http: aiohttp.ClientSession,
     broker: Broker | None = None,
 ) -> Drainer:
+    return drain_of(settings, stores, http, broker).drainer
+
+
+def drain_of(
+    settings: PostingSettings, stores: PostingStores, http: aiohttp.ClientSession,
+    broker: Broker | None = None,
+) -> Drain:
     """The drain of one process: Xero and auth over `http`, the budget shared through
     `stores`, its own chart cache."""
     xero = XeroClient(settings.xero.api_url, settings.xero.timeout_s, http)
@@ -103,9 +120,10 @@ def drainer_of(
     gateway = XeroGateway(stores.budget, xero, auth, limits_of(settings), day=day)
     charts = ChartCache(stores.charts, gateway, settings.chart_ttl_s)
     pool = stores.pool
-    return Drainer(stores.postings, gateway, charts, policy_of(settings),
-                   PostgresEarlierJournals(pool), PostgresRefusedAttempts(pool),
-                   PgJournalOrigins(pool), broker)
+    drainer = Drainer(stores.postings, gateway, charts, policy_of(settings),
+                      PostgresEarlierJournals(pool), PostgresRefusedAttempts(pool),
+                      PgJournalOrigins(pool), broker)
+    return Drain(drainer, gateway, charts)
 
 
 async def bootstrap(app: FastAPI, settings: PostingSettings,
@@ -137,13 +155,12 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
     # two while its chart is read), and a few for auth.
     http = http_session(max_connections=settings.max_tenants * 2 + 8)
     stack.push_async_callback(http.close)
-    drainer = drainer_of(settings, stores, http, broker)
-    charts = drainer.charts
+    drainer, gateway, charts = drain_of(settings, stores, http, broker)
     stack.push_async_callback(charts.stop)
     scheduler = Scheduler(
         stores.leases, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
     )
-    app.state.pool, app.state.views, app.state.auth = pool, stores.views, drainer.gateway.auth
+    app.state.pool, app.state.views, app.state.auth = pool, stores.views, gateway.auth
     app.state.charts = charts
 
     async def on_connected(connected: contextlib.AsyncExitStack) -> None:

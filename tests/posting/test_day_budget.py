@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 
 from services.posting.adapters.day_budget import PgDayBudget
-from services.posting.adapters.xero import RateInfo
+from services.posting.domain.records import RateInfo
 from shared.contracts.events import GlPostingSucceeded
 from shared.db import apply_migrations, create_pool
 from tests.posting.conftest import DAY, PostingRig, day_event, held_on_the_ops_monitor

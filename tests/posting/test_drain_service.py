@@ -5,11 +5,11 @@ import uuid
 
 import pytest
 
-from services.posting.adapters.xero import XeroUnavailable
 from services.posting.domain.model import Posting, State
 from services.posting.domain.records import Claimed
 from services.posting.service_layer.drain.drainer import Drainer
 from services.posting.service_layer.drain.policy import DrainPolicy
+from services.posting.service_layer.ports import XeroUnavailable
 from tests.posting.conftest import DAY, Store, day_event
 from tests.posting.fakes import FakePostings, FakeXero, NoEarlierJournals
 from tests.posting.test_domain import CHART

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from services.posting.adapters.http import timeout
 from services.posting.metrics import TOKEN_REQUESTS
+from services.posting.service_layer.ports import AuthUnavailable, ReauthNeeded, UnknownConnection
 
 
 @dataclass(frozen=True)
@@ -25,18 +26,6 @@ class AccessToken:
     value: str
     expires_at: datetime
     tenant_id: UUID | None
-
-
-class ReauthNeeded(Exception):
-    """The connection needs a new key: permanent for this posting."""
-
-
-class UnknownConnection(Exception):
-    """auth does not know the connection (removed): permanent for this posting."""
-
-
-class AuthUnavailable(Exception):
-    """auth (or Xero behind it) cannot give a token now: retry later."""
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)

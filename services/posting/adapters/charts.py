@@ -19,13 +19,13 @@ from typing import Any
 from uuid import UUID
 
 from services.posting.adapters.gateway import XeroGateway
-from services.posting.adapters.xero import RateInfo
 from services.posting.domain.chart import (
     TAX_RATES_KEY,
     TRACKING_KEY,
     Chart,
     chart_from_xero,
 )
+from services.posting.domain.records import RateInfo
 from services.posting.service_layer.ports import ChartStore
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from uuid import UUID
 
 import asyncpg
 
-from services.posting.adapters.xero import RateInfo
 from services.posting.domain.day_budget import DayCount, left_today, next_call_at
+from services.posting.domain.records import RateInfo
 
 # A copy this young is trusted while more than `_CLOSE` calls are left.
 _FRESH_S = 5.0

@@ -3,28 +3,13 @@ back whole with its new status (the spec's ManualJournal requires `Narration`), 
 day's message names the revision still live in Xero."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
 from uuid import UUID
 
 import asyncpg
 
 from services.posting.domain.model import narration_of
-from shared.contracts.events import Journal, StoreTotalsClosed
-
-
-@dataclass(frozen=True)
-class EarlierJournal:
-    journal_id: UUID
-    revision: int
-    narration: str
-    journal: Journal
-    tenant_id: UUID
-    connection_id: UUID
-
-
-class EarlierJournals(Protocol):
-    async def posted_as(self, journal_ids: Sequence[UUID]) -> dict[UUID, EarlierJournal]: ...
+from services.posting.domain.records import EarlierJournal
+from shared.contracts.events import StoreTotalsClosed
 
 
 class PostgresEarlierJournals:

@@ -5,24 +5,15 @@ rate headers fed back into the budget."""
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 from uuid import UUID
 
 from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.day_budget import DayBudget
-from services.posting.adapters.xero import (
-    RateInfo,
-    TokenRejected,
-    XeroClient,
-    XeroError,
-    XeroForbidden,
-    XeroRateLimited,
-    scopes_of,
-)
+from services.posting.adapters.xero import XeroClient, scopes_of
 from services.posting.domain import budget
-from services.posting.domain.day_budget import waiting_message
+from services.posting.domain.records import RateInfo
 from services.posting.metrics import (
     BUDGET_WAIT_SECONDS,
     TOKEN_SECONDS,
@@ -30,27 +21,19 @@ from services.posting.metrics import (
     XERO_CALLS,
     XERO_SECONDS,
 )
-from services.posting.service_layer.ports import RateBudget
+from services.posting.service_layer.ports import (
+    Call,
+    DayBudgetSpent,
+    RateBudget,
+    Throttled,
+    TokenRejected,
+    XeroError,
+    XeroForbidden,
+    XeroRateLimited,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Call = Callable[[str], Awaitable[tuple[T, RateInfo]]]
-
-
-class Throttled(Exception):
-    """The organisation's budget is spent for longer than is worth waiting in line."""
-
-    def __init__(self, wait_s: float) -> None:
-        super().__init__(f"Xero budget spent for {wait_s:.1f}s")
-        self.wait_s = wait_s
-
-
-class DayBudgetSpent(Exception):
-    """The organisation's daily Xero budget is spent until `until`."""
-
-    def __init__(self, until: datetime) -> None:
-        super().__init__(waiting_message(until))
-        self.until = until
 
 
 class XeroGateway:

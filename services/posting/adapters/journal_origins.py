@@ -1,15 +1,10 @@
 """Which organisation a journal was posted to, from the posting that recorded it."""
 
-from typing import Protocol
 from uuid import UUID
 
 import asyncpg
 
 from services.posting.domain.void_target import JournalOrigin
-
-
-class JournalOrigins(Protocol):
-    async def origin_of(self, journal_id: UUID) -> JournalOrigin | None: ...
 
 
 class PgJournalOrigins:

@@ -2,17 +2,8 @@
 POSTING_MAX_ATTEMPTS (a 429 means Xero did nothing with the request)."""
 
 from collections.abc import Sequence
-from typing import Protocol
 
 import asyncpg
-
-
-class RefusedAttempts(Protocol):
-    async def add(self, posting_ids: Sequence[int]) -> None:
-        """One more refused attempt for each posting."""
-
-    async def of(self, posting_ids: Sequence[int]) -> dict[int, int]:
-        """The refused attempts of each posting that has any."""
 
 
 class PostgresRefusedAttempts:

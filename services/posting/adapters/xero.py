@@ -22,15 +22,14 @@ from yarl import URL
 
 from services.posting.adapters.http import timeout
 from services.posting.domain.outcome import JournalResult, result_from_xero
-
-
-@dataclass(frozen=True)
-class RateInfo:
-    min_remaining: int | None = None
-    day_remaining: int | None = None
-    app_remaining: int | None = None
-    retry_after_s: float | None = None
-    problem: str | None = None
+from services.posting.domain.records import RateInfo
+from services.posting.service_layer.ports import (
+    TokenRejected,
+    XeroForbidden,
+    XeroRateLimited,
+    XeroRefused,
+    XeroUnavailable,
+)
 
 
 def rate_info(headers: Mapping[str, str]) -> RateInfo:
@@ -55,24 +54,6 @@ def rate_info(headers: Mapping[str, str]) -> RateInfo:
     )
 
 
-class XeroError(Exception):
-    def __init__(self, message: str, rate: RateInfo | None = None) -> None:
-        super().__init__(message)
-        self.rate = rate or RateInfo()
-
-
-class TokenRejected(XeroError):
-    """401: the access token is expired or revoked: ask auth for a new one."""
-
-
-class XeroForbidden(XeroError):
-    """403: disconnected, a scope missing or a role that may not: permanent for the caller.
-    The gateway adds which operation it was and the scopes the token carried."""
-
-    operation: str = ""
-    granted: list[str] | None = None
-
-
 def scopes_of(access_token: str) -> list[str] | None:
     """The scopes in Xero's access token (a JWT whose `scope` claim lists them), read
     without verifying it (Xero verifies it; this only explains a 403); None if unreadable."""
@@ -87,31 +68,6 @@ def scopes_of(access_token: str) -> list[str] | None:
     if isinstance(scope, list):
         return [str(s) for s in scope]
     return None
-
-
-class XeroRateLimited(XeroError):
-    """429: a limit was breached; `rate.retry_after_s` says when to come back."""
-
-
-class XeroUnavailable(XeroError):
-    """5xx, timeouts, dropped connections. `maybe_processed`: Xero may have acted;
-    `answered`: Xero finished with the request (so it is not still working on it)."""
-
-    def __init__(
-        self, message: str, maybe_processed: bool, rate: RateInfo | None = None,
-        answered: bool = False,
-    ) -> None:
-        super().__init__(message, rate)
-        self.maybe_processed = maybe_processed
-        self.answered = answered
-
-
-class XeroRefused(XeroError):
-    """400 for the whole request: `results` carries any per-journal detail."""
-
-    def __init__(self, message: str, results: list[JournalResult], rate: RateInfo) -> None:
-        super().__init__(message, rate)
-        self.results = results
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
-"""What the drain reads and writes of a posting: a claim, an outcome, a wait."""
+"""What the drain reads and writes of a posting: a claim, an outcome, a wait; the journal
+an amendment replaces; what Xero's answer said of its limits."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from services.posting.domain.model import Posting, State
-from shared.contracts.events import GlPostingFailed, GlPostingSucceeded
+from shared.contracts.events import GlPostingFailed, GlPostingSucceeded, Journal
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,27 @@ class Reschedule:
     next_attempt_at: datetime
     last_error: str
     count_attempt: bool = True
+
+
+@dataclass(frozen=True)
+class EarlierJournal:
+    """A journal an amended day replaces, as it was posted."""
+
+    journal_id: UUID
+    revision: int
+    narration: str
+    journal: Journal
+    tenant_id: UUID
+    connection_id: UUID
+
+
+@dataclass(frozen=True)
+class RateInfo:
+    """Xero's rate headers of an answer (X-MinLimit-Remaining, X-DayLimit-Remaining,
+    X-AppMinLimit-Remaining, Retry-After, X-Rate-Limit-Problem)."""
+
+    min_remaining: int | None = None
+    day_remaining: int | None = None
+    app_remaining: int | None = None
+    retry_after_s: float | None = None
+    problem: str | None = None

@@ -6,10 +6,14 @@ event is still acked, and the first day reads the chart as it would have anyway.
 
 import logging
 
-from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
 from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.gateway import Throttled
-from services.posting.adapters.xero import XeroError
+from services.posting.service_layer.ports import (
+    AuthUnavailable,
+    ReauthNeeded,
+    Throttled,
+    UnknownConnection,
+    XeroError,
+)
 from shared.contracts.events import Event, XeroConnected
 from shared.messaging.consumer import Reject
 

@@ -14,16 +14,18 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
 from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.gateway import Throttled
-from services.posting.adapters.xero import (
+from services.posting.domain.setup_check import SetupEntry, check_setup
+from services.posting.service_layer.ports import (
+    AuthUnavailable,
+    ReauthNeeded,
+    Throttled,
     TokenRejected,
+    UnknownConnection,
     XeroForbidden,
     XeroRateLimited,
     XeroUnavailable,
 )
-from services.posting.domain.setup_check import SetupEntry, check_setup
 from shared.contracts.events import Tracking
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=100)]

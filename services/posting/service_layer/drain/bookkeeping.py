@@ -7,21 +7,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
-from services.posting.adapters.earlier import EarlierJournal
-from services.posting.adapters.gateway import Throttled
-from services.posting.adapters.xero import (
+from services.posting.domain.chart import Chart
+from services.posting.domain.model import Posting, State, amendment_refused_error, failed
+from services.posting.domain.records import Claimed, EarlierJournal, Outcome, Reschedule
+from services.posting.domain.retry import Backoff, Failure, retry_of
+from services.posting.metrics import POSTINGS
+from services.posting.service_layer.drain.policy import DrainPolicy
+from services.posting.service_layer.ports import (
+    AuthUnavailable,
+    ReauthNeeded,
+    Throttled,
     TokenRejected,
+    UnknownConnection,
     XeroForbidden,
     XeroRateLimited,
     XeroUnavailable,
 )
-from services.posting.domain.chart import Chart
-from services.posting.domain.model import Posting, State, amendment_refused_error, failed
-from services.posting.domain.records import Claimed, Outcome, Reschedule
-from services.posting.domain.retry import Backoff, Failure, retry_of
-from services.posting.metrics import POSTINGS
-from services.posting.service_layer.drain.policy import DrainPolicy
 from shared.contracts.events import GlPostingFailed, GlPostingSucceeded, PostingError
 from shared.logging import correlation_id
 

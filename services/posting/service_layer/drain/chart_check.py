@@ -4,20 +4,18 @@ they are sent: a day Xero would refuse fails here, naming what to fix."""
 import logging
 from uuid import UUID
 
-from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.gateway import XeroGateway
-from services.posting.adapters.xero import XeroForbidden, XeroRefused
 from services.posting.domain.chart import Chart, check_journal, missing_options
 from services.posting.domain.records import Claimed
 from services.posting.domain.reference import idempotency_key
 from services.posting.service_layer.drain.bookkeeping import Round, needs_settings
 from services.posting.service_layer.drain.policy import DrainPolicy
+from services.posting.service_layer.ports import Charts, Gateway, XeroForbidden, XeroRefused
 
 log = logging.getLogger(__name__)
 
 
 class ChartCheck:
-    def __init__(self, gateway: XeroGateway, charts: ChartCache, policy: DrainPolicy) -> None:
+    def __init__(self, gateway: Gateway, charts: Charts, policy: DrainPolicy) -> None:
         self.gateway = gateway
         self.charts = charts
         self.policy = policy

@@ -18,19 +18,6 @@ import logging
 from datetime import UTC, datetime
 from uuid import UUID
 
-from services.posting.adapters.auth import AuthUnavailable, ReauthNeeded, UnknownConnection
-from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.earlier import EarlierJournals
-from services.posting.adapters.gateway import DayBudgetSpent, Throttled, XeroGateway
-from services.posting.adapters.journal_origins import JournalOrigins
-from services.posting.adapters.refused import RefusedAttempts
-from services.posting.adapters.xero import (
-    TokenRejected,
-    XeroForbidden,
-    XeroRateLimited,
-    XeroRefused,
-    XeroUnavailable,
-)
 from services.posting.domain.batching import group_by, linger_s
 from services.posting.domain.day_budget import waiting_message
 from services.posting.domain.forbidden import forbidden_error, reauth_error
@@ -49,7 +36,24 @@ from services.posting.service_layer.drain.triage import (
     supersede_or_wait,
 )
 from services.posting.service_layer.drain.voids import Voids
-from services.posting.service_layer.ports import Postings
+from services.posting.service_layer.ports import (
+    AuthUnavailable,
+    Charts,
+    DayBudgetSpent,
+    EarlierJournals,
+    Gateway,
+    JournalOrigins,
+    Postings,
+    ReauthNeeded,
+    RefusedAttempts,
+    Throttled,
+    TokenRejected,
+    UnknownConnection,
+    XeroForbidden,
+    XeroRateLimited,
+    XeroRefused,
+    XeroUnavailable,
+)
 from shared.contracts.events import ErrorKind, PostingError
 from shared.messaging.broker import Broker
 
@@ -60,8 +64,8 @@ class Drainer:
     def __init__(
         self,
         repo: Postings,
-        gateway: XeroGateway,
-        charts: ChartCache,
+        gateway: Gateway,
+        charts: Charts,
         policy: DrainPolicy,
         earlier: EarlierJournals,
         refused: RefusedAttempts,

@@ -5,8 +5,6 @@ import logging
 from collections.abc import Sequence
 from uuid import UUID
 
-from services.posting.adapters.gateway import XeroGateway
-from services.posting.adapters.xero import XeroRefused
 from services.posting.domain.batching import chunks
 from services.posting.domain.model import State
 from services.posting.domain.outcome import JournalResult
@@ -17,12 +15,13 @@ from services.posting.metrics import LOOKUPS_REFUSED
 from services.posting.service_layer.drain.bookkeeping import Round, after
 from services.posting.service_layer.drain.policy import DrainPolicy
 from services.posting.service_layer.drain.voids import Voids
+from services.posting.service_layer.ports import Gateway, XeroRefused
 
 log = logging.getLogger(__name__)
 
 
 class InFlightLookup:
-    def __init__(self, gateway: XeroGateway, voids: Voids, policy: DrainPolicy) -> None:
+    def __init__(self, gateway: Gateway, voids: Voids, policy: DrainPolicy) -> None:
         self.gateway = gateway
         self.voids = voids
         self.policy = policy

@@ -4,9 +4,6 @@ then sent with `summarizeErrors=false`, and each journal's answer judged."""
 import logging
 from uuid import UUID
 
-from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.gateway import XeroGateway
-from services.posting.adapters.xero import XeroRefused
 from services.posting.domain.model import State, journal_payload
 from services.posting.domain.outcome import is_account_error, judge
 from services.posting.domain.records import Claimed, Reschedule
@@ -17,13 +14,13 @@ from services.posting.metrics import BATCH_SIZE
 from services.posting.service_layer.drain.bookkeeping import Round, after
 from services.posting.service_layer.drain.policy import DrainPolicy
 from services.posting.service_layer.drain.voids import Voids
-from services.posting.service_layer.ports import Postings
+from services.posting.service_layer.ports import Charts, Gateway, Postings, XeroRefused
 
 log = logging.getLogger(__name__)
 
 
 class Sender:
-    def __init__(self, repo: Postings, gateway: XeroGateway, charts: ChartCache,
+    def __init__(self, repo: Postings, gateway: Gateway, charts: Charts,
                  voids: Voids, policy: DrainPolicy) -> None:
         self.repo = repo
         self.gateway = gateway

@@ -1,11 +1,11 @@
 """Before anything is sent: revisions a newer one replaced, revisions waiting for an
 earlier one's outcome, and postings whose attempts (or age) are spent."""
 
-from services.posting.adapters.refused import RefusedAttempts
 from services.posting.domain.model import State, failed, give_up_error, superseded_error
 from services.posting.domain.records import Claimed, Outcome, Reschedule
 from services.posting.service_layer.drain.bookkeeping import Round, after
 from services.posting.service_layer.drain.policy import DrainPolicy
+from services.posting.service_layer.ports import RefusedAttempts
 from shared.contracts.events import ErrorKind
 
 

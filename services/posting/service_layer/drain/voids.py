@@ -5,12 +5,6 @@ revision stays in flight (after a crash it is found by narration and the void do
 from typing import Any
 from uuid import UUID
 
-from services.posting.adapters.auth import ReauthNeeded, UnknownConnection
-from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.earlier import EarlierJournal
-from services.posting.adapters.gateway import XeroGateway
-from services.posting.adapters.journal_origins import JournalOrigins
-from services.posting.adapters.xero import XeroRefused
 from services.posting.domain.chart import Chart
 from services.posting.domain.model import (
     State,
@@ -20,19 +14,27 @@ from services.posting.domain.model import (
     unvoided_error,
 )
 from services.posting.domain.outcome import JournalResult
-from services.posting.domain.records import Claimed, Outcome, Reschedule
+from services.posting.domain.records import Claimed, EarlierJournal, Outcome, Reschedule
 from services.posting.domain.reference import idempotency_key
 from services.posting.domain.retry import backoff_s
 from services.posting.domain.tax import with_rounding
 from services.posting.domain.void_target import cannot_reach, not_found_there, void_target
 from services.posting.service_layer.drain.bookkeeping import NOT_NOW, Round, after, wait_s
 from services.posting.service_layer.drain.policy import DrainPolicy
-from services.posting.service_layer.ports import Postings
+from services.posting.service_layer.ports import (
+    Charts,
+    Gateway,
+    JournalOrigins,
+    Postings,
+    ReauthNeeded,
+    UnknownConnection,
+    XeroRefused,
+)
 from shared.contracts.events import ErrorKind, PostingError
 
 
 class Voids:
-    def __init__(self, repo: Postings, gateway: XeroGateway, charts: ChartCache,
+    def __init__(self, repo: Postings, gateway: Gateway, charts: Charts,
                  origins: JournalOrigins, policy: DrainPolicy) -> None:
         self.repo = repo
         self.gateway = gateway
