@@ -395,6 +395,17 @@ def test_a_tax_rate_must_exist_be_active_and_apply_to_the_accounts_class() -> No
     assert none_known.message == _tax_message("tax rate X does not exist in Xero")
 
 
+def test_an_account_without_a_class_is_judged_by_the_class_of_its_type() -> None:
+    # A chart kept from before Class was read has none: the type says it (REVENUE).
+    unclassed = Account("4000", "Rental Revenue", "REVENUE")
+    books = chart(unclassed, tax_rates={r.tax_type: r for r in (GST, INPUT)})
+    assert check_tax_type(line("rental", "4000", tax_type="OUTPUT2"), books) is None
+    wrong = check_tax_type(line("rental", "4000", tax_type="INPUT2"), books)
+    assert wrong is not None and wrong.message.endswith(
+        "(revenue). Choose an active tax rate that Xero allows on that account, or change"
+        " the account.")
+
+
 def test_tax_rates_are_judged_only_when_read_and_on_known_accounts() -> None:
     assert check_tax_type(line("rental", "4000", tax_type="X"), chart(RENTAL)) is None
     assert check_tax_type(line("rental", "9", tax_type="X"), TAX_BOOKS) is None

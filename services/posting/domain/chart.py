@@ -247,14 +247,14 @@ def check_tax_type(line: JournalLine, chart: Chart) -> PostingError | None:
     where = f"Account Numbers > tax rates > {line.category}"
     if rate is None:
         known = ", ".join(f"{r.tax_type} \"{r.name}\"" for r in chart.tax_rates.values()
-                          if r.status == "ACTIVE" and account.account_class in r.applies_to)
+                          if r.status == "ACTIVE" and account.kind in r.applies_to)
         problem = f"tax rate {line.tax_type} does not exist in Xero{_in_org(chart)}" + (
             f" (for account {account.code}: {known})" if known else "")
     elif rate.status != "ACTIVE":
         problem = f"tax rate {rate.tax_type} \"{rate.name}\" is {rate.status.lower()} in Xero"
-    elif account.account_class not in rate.applies_to:
+    elif account.kind not in rate.applies_to:
         problem = (f"tax rate {rate.tax_type} \"{rate.name}\" cannot be used on account"
-                   f" {account.code} \"{account.name}\" ({account.account_class.lower()})")
+                   f" {account.code} \"{account.name}\" ({account.kind.lower()})")
     else:
         return None
     return PostingError(kind=ErrorKind.TAX_TYPE, category=line.category,
