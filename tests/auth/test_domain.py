@@ -153,6 +153,9 @@ def test_unverified_claims():
     payload = base64.urlsafe_b64encode(b'{"authentication_event_id":"e9"}').rstrip(b"=").decode()
     assert unverified_claims(f"h.{payload}.s") == {"authentication_event_id": "e9"}
     assert unverified_claims("garbage") == {}
+    # Claims are an object: a payload of any other JSON is no claims at all.
+    listed = base64.urlsafe_b64encode(b'["authentication_event_id"]').rstrip(b"=").decode()
+    assert unverified_claims(f"h.{listed}.s") == {}
 
 
 def test_cipher_rotation_and_binding():

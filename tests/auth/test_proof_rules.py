@@ -1,6 +1,6 @@
 """Who may connect a store again (services/auth/domain/proof.py): the proof a reconnect
 needs, when a finishing connect still holds it, what moves a store, and the shape of a
-one-time reconnect token."""
+one-time reconnect token; and which of a connection's columns are sealed."""
 
 import hashlib
 from uuid import UUID, uuid4
@@ -20,6 +20,7 @@ from services.auth.domain.proof import (
     required_proof,
     still_proved,
 )
+from services.auth.domain.records import SEALED_COLUMNS, ConnectionRecord
 
 LIVE = UUID("0b8f5e0a-3c1d-4c7e-9a51-1f2d3e4c5b6a")
 TOKEN_BODY = "A" * 20 + "z" * 20 + "0_-"  # 43 characters of the URL-safe alphabet
@@ -109,3 +110,11 @@ def test_anything_else_is_never_looked_up(text: str) -> None:
 
 def test_no_token_at_all_is_never_looked_up() -> None:
     assert reconnect_token_hash(None) is None  # type: ignore[arg-type]  # a form left empty
+
+
+def test_only_sealed_columns_are_read_sealed() -> None:
+    record = ConnectionRecord(id=LIVE, store_id="12", tenant_id=LIVE, tenant_name="Org",
+                              status="active", key_hash=b"h", refresh_token_sealed="s1")
+    assert [record.sealed(c) for c in SEALED_COLUMNS] == [None, "s1", None]
+    with pytest.raises(ValueError, match=r"^no sealed column 'key_hash'$"):
+        record.sealed("key_hash")

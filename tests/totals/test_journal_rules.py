@@ -282,3 +282,64 @@ def test_any_nz_day_without_tax_in_its_amounts_posts_its_sales_and_tax_check(
     assert rows(day) == [("sales", "200", str(-sales), "OUTPUT2"),
                          ("visa", "630", str(sales + tax), "NONE")]
     assert day.tax is not None and day.tax.pos_tax == tax
+
+
+def test_a_day_without_tax_figures_has_a_pos_tax_of_zero_cents() -> None:
+    day = build_day("5", coded(), totals({"revenue": [{"category": "sales", "amount": "10"}],
+                                          "tenders": [{"type": "cash", "received": "10"}]}))
+    assert day.tax is not None and str(day.tax.pos_tax) == "0.00"
+
+
+def test_the_rounding_account_may_use_the_store_class() -> None:
+    setup = coded(accounts={**NZ_ACCOUNTS, "tax-rounding": "86{Class}"}, store_class="7")
+    day = build_day("5", setup, totals(NZ_DAY))
+    assert day.tax is not None and day.tax.rounding_account == "867"
+
+
+def test_a_split_holding_a_slash_falls_back_to_its_category() -> None:
+    setup = coded(tax_rates={"rental": "OUTPUT2", "rental/Lifts": "ZERORATED"})
+    assert entry_tax_rate("rental/Lifts/Scissor", setup) == "OUTPUT2"
+
+
+def test_tracking_options_may_use_the_store_class() -> None:
+    setup = StoreSetup.model_validate({**example_store_setup().model_dump(),
+                                       "store_class": "EQ",
+                                       "tracking": [{"name": "Class", "option": "{Class}-#"}]})
+    day = build_day("7", setup, example_totals())
+    assert {(t.name, t.option) for line in day.lines for t in line.tracking} == {("Class", "EQ-7")}
+
+
+def test_debit_posting_with_a_visa_code_that_cannot_expand_names_visa() -> None:
+    setup = StoreSetup.model_validate({"accounts": {"visa": "12###", "debit": "CC",
+                                                    "cash": "1210"}})
+    assert refused("12345", setup, totals({"tenders": [
+        {"type": "debit", "received": "5"}, {"type": "cash", "received": "0"}]}))[0][:3] == (
+        ("setup", "accounts", "visa"), "bad-code",
+        "account code '12###' for visa: 3 '#' cannot hold store number 12345 (5 digits)")
+
+
+def test_open_contract_payments_released_are_named_where_they_are() -> None:
+    setup = StoreSetup.model_validate({"accounts": {"cash": "1210"}})
+    assert refused("5", setup, totals({"open_contracts": {"released": "40.00"},
+                                       "tenders": [{"type": "cash", "received": "0"}],
+                                       "over_short": "40.00"})) == [(
+        ("body", "open_contracts", "released"), "unmapped",
+        "Open contract payments - released has an amount (40.00) but no account code: set "
+        "'open-contracts' in the Account Numbers setup", "open-contracts"),
+        (("body", "over_short"), "unmapped",
+         "Cash over/short has an amount (40.00) but no account code: set 'over-short' in "
+         "the Account Numbers setup", "over-short")]
+
+
+@pytest.mark.parametrize(("body", "debits", "credits"), [
+    ({"revenue": [{"category": "rental", "amount": "10"}]}, "0.00", "10.00"),
+    ({"tenders": [{"type": "cash", "received": "10"}]}, "10.00", "0.00"),
+])
+def test_an_unbalanced_day_says_both_sides_in_cents(body: dict[str, Any], debits: str,
+                                                    credits: str) -> None:
+    assert refused("12", example_store_setup(), totals(body)) == [(
+        ("body",), "unbalanced",
+        f"the totals do not balance: debits {debits} (tenders, discounts, deposits "
+        f"applied/refunded, ...) and credits {credits} (revenue, tax, deposits taken, ...) "
+        "differ by 10.00, more than the store's over/short tolerance of 5.00; over/short "
+        "should balance the drawer", None)]
