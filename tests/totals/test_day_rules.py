@@ -175,3 +175,12 @@ def test_a_posted_amendment_names_the_journal_it_replaced() -> None:
                      replaced_journal_id=earlier)
     assert message(state) == (f"Posted to Xero (journal {JOURNAL}); it replaces journal "
                               f"{earlier}, which was voided in Xero.")
+
+
+def test_a_late_failure_after_the_success_changes_nothing() -> None:
+    posted = DayState(1, "a", DayStatus.POSTED, posted_revision=1, journal_id=JOURNAL)
+    assert apply_failed(posted, failure(1, ErrorKind.XERO_UNAVAILABLE, retryable=True)) is None
+    # A failure of the current revision still counts while an earlier one is in Xero.
+    amended = DayState(2, "b", DayStatus.PENDING, posted_revision=1, journal_id=JOURNAL)
+    failed = apply_failed(amended, failure(2, ErrorKind.UNKNOWN_ACCOUNT, retryable=False))
+    assert failed is not None and failed.status == DayStatus.FAILED
