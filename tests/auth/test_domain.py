@@ -1,11 +1,14 @@
 """The pure rules: scenarios, keys, refresh decisions, cool-down, sealing."""
 
 import base64
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from services.auth.adapters.cipher import Cipher, KeyConfigError, parse_keys
 from services.auth.domain.connect import (
@@ -153,6 +156,17 @@ def test_unverified_claims():
     payload = base64.urlsafe_b64encode(b'{"authentication_event_id":"e9"}').rstrip(b"=").decode()
     assert unverified_claims(f"h.{payload}.s") == {"authentication_event_id": "e9"}
     assert unverified_claims("garbage") == {}
+    # Claims are an object: a payload of any other JSON is no claims at all.
+    listed = base64.urlsafe_b64encode(b'["authentication_event_id"]').rstrip(b"=").decode()
+    assert unverified_claims(f"h.{listed}.s") == {}
+
+
+@given(st.dictionaries(st.text(max_size=8), st.text(max_size=12), max_size=4))
+@example({"a": "b"})  # 14 characters of base64: two '=' to restore
+def test_claims_of_any_length_read_back_without_their_padding(claims: dict[str, str]) -> None:
+    # JWTs drop base64's padding; the reader restores as much as each length needs.
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    assert unverified_claims(f"h.{payload}.s") == claims
 
 
 def test_cipher_rotation_and_binding():

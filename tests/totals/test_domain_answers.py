@@ -171,6 +171,15 @@ def test_the_setup_names_each_bad_entry_where_it_is() -> None:
     assert ok.accounts == {"debit": "CC", "rental": "4000-{Store}", "cash": "1"}
 
 
+def test_each_refused_entry_carries_what_was_sent_and_its_kind() -> None:
+    with pytest.raises(ValidationError) as caught:
+        StoreSetup(accounts={"cash": "12 34"}, tax_rates={"bogus": "OUTPUT2"})
+    assert [(e["type"], e["loc"], e["input"]) for e in caught.value.errors()] == [
+        ("account_code", ("accounts", "cash"), "12 34"),  # the code
+        ("tax_category", ("tax_rates", "bogus"), "bogus"),  # the entry
+    ]
+
+
 @pytest.mark.parametrize(("status", "retryable", "text"), [
     (DayStatus.NOT_POSTED, None,
      "Closed, not posted (automatic posting is off): reprint and post to Xero."),
