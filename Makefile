@@ -26,7 +26,7 @@ mutation: setup
 # The tests that need no RabbitMQ, PostgreSQL or service process (marked in tests/conftest.py).
 test-unit:
 	bash scripts/setup.sh venv
-	$(BIN)/pytest -q -m unit
+	$(BIN)/pytest -q -m unit -n 2
 
 lint: setup
 	$(BIN)/ruff check .
