@@ -20,8 +20,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -144,27 +143,6 @@ class HandOff:
                 self._ready.clear()
             if taken:
                 return taken
-
-
-@dataclass
-class Transaction:
-    """A transaction that may write outbox rows (`transaction` hands them off)."""
-
-    conn: asyncpg.Connection
-    written: list[OutboxRow] = field(default_factory=list)
-
-    async def enqueue(self, *events: Event) -> None:
-        self.written += await enqueue(self.conn, *events)
-
-
-@contextlib.asynccontextmanager
-async def transaction(pool: asyncpg.Pool, handed: HandOff) -> AsyncIterator[Transaction]:
-    """A transaction on a pooled connection; after COMMIT its outbox rows go to `handed`
-    (after a rollback they were never there)."""
-    async with pool.acquire() as conn, conn.transaction():
-        tx = Transaction(conn)
-        yield tx
-    handed(tx.written)
 
 
 async def oldest_unpublished(pool: asyncpg.Pool) -> datetime | None:

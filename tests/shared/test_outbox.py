@@ -17,8 +17,8 @@ from shared.outbox import (
     OutboxRelay,
     enqueue,
     outbox_row,
-    transaction,
 )
+from shared.unit_of_work import PostgresUnitOfWork
 from tests.shared.conftest import QUEUE, failed_event
 
 
@@ -71,8 +71,9 @@ async def commit_handed(pool, handed: HandOff, prefix: str, count: int) -> set[s
     ids = set()
     for i in range(count):
         event = failed_event(f"{prefix}{i}")
-        async with transaction(pool, handed) as tx:
-            await tx.enqueue(event)
+        async with PostgresUnitOfWork(pool, handed) as uow:
+            uow.add_event(event)
+            await uow.commit()
         ids.add(event.event_id.hex)
     return ids
 
@@ -150,8 +151,10 @@ async def test_handed_off_events_are_published_at_once_and_marked(pool, broker: 
     try:
         expected = await commit_handed(pool, handed, "H", 40)
         with pytest.raises(RuntimeError):
-            async with transaction(pool, handed) as tx:
-                await tx.enqueue(failed_event("rolled-back"))
+            async with PostgresUnitOfWork(pool, handed) as uow:
+                # Written inside the transaction, as a batched statement writes its events.
+                uow.written_in_transaction(
+                    await enqueue(await uow.writer(), failed_event("rolled-back")))
                 raise RuntimeError("the change failed: its event was never committed")
         ids = await received_ids(broker, len(expected))
         await until_all_marked(pool)
