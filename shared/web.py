@@ -48,9 +48,10 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.ConnectionFailureError,
-    ConnectionRefusedError,
-    # Reset while connecting: the server (or a proxy before it) dropped the connection.
-    ConnectionResetError,
+    # Refused, reset, or lost while connecting (asyncpg raises a bare ConnectionError for
+    # "unexpected connection_lost()"): the server, or a proxy before it, went away. The
+    # services' HTTP clients (httpx, aiohttp) raise their own types, never these.
+    ConnectionError,
 )
 
 
