@@ -90,17 +90,9 @@ class NewAttempt:
 
 
 @dataclass(frozen=True)
-class AttemptRecord:
+class AttemptRecord(NewAttempt):
     """A connect attempt: a setup's link, its OAuth state and what its setup proved."""
 
-    id: str
-    state: str
-    store_id: str
-    scenario: str
-    code_verifier_sealed: str
-    expires_at: datetime
-    proof: str = "none"
-    proved_connection_id: UUID | None = None
     browser_hash: bytes | None = None
     used_at: datetime | None = None
     outcome: str | None = None
