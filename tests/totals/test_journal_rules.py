@@ -26,35 +26,14 @@ from services.totals.domain.journal import (
 from services.totals.domain.setup import StoreSetup
 from services.totals.domain.totals import DayTotals
 from shared.contracts.events import Journal, JournalLine, JournalStatus, TaxCheck
+from tests.totals.tax_examples import GST_RATES, NZ_ACCOUNTS, NZ_DAY, UK_DAY
 
-NZ_ACCOUNTS = {"rental": "210", "sales": "200", "discounts": "270", "cash": "620",
-               "visa": "630", "tax-rounding": "860", "over-short": "690"}
-GST = {"rental": "OUTPUT2", "sales": "OUTPUT2", "discounts": "OUTPUT2"}
-# Sales without tax: 76.30 of revenue, 11.45 of GST, 87.75 taken.
-NZ_DAY = {
-    "currency": "NZD",
-    "revenue": [{"category": "rental", "amount": "25.06"},
-                {"category": "sales", "amount": "25.61"},
-                {"category": "rental", "item_category": "Trailers", "amount": "25.63"}],
-    "taxes": [{"kind": "rental-tax", "amount": "11.45"}],
-    "tenders": [{"type": "cash", "received": "87.75"}],
-}
-# Sales with VAT included: 179.99 less a 10.01 discount is the 169.98 taken; the VAT
-# (28.33) is inside those amounts, so it does not count towards the balance.
-UK_DAY = {
-    "currency": "GBP",
-    "revenue": [{"category": "rental", "amount": "120.00"},
-                {"category": "sales", "amount": "59.99"}],
-    "discounts": "10.01",
-    "taxes": [{"kind": "sales-tax", "amount": "28.33"}],
-    "tenders": [{"type": "cash", "received": "169.98"}],
-}
 LINES = TypeAdapter(list[JournalLine])
 
 
 def coded(**changes: Any) -> StoreSetup:
     body = {"accounts": NZ_ACCOUNTS, "currency": "NZD", "tax_mode": "tax-coded",
-            "tax_rates": GST, **changes}
+            "tax_rates": GST_RATES, **changes}
     return StoreSetup.model_validate(body)
 
 
@@ -175,12 +154,12 @@ def test_lines_that_carry_no_tax_need_no_rate() -> None:
 
 
 def test_a_mapped_rate_wins_over_none_for_any_line() -> None:
-    day = build_day("5", coded(tax_rates={**GST, "cash": "EXEMPTOUTPUT"}), totals(NZ_DAY))
+    day = build_day("5", coded(tax_rates={**GST_RATES, "cash": "EXEMPTOUTPUT"}), totals(NZ_DAY))
     assert rows(day)[-1] == ("cash", "620", "87.75", "EXEMPTOUTPUT")
 
 
 def test_a_split_with_its_own_rate_carries_it() -> None:
-    day = build_day("5", coded(tax_rates={**GST, "rental/Trailers": "ZERORATED"}),
+    day = build_day("5", coded(tax_rates={**GST_RATES, "rental/Trailers": "ZERORATED"}),
                     totals(NZ_DAY))
     assert rows(day)[2] == ("rental/Trailers", "210", "-25.63", "ZERORATED")
 
