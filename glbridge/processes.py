@@ -88,12 +88,22 @@ class ServiceProcess:
             self.process.wait(10)
 
     def stop(self) -> None:
+        self.ask_to_stop()
+        self.wait_stopped()
+
+    def ask_to_stop(self) -> None:
+        """SIGTERM: the service finishes what it holds and exits (see `wait_stopped`)."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+
+    def wait_stopped(self, timeout_s: float = 10.0) -> None:
+        """Waits for the exit `ask_to_stop` asked for; killed when it takes longer."""
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
 
     def log_tail(self, lines: int = 30) -> str:
         if self.log_path is None:

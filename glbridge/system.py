@@ -137,8 +137,13 @@ class System:
             self.service(name).wait_ready(ready, timeout_s)
 
     def stop(self) -> None:
-        for process in reversed(list(self.processes.values())):
-            process.stop()
+        # All at once: no service needs another to stop first (what one has not finished
+        # is taken up again on start, as after a crash).
+        processes = list(self.processes.values())
+        for process in processes:
+            process.ask_to_stop()
+        for process in processes:
+            process.wait_stopped()
 
     def urls(self) -> dict[str, str]:
         return {name: self.service(name).url for name in self.names()}

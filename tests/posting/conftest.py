@@ -155,10 +155,11 @@ class PostingRig:
         return process
 
     def stop(self) -> None:
-        for process in self.postings:
-            process.stop()
-        if self.auth is not None:
-            self.auth.stop()
+        processes = [*self.postings, *([self.auth] if self.auth is not None else [])]
+        for process in processes:
+            process.ask_to_stop()
+        for process in processes:
+            process.wait_stopped()
 
     async def connect(
         self, store_id: str, email: str = "demo@example.com", password: str = "demo-password",
