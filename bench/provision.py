@@ -3,8 +3,9 @@ the sandbox's control API for what Xero's own sign-up would make, and the connec
 for each store."""
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
@@ -49,30 +50,35 @@ async def _provision(
     index: int, stores: int,
 ) -> list[Store]:
     email, password = f"bench-{run_id}-{index}@example.com", "bench-password"
-    organisation = await _ok(client.post(f"{sandbox_url}/_control/organisations", json={
+    organisation = await _ok(lambda: client.post(f"{sandbox_url}/_control/organisations", json={
         "name": f"Bench Rentals {run_id} #{index}", "template": "us-rental",
     }))
-    await _ok(client.post(f"{sandbox_url}/_control/users", json={
+    await _ok(lambda: client.post(f"{sandbox_url}/_control/users", json={
         "email": email, "password": password, "tenant_ids": [organisation["tenant_id"]],
     }))
     made = []
     for number in range(stores):
         store_id = f"{run_id}-{index}-{number}"
-        # A kept-alive connection the server closed as it was reused fails the request
-        # (httpx.ReadError): the connect flow is simply run again, as a person would.
-        async for attempt in AsyncRetrying(retry=retry_if_exception_type(httpx.TransportError),
-                                           stop=stop_after_attempt(3), reraise=True):
+        async for attempt in _again_on_a_dropped_connection():
             with attempt:
                 api_key = await connect_store(client, auth_url, store_id, email, password)
-        await _ok(client.put(
-            f"{totals_url}/v1/stores/{store_id}/setup", json=examples.example_setup(api_key)
-        ))
+        await _ok(partial(client.put, f"{totals_url}/v1/stores/{store_id}/setup",
+                          json=examples.example_setup(api_key)))
         made.append(Store(store_id, str(organisation["tenant_id"]), api_key, email))
     return made
 
 
-async def _ok(request: Awaitable[httpx.Response]) -> dict[str, object]:
-    response = await request
+def _again_on_a_dropped_connection() -> AsyncRetrying:
+    # A kept-alive connection the server closed as it was reused fails the request
+    # (httpx.ReadError) before the server saw it: the request is simply sent again.
+    return AsyncRetrying(retry=retry_if_exception_type(httpx.TransportError),
+                         stop=stop_after_attempt(3), reraise=True)
+
+
+async def _ok(send: Callable[[], Awaitable[httpx.Response]]) -> dict[str, object]:
+    async for attempt in _again_on_a_dropped_connection():
+        with attempt:
+            response = await send()
     response.raise_for_status()
     body: dict[str, object] = response.json()
     return body

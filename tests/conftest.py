@@ -17,6 +17,7 @@ from tests.support.examples import load_profile
 from tests.support.infra import amqp_server, postgres_server
 from tests.support.processes import running_system
 from tests.support.sandbox import RunningSandbox
+from tests.support.shared_system import Shared, shared_system
 
 load_profile()
 
@@ -91,15 +92,31 @@ def system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path) -> 
         yield running
 
 
+@pytest.fixture(scope="module")
+def shared(
+    postgres_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Shared]:
+    """One system for every test of a module (see tests/support/shared_system.py): for
+    tests that each work on stores of their own and count only what is theirs."""
+    with shared_system(postgres_url, amqp_url, tmp_path_factory.mktemp("logs")) as running:
+        yield running
+
+
 # The fixtures behind every test that needs RabbitMQ, PostgreSQL or a service process.
 INFRASTRUCTURE = frozenset({"amqp_url", "postgres_url", "sandbox_process"})
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks `unit` every test whose fixtures reach no infrastructure and that starts no
     process of its own (marked `processes`): `make test-unit` runs those alone, with
-    neither RabbitMQ nor PostgreSQL running."""
+    neither RabbitMQ nor PostgreSQL running.
+
+    The tests of a module that share one system run on one worker (`--dist loadgroup`),
+    so the system starts once, not once on every worker that takes one of them."""
     for item in items:
-        if (INFRASTRUCTURE.isdisjoint(getattr(item, "fixturenames", ()))
-                and item.get_closest_marker("processes") is None):
+        fixtures = getattr(item, "fixturenames", ())
+        if INFRASTRUCTURE.isdisjoint(fixtures) and item.get_closest_marker("processes") is None:
             item.add_marker(pytest.mark.unit)
+        if "shared" in fixtures and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -19,7 +19,7 @@ from shared.contracts import examples
 from shared.contracts.pos import PosDayClosed
 from shared.messaging import topology as topo
 from shared.messaging.inspect import DeadLetter, list_dead_letters
-from tests.badinput.support import Shared, connected_store
+from tests.support.shared_system import Shared, connected_store
 
 STORE = "88"
 BUSINESS_DATE = date(2026, 11, 21)

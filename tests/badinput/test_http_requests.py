@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from shared.contracts import examples
-from tests.badinput.support import Shared, connected_store, table_counts
+from tests.support.shared_system import Shared, connected_store, table_counts
 
 STORE = "66"
 DAY = "2026-11-22"

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from tests.badinput.support import Shared, connected_store
+from tests.support.shared_system import Shared, connected_store
 
 EXAMPLES = 30
 STORE = "77"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from glbridge import exits
@@ -17,6 +18,14 @@ from glbridge.connect import connect_store, finish_connect, read_page
 from glbridge.pos import pos_app
 from glbridge.system import System
 from shared.contracts import examples
+from tests.support.shared_system import Shared
+
+
+@pytest.fixture
+def system(shared: Shared) -> System:
+    """The module's one system: each test works on stores of its own."""
+    return shared.system
+
 
 runner = CliRunner()
 

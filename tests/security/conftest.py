@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.badinput.support import Shared, shared_system
+from tests.support.shared_system import Shared, shared_system
 
 
 @pytest.fixture(scope="module")

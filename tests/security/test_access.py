@@ -16,7 +16,7 @@ import pytest
 from glbridge.connect import read_page
 from glbridge.headless import HeadlessBrowser, Page
 from shared.contracts import examples
-from tests.badinput.support import Shared, connected_store
+from tests.support.shared_system import Shared, connected_store
 
 DAY = "2026-11-24"
 

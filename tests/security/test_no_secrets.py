@@ -17,7 +17,7 @@ from services.auth.adapters.cipher import Cipher
 from shared.contracts import examples
 from shared.contracts.pos import PosDayClosed
 from shared.messaging import topology as topo
-from tests.badinput.support import CREDENTIALS, Shared, connected_store
+from tests.support.shared_system import CREDENTIALS, Shared, connected_store
 
 CLIENT_SECRET = "glbridge-dev-secret"  # the sandbox's seeded app (glbridge.system's default)
 SCHEMAS = ("auth", "totals", "posting")

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from glbridge.connect import ConnectFailed, connect_store, finish_connect, read_page
 from glbridge.ops import ops_app
 from shared.contracts import examples
-from tests.badinput.support import CREDENTIALS, Shared, connected_store
+from tests.support.shared_system import CREDENTIALS, Shared, connected_store
 
 ATTACKER = {"email": "mallory@example.com", "password": "mallory-password"}
 OAUTH1_TOKEN = "RZ1P0ZXAJ4QPGZJ3BO9VNQJZQDK3FF"

@@ -8,10 +8,18 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
 from glbridge.connect import connect_store
 from glbridge.system import System
+from tests.support.shared_system import Shared
 from tests.totals.tax_examples import GST_RATES, NZ_ACCOUNTS, NZ_DAY, UK_DAY
+
+
+@pytest.fixture
+def system(shared: Shared) -> System:
+    """The module's one system: each test works on stores of its own."""
+    return shared.system
 
 
 def setup(key: str, currency: str, **extra: Any) -> dict[str, Any]:
