@@ -15,7 +15,7 @@ run: setup
 # printed at the end, the pytest exit status kept.
 test: setup
 	@rm -rf artifacts/coverage && mkdir -p artifacts/coverage
-	$(BIN)/coverage run -m pytest -q -n 4 --dist loadgroup; status=$$?; \
+	$(BIN)/coverage run -m pytest -q -n 4; status=$$?; \
 	  $(BIN)/coverage combine -q && $(BIN)/python scripts/coverage_summary.py; exit $$status
 
 # Mutation testing of the pure rules (docs/testing.md); long, not part of `make test`.

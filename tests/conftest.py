@@ -97,7 +97,8 @@ def shared(
     postgres_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Shared]:
     """One system for every test of a module (see tests/support/shared_system.py): for
-    tests that each work on stores of their own and count only what is theirs."""
+    tests that each work on stores of their own and count only what is theirs. It starts
+    once on each worker that takes a test of the module (`make test`'s `-n 4`)."""
     with shared_system(postgres_url, amqp_url, tmp_path_factory.mktemp("logs")) as running:
         yield running
 
@@ -106,17 +107,11 @@ def shared(
 INFRASTRUCTURE = frozenset({"amqp_url", "postgres_url", "sandbox_process"})
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Marks `unit` every test whose fixtures reach no infrastructure and that starts no
     process of its own (marked `processes`): `make test-unit` runs those alone, with
-    neither RabbitMQ nor PostgreSQL running.
-
-    The tests of a module that share one system run on one worker (`--dist loadgroup`),
-    so the system starts once, not once on every worker that takes one of them."""
+    neither RabbitMQ nor PostgreSQL running."""
     for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        if INFRASTRUCTURE.isdisjoint(fixtures) and item.get_closest_marker("processes") is None:
+        if (INFRASTRUCTURE.isdisjoint(getattr(item, "fixturenames", ()))
+                and item.get_closest_marker("processes") is None):
             item.add_marker(pytest.mark.unit)
-        if "shared" in fixtures and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
