@@ -118,7 +118,8 @@ def drain_of(
     )
     day = PgDayBudget(stores.relaxed, settings.per_day)
     gateway = XeroGateway(stores.budget, xero, auth, limits_of(settings), day=day)
-    charts = ChartCache(stores.charts, gateway, settings.chart_ttl_s)
+    charts = ChartCache(stores.charts, gateway, settings.chart_ttl_s,
+                        in_memory=settings.charts_in_memory)
     pool = stores.pool
     drainer = Drainer(stores.postings, gateway, charts, policy_of(settings),
                       PostgresEarlierJournals(pool), PostgresRefusedAttempts(pool),

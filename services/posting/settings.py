@@ -51,6 +51,9 @@ class PostingSettings(ServiceSettings):
     # After this long it is read again behind (changes only); an account error has it
     # read again whole at once. Each read is two of the organisation's daily calls.
     chart_ttl_s: float = Field(86_400.0, alias="POSTING_CHART_TTL_S")
+    # Charts kept in memory (the organisations used last); the others are read from the
+    # database when their organisation posts again. About 30 KB each.
+    charts_in_memory: int = Field(500, ge=1, alias="POSTING_CHARTS_IN_MEMORY")
     # Create a tracking option a journal names that its category lacks (a new store's
     # "Store 7"). Needs the operator to grant the accounting.settings scope; off, a day
     # naming a missing option fails saying which, and how to create it.

@@ -253,3 +253,26 @@ async def test_the_organisation_is_read_again_only_after_an_error(repo: Postgres
         assert (xero.reads, xero.organisation_reads) == (3, 2)
     finally:
         await charts.stop()
+
+
+async def test_charts_beyond_the_memory_bound_are_read_back_from_the_database(
+        repo: PostgresChartStore):
+    """Memory holds the charts of the organisations used last; an older one comes back
+    from the database (no Xero call), and one in use is not the one evicted."""
+    xero = ChartsBehindAGate()
+    charts = ChartCache(repo, xero, ttl_s=86_400, in_memory=2)  # type: ignore[arg-type]
+    first, second, third = (uuid.uuid4() for _ in range(3))
+    connection = uuid.uuid4()
+    try:
+        for tenant in (first, second):
+            await charts.get(tenant, connection)
+        await charts.get(first, connection)  # used again: now the newest
+        await charts.get(third, connection)  # evicts `second`, the one used longest ago
+        assert xero.reads == 3
+        assert charts.read_at(second) is None and charts.read_at(first) is not None
+
+        assert set((await charts.get(second, connection)).accounts) == {"1210"}
+        assert xero.reads == 3  # from the database, not from Xero
+        assert charts.read_at(first) is None  # `first` was the oldest now
+    finally:
+        await charts.stop()

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,13 +53,17 @@ class ChartCache:
     old can at worst be refused by Xero with Xero's own words."""
 
     def __init__(self, store: ChartStore, gateway: XeroGateway, ttl_s: float,
-                 max_stale_s: float = 86_400.0, retry_s: float = 30.0) -> None:
+                 max_stale_s: float = 86_400.0, retry_s: float = 30.0,
+                 in_memory: int = 500) -> None:
         self.store = store
         self.gateway = gateway
         self.ttl_s = ttl_s
         self.max_stale_s = max_stale_s
         self.retry_s = retry_s
-        self._entries: dict[UUID, _Entry] = {}
+        # The charts of the `in_memory` organisations used last (about 30 KB each, parsed
+        # and as Xero's JSON); an older one is read back from the database, not from Xero.
+        self.in_memory = in_memory
+        self._entries: OrderedDict[UUID, _Entry] = OrderedDict()
         self._locks: dict[UUID, asyncio.Lock] = {}
         self._revalidating: dict[UUID, asyncio.Task[None]] = {}
         self._last_revalidation: dict[UUID, float] = {}
@@ -76,6 +81,8 @@ class ChartCache:
 
         if entry is None or not good(entry):
             entry = await self._load(tenant_id, connection_id, good, settings)
+        else:
+            self._entries.move_to_end(tenant_id)
         self._revalidate_if_old(tenant_id, connection_id, entry)
         return entry.chart
 
@@ -156,8 +163,15 @@ class ChartCache:
                 stored = None if due else await self._from_database(tenant_id)
                 entry = stored if stored is not None and good(stored) else await self._refresh(
                     tenant_id, connection_id, stored or entry, settings)
-                self._entries[tenant_id] = entry
+                self._keep(tenant_id, entry)
             return entry
+
+    def _keep(self, tenant_id: UUID, entry: _Entry) -> None:
+        self._entries[tenant_id] = entry
+        self._entries.move_to_end(tenant_id)
+        while len(self._entries) > self.in_memory:
+            evicted, _ = self._entries.popitem(last=False)
+            self._last_revalidation.pop(evicted, None)
 
     async def _from_database(self, tenant_id: UUID) -> _Entry | None:
         row = await self.store.load_chart(tenant_id)
