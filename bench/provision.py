@@ -50,10 +50,10 @@ async def _provision(
     index: int, stores: int,
 ) -> list[Store]:
     email, password = f"bench-{run_id}-{index}@example.com", "bench-password"
-    organisation = await _ok(lambda: client.post(f"{sandbox_url}/_control/organisations", json={
-        "name": f"Bench Rentals {run_id} #{index}", "template": "us-rental",
-    }))
-    await _ok(lambda: client.post(f"{sandbox_url}/_control/users", json={
+    organisation = await _ok(partial(client.post, f"{sandbox_url}/_control/organisations",
+                                     json={"name": f"Bench Rentals {run_id} #{index}",
+                                           "template": "us-rental"}))
+    await _ok(partial(client.post, f"{sandbox_url}/_control/users", json={
         "email": email, "password": password, "tenant_ids": [organisation["tenant_id"]],
     }))
     made = []

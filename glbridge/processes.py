@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -112,3 +112,14 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text().splitlines()[-lines:])
         except FileNotFoundError:
             return ""
+
+
+def stop_together(processes: Iterable[ServiceProcess]) -> None:
+    """Stops every process at once: each is asked, then each is waited for. No service
+    needs another to stop first (what one has not finished is taken up again on start,
+    as after a crash)."""
+    processes = list(processes)
+    for process in processes:
+        process.ask_to_stop()
+    for process in processes:
+        process.wait_stopped()

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glbridge.processes import ServiceProcess
+from glbridge.processes import ServiceProcess, stop_together
 from shared.settings import DEV_OPS_TOKEN, DEV_POSTING_SERVICE_TOKEN, DEV_TOTALS_SERVICE_TOKEN
 
 
@@ -137,13 +137,7 @@ class System:
             self.service(name).wait_ready(ready, timeout_s)
 
     def stop(self) -> None:
-        # All at once: no service needs another to stop first (what one has not finished
-        # is taken up again on start, as after a crash).
-        processes = list(self.processes.values())
-        for process in processes:
-            process.ask_to_stop()
-        for process in processes:
-            process.wait_stopped()
+        stop_together(self.processes.values())
 
     def urls(self) -> dict[str, str]:
         return {name: self.service(name).url for name in self.names()}

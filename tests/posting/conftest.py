@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
+from glbridge.processes import stop_together
 from glbridge.system import Credentials
 from services.posting.adapters.stores import PostingStores
 from services.totals.adapters.ops_reader import OpsReader
@@ -155,11 +156,7 @@ class PostingRig:
         return process
 
     def stop(self) -> None:
-        processes = [*self.postings, *([self.auth] if self.auth is not None else [])]
-        for process in processes:
-            process.ask_to_stop()
-        for process in processes:
-            process.wait_stopped()
+        stop_together([*self.postings, *([self.auth] if self.auth is not None else [])])
 
     async def connect(
         self, store_id: str, email: str = "demo@example.com", password: str = "demo-password",

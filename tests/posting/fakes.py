@@ -171,6 +171,9 @@ class FakeXero:
         self.answers: dict[str, Any] = {}
         self.failures: dict[str, Exception] = {}
         self.calls: list[str] = []
+        # Whether the organisation's daily budget ran out lately, and how often asked.
+        self.day_spent = False
+        self.day_questions = 0
 
     # --- as XeroGateway ---
 
@@ -178,7 +181,8 @@ class FakeXero:
         return None
 
     async def day_spent_within(self, tenant_id: UUID, seconds: float) -> bool:
-        return False
+        self.day_questions += 1
+        return self.day_spent
 
     async def check_day_budget(self, tenant_id: UUID) -> None:
         pass

@@ -20,10 +20,10 @@ POLICY = DrainPolicy(max_attempts=3, backoff_base_s=1.0, backoff_cap_s=1.0,
 
 
 def claim(posting_id: int = 1, attempts: int = 0, newer: int | None = None,
-          waits: bool = False) -> Claimed:
+          waits: bool = False, age_s: float = 0.0) -> Claimed:
     posting = Posting.of_event(day_event(STORE, DAY, revision=1), posting_id, State.PENDING,
                                attempts)
-    return Claimed(posting, newer, (), waits)
+    return Claimed(posting, newer, (), waits, age_s)
 
 
 async def drained(postings: FakePostings, xero: FakeXero) -> None:
@@ -73,3 +73,27 @@ async def test_xero_unreachable_after_the_mark(maybe_processed: bool, back_to: S
     # The mark counted the attempt: the wait counts none, and the writes expect the mark.
     assert (retry.state, retry.count_attempt) == (back_to, False)
     assert postings.expected == {1: 2} and postings.settled == []
+
+
+@pytest.mark.parametrize("budget_spent", [True, False])
+async def test_a_day_past_its_age_is_given_up_unless_it_waited_for_xeros_daily_budget(
+        budget_spent: bool) -> None:
+    postings = FakePostings([claim(attempts=1, age_s=POLICY.max_age_s + 1)])
+    xero = FakeXero(CHART)
+    xero.day_spent = budget_spent
+    xero.failures["put"] = XeroUnavailable("no answer", maybe_processed=False)
+    await drained(postings, xero)
+    assert xero.day_questions == 1
+    if budget_spent:  # the wait was Xero's limit: sent again
+        assert xero.calls == ["put"] and postings.settled == []
+    else:
+        (outcome,) = postings.settled
+        assert outcome.state is State.FAILED and "hours" in (outcome.last_error or "")
+        assert xero.calls == []
+
+
+async def test_the_daily_budget_is_not_asked_about_for_a_day_within_its_age() -> None:
+    postings, xero = FakePostings([claim(attempts=1)]), FakeXero(CHART)
+    xero.failures["put"] = XeroUnavailable("no answer", maybe_processed=False)
+    await drained(postings, xero)
+    assert xero.day_questions == 0 and xero.calls == ["put"]
