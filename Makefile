@@ -10,12 +10,14 @@ setup:
 run: setup
 	$(BIN)/glbridge up
 
-# Four workers (pytest-xdist): the tests mostly wait on real processes. Every process
-# the tests start is measured (coverage's subprocess patch); the combined figures are
-# printed at the end, the pytest exit status kept.
+# Four workers (pytest-xdist): the tests mostly wait on real processes. A worker that
+# runs out of tests takes some of another's (`worksteal`), so a run does not end on one
+# worker's queue of slow tests. Every process the tests start is measured (coverage's
+# subprocess patch); the combined figures are printed at the end, the pytest exit
+# status kept.
 test: setup
 	@rm -rf artifacts/coverage && mkdir -p artifacts/coverage
-	$(BIN)/coverage run -m pytest -q -n 4; status=$$?; \
+	$(BIN)/coverage run -m pytest -q -n 4 --dist worksteal; status=$$?; \
 	  $(BIN)/coverage combine -q && $(BIN)/python scripts/coverage_summary.py; exit $$status
 
 # Mutation testing of the pure rules (docs/testing.md); long, not part of `make test`.

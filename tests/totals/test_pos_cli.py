@@ -87,7 +87,7 @@ async def test_a_connected_store_connects_again_with_its_key(totals_with_auth, a
     new = again.key
     assert again.exit_code == exits.PENDING, again.output
     assert new is not None and new != old
-    works = await invoke(["close-day", "-s", "14", "-d", "2026-11-27", "--json"],
+    works = await invoke(["close-day", "-s", "14", "-d", "2026-11-27", "--wait", "0", "--json"],
                          TOTALS_URL=totals_with_auth.url, GLBRIDGE_POS_API_KEY=new)
     # Closed (no posting service here: waiting for Xero's answer).
     assert works.exit_code == exits.PENDING, works.output
