@@ -27,7 +27,14 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.drive import Run, close_days, delete_namespace, schedule, watch_outcomes
+from bench.drive import (
+    ProcessWatch,
+    Run,
+    close_days,
+    delete_namespace,
+    schedule,
+    watch_outcomes,
+)
 from bench.provision import Store, provision_stores
 from glbridge.processes import ServiceProcess, free_port
 from glbridge.system import Ports, System
@@ -220,6 +227,21 @@ async def calls_by_replica(client: httpx.AsyncClient, urls: list[str]) -> dict[s
     return counted
 
 
+def _pids(system: System, more: list[ServiceProcess]) -> dict[str, int]:
+    processes = [*system.processes.values(), *more]
+    return {f"{p.module.rsplit('.', 1)[-1]}-{p.port}": p.process.pid
+            for p in processes if p.process is not None}
+
+
+def _cpu_by_service(samples: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds of the run by service, its replicas summed (PostgreSQL and RabbitMQ
+    apart)."""
+    summed: Counter[str] = Counter()
+    for name, sample in samples.items():
+        summed[name.rsplit("-", 1)[0] if name[-1].isdigit() else name] += sample.cpu_s
+    return {name: round(cpu, 2) for name, cpu in sorted(summed.items())}
+
+
 async def replicas(client: httpx.AsyncClient, database_url: str, amqp_url: str,
                    days: int = 3000, organisations: int = 500, latency_ms: int = 300,
                    log_dir: Path | None = None) -> dict[str, Any]:
@@ -250,17 +272,25 @@ async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, da
             await client.delete(f"{sandbox}/_control/faults")
             stores = await provision_stores(client, sandbox, system.auth_url,
                                             system.totals_url, f"r{count}{uuid.uuid4().hex[:5]}",
-                                            organisations)
+                                            organisations + organisations // 10)
             await settle_connects(client, sandbox)
+            warming, stores = stores[:organisations // 10], stores[organisations // 10:]
             await client.put(f"{sandbox}/_control/faults", json={
                 "latency_ms": {"min": latency_ms, "max": latency_ms}})
             postings = [system.posting_url, *(p.url for p in more
                                               if p.module == "services.posting")]
             totals = [system.totals_url, *(p.url for p in more if p.module == "services.totals")]
+            # Every process warmed alike (its connections' statements prepared, its code
+            # paths run once) on organisations of their own, so that 3 new replicas are
+            # not measured cold against 1 warm one.
+            await run_days(client, system, amqp_url, warming, days // organisations, None,
+                           totals)
             calls_before = await calls_by_replica(client, postings)
             before = await stats(client, sandbox)
+            watch = ProcessWatch(_pids(system, more))
             run, elapsed = await run_days(client, system, amqp_url, stores,
                                           days // organisations, None, totals)
+            cpu = await watch.stop()
             after = await stats(client, sandbox)
             calls_after = await calls_by_replica(client, postings)
             figures[f"replicas_{count}"] = {
@@ -271,6 +301,7 @@ async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, da
                 "max_concurrent": max(after["max_concurrent"].values(), default=0),
                 "xero_calls_by_replica": [round(calls_after[u] - calls_before[u])
                                           for u in postings],
+                "cpu_s": _cpu_by_service(cpu),
             }
     finally:
         await client.delete(f"{sandbox}/_control/faults")

@@ -159,7 +159,8 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
     drainer, gateway, charts = drain_of(settings, stores, http, broker)
     stack.push_async_callback(charts.stop)
     scheduler = Scheduler(
-        stores.leases, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
+        stores.leases, drainer, settings.max_tenants, settings.lease_s, settings.poll_s,
+        settings.max_tenants_total or None,
     )
     app.state.pool, app.state.views, app.state.auth = pool, stores.views, gateway.auth
     app.state.charts = charts

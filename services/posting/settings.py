@@ -32,6 +32,11 @@ class PostingSettings(ServiceSettings):
     batch_size: int = Field(50, alias="POSTING_BATCH_SIZE", ge=1, le=50)
     # How many organisations one process drains at the same time.
     max_tenants: int = Field(64, alias="POSTING_MAX_TENANTS")
+    # ... and every replica together (0: no bound but each replica's). A drain posts
+    # what is due when it starts, so more drains at once mean thinner batches and more
+    # of Xero's calls per day; bounding the total keeps batches as full with three
+    # replicas as with one (docs/performance.md).
+    max_tenants_total: int = Field(64, ge=0, alias="POSTING_MAX_TENANTS_TOTAL")
     # How many postings one process's drains hold at once (bounds its memory).
     max_claimed: int = Field(400, alias="POSTING_MAX_CLAIMED", ge=1)
     # A drainer that died lets go of its organisation after this long.

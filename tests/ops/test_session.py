@@ -2,25 +2,25 @@
 needs the page's form token), expiring, and `Secure` when the setting says so."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
-from glbridge.system import System
 from tests.ops.conftest import CREDENTIALS, TOKEN
-from tests.support.processes import running_system
+from tests.support.shared_system import Shared, shared_system
 
 FORM_TOKEN = 'name="csrf" value="'
 
 
-@pytest.fixture
-def secure_cookie_system(database_url: str, amqp_url: str, namespace: str, tmp_path: Path
-                         ) -> Iterator[System]:
-    with running_system(
-        database_url, amqp_url, namespace, tmp_path, credentials=CREDENTIALS,
-        extra_env={"OPS_COOKIE_SECURE": "true", "OPS_SESSION_TTL_S": "600"},
+@pytest.fixture(scope="module")
+def secure_cookie(postgres_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Iterator[Shared]:
+    """One system for the module's tests, each signing in with sessions of its own."""
+    with shared_system(
+        postgres_url, amqp_url, tmp_path_factory.mktemp("logs"),
+        extra_env={**CREDENTIALS.env(), "OPS_COOKIE_SECURE": "true",
+                   "OPS_SESSION_TTL_S": "600"},
     ) as running:
         yield running
 
@@ -36,11 +36,9 @@ async def _sign_in(client: httpx.AsyncClient) -> tuple[str, str]:
     return cookie, page.text[start:page.text.index('"', start)]
 
 
-async def test_sign_out_ends_the_session_on_the_server(
-    secure_cookie_system: System, database_url: str
-) -> None:
-    system = secure_cookie_system
-    async with httpx.AsyncClient(base_url=system.totals_url, timeout=60) as client:
+async def test_sign_out_ends_the_session_on_the_server(secure_cookie: Shared) -> None:
+    async with httpx.AsyncClient(base_url=secure_cookie.system.totals_url,
+                                 timeout=60) as client:
         answer = await client.post("/ops/login", data={"token": TOKEN})
         header = answer.headers["set-cookie"]
         for attribute in ("HttpOnly", "Secure", "SameSite=strict", "Max-Age=600"):
@@ -48,7 +46,7 @@ async def test_sign_out_ends_the_session_on_the_server(
         first, form = await _sign_in(client)
         second, other_form = await _sign_in(client)
         assert len({first, second, TOKEN}) == 3 and form != other_form
-        stored = await _stored_hashes(database_url)
+        stored = await _stored_hashes(secure_cookie.database_url)
         assert first.encode() not in stored and len(stored) >= 2
 
         # Sign-out needs the page's form token (no other site can sign a browser out).
@@ -66,14 +64,13 @@ async def test_sign_out_ends_the_session_on_the_server(
         assert still.status_code == 200
 
 
-async def test_an_expired_session_opens_nothing(
-    secure_cookie_system: System, database_url: str
-) -> None:
-    async with httpx.AsyncClient(base_url=secure_cookie_system.totals_url,
+async def test_an_expired_session_opens_nothing(secure_cookie: Shared) -> None:
+    async with httpx.AsyncClient(base_url=secure_cookie.system.totals_url,
                                  timeout=60) as client:
         cookie, _ = await _sign_in(client)
-        conn = await asyncpg.connect(database_url, server_settings={"search_path": "totals"})
+        conn = await secure_cookie.db("totals")
         try:
+            # Every session of the module's system: its tests run one after another.
             await conn.execute("UPDATE ops_sessions SET expires_at = now()")
         finally:
             await conn.close()
@@ -94,9 +91,9 @@ def _cookie(value: str) -> dict[str, str]:
 
 
 async def test_the_page_shows_what_an_action_said_never_words_from_the_url(
-    secure_cookie_system: System,
+    secure_cookie: Shared,
 ) -> None:
-    async with httpx.AsyncClient(base_url=secure_cookie_system.totals_url,
+    async with httpx.AsyncClient(base_url=secure_cookie.system.totals_url,
                                  timeout=60) as client:
         cookie, form = await _sign_in(client)
         crafted = await client.get("/ops", params={

@@ -4,7 +4,7 @@ produces now and then, made to happen every time."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from uuid import UUID
 
@@ -34,6 +34,9 @@ class SlowReleaseLeases:
         for tenant in free:
             self.holders[tenant] = owner
         return free
+
+    async def leased_by_others(self, owner: str) -> int:
+        return sum(holder != owner for holder in self.holders.values())
 
     async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool:
         return self.holders.get(tenant_id) == owner
@@ -181,3 +184,71 @@ async def test_renewals_that_fail_while_the_database_is_away_do_not_stop_the_dra
         assert drainer.batches > before
         assert not leases.released.is_set()
         assert leases.holders[TENANT] == scheduler.owner
+
+
+class HeldDrains:
+    """Drains that last until the test lets them end, one organisation at a time."""
+
+    def __init__(self, leases: SlowReleaseLeases) -> None:
+        self.leases = leases
+        self.draining: set[UUID] = set()
+        self.may_end: dict[UUID, asyncio.Event] = {}
+
+    async def drain_once(self, tenant_id: UUID) -> bool:
+        self.draining.add(tenant_id)
+        await self.may_end.setdefault(tenant_id, asyncio.Event()).wait()
+        self.leases.due.discard(tenant_id)
+        self.draining.discard(tenant_id)
+        return False
+
+
+def six_due_three_drained_elsewhere() -> tuple[SlowReleaseLeases, HeldDrains]:
+    leases = SlowReleaseLeases()
+    leases.release_answered.set()
+    tenants = [uuid.uuid4() for _ in range(6)]
+    leases.due.update(tenants)
+    for tenant in tenants[:3]:
+        leases.holders[tenant] = "posting-elsewhere"
+    return leases, HeldDrains(leases)
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_every_replica_together_drains_no_more_than_the_installation_allows() -> None:
+    """Of 6 organisations bounded at 4 for the installation, another replica drains 3:
+    this one takes the 1 left, though it may drain 4; when its drain ends it takes the
+    next at once (no poll: the next is an hour away)."""
+    leases, drains = six_due_three_drained_elsewhere()
+    scheduler = Scheduler(leases, drains, max_tenants=4, lease_s=60, poll_s=3600,
+                          installation_max_tenants=4)
+    running = asyncio.create_task(scheduler.run())
+    try:
+        await until(lambda: len(drains.draining) == 1, "one drain started")
+        await asyncio.sleep(0.05)
+        [first] = drains.draining
+        assert len(drains.draining) == 1 and leases.claims == 1
+
+        drains.may_end.setdefault(first, asyncio.Event()).set()
+        await until(lambda: bool(drains.draining - {first}), "the next drain started")
+        assert len(drains.draining) == 1
+        assert sum(holder == scheduler.owner for holder in leases.holders.values()) == 1
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_without_an_installation_bound_a_replica_drains_up_to_its_own() -> None:
+    leases, drains = six_due_three_drained_elsewhere()
+    scheduler = Scheduler(leases, drains, max_tenants=4, lease_s=60, poll_s=3600)
+    running = asyncio.create_task(scheduler.run())
+    try:
+        await until(lambda: len(drains.draining) == 3, "the three free organisations drain")
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)

@@ -4,28 +4,28 @@ operator did not list is refused; a store's open event streams and waits are cap
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from glbridge.connect import connect_store
-from glbridge.system import Credentials, System
+from glbridge.system import System
 from shared.contracts.examples import example_setup
-from tests.support.processes import running_system
+from tests.support.shared_system import shared_system
 
 WAITS = 2
 
 
-@pytest.fixture
-def behind_tls(database_url: str, amqp_url: str, namespace: str, tmp_path: Path
+@pytest.fixture(scope="module")
+def behind_tls(postgres_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
                ) -> Iterator[System]:
-    with running_system(
-        database_url, amqp_url, namespace, tmp_path, credentials=Credentials.named("headers-test"),
+    """One system for the module: its tests use stores of their own."""
+    with shared_system(
+        postgres_url, amqp_url, tmp_path_factory.mktemp("logs"),
         extra_env={"HSTS": "true", "ALLOWED_HOSTS": "127.0.0.1,localhost",
                    "TOTALS_MAX_WAITS_PER_STORE": str(WAITS)},
     ) as running:
-        yield running
+        yield running.system
 
 
 async def test_pages_carry_the_security_headers(behind_tls: System) -> None:

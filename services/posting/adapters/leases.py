@@ -46,6 +46,11 @@ class PostgresLeases:
         )
         return [r["tenant_id"] for r in rows]
 
+    async def leased_by_others(self, owner: str) -> int:
+        count: int = await self.relaxed.fetchval(
+            "SELECT count(*) FROM tenant_leases WHERE until >= now() AND owner <> $1", owner)
+        return count
+
     async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool:
         status: str = await self.relaxed.execute(
             "UPDATE tenant_leases SET until = now() + make_interval(secs => $3)"
