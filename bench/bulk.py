@@ -28,6 +28,7 @@ import asyncpg
 import httpx
 
 from bench.drive import (
+    FIRST_DAY,
     ProcessWatch,
     Run,
     close_days,
@@ -42,6 +43,8 @@ from shared.contracts import examples
 
 REAL_LIMITS = {"concurrent": 5, "per_minute": 60, "per_day": 5000, "app_per_minute": 10000}
 BACKFILL_FIRST = date(2023, 1, 1)
+# Days each store closes before a replicas phase is measured (see `_replicas`).
+WARM_DAYS = 3
 
 
 async def stats(client: httpx.AsyncClient, sandbox: str) -> dict[str, Any]:
@@ -126,12 +129,13 @@ async def backfill(client: httpx.AsyncClient, sandbox: str, auth_url: str, total
 
 async def run_days(client: httpx.AsyncClient, system: System, amqp_url: str,
                    stores: list[Store], days_per_store: int, offered_per_s: float | None,
-                   totals_urls: list[str] | None = None) -> tuple[Run, float]:
+                   totals_urls: list[str] | None = None, first_day: date = FIRST_DAY
+                   ) -> tuple[Run, float]:
     """Closes the days and waits for every outcome: (the run, seconds to the last)."""
     run = Run()
     listener = await watch_outcomes(amqp_url, system.namespace, run)
     try:
-        plan = list(schedule(stores, len(stores) * days_per_store))
+        plan = list(schedule(stores, len(stores) * days_per_store, first_day))
         await close_days(totals_urls or [system.totals_url], plan, run, offered_per_s)
         try:
             await asyncio.wait_for(run.all_done.wait(), max(120.0, len(plan) / 5))
@@ -272,19 +276,20 @@ async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, da
             await client.delete(f"{sandbox}/_control/faults")
             stores = await provision_stores(client, sandbox, system.auth_url,
                                             system.totals_url, f"r{count}{uuid.uuid4().hex[:5]}",
-                                            organisations + organisations // 10)
+                                            organisations)
             await settle_connects(client, sandbox)
-            warming, stores = stores[:organisations // 10], stores[organisations // 10:]
             await client.put(f"{sandbox}/_control/faults", json={
                 "latency_ms": {"min": latency_ms, "max": latency_ms}})
             postings = [system.posting_url, *(p.url for p in more
                                               if p.module == "services.posting")]
             totals = [system.totals_url, *(p.url for p in more if p.module == "services.totals")]
-            # Every process warmed alike (its connections' statements prepared, its code
-            # paths run once) on organisations of their own, so that 3 new replicas are
-            # not measured cold against 1 warm one.
-            await run_days(client, system, amqp_url, warming, days // organisations, None,
-                           totals)
+            # Every process warmed alike, as replicas that have served for a while are:
+            # each store closes the three days before, so that it has been seen by every
+            # totals replica (its key checked and cached) and its organisation drained
+            # (token and chart at hand). Else 2 new replicas would be measured cold
+            # against 1 that had served the stores' set-up.
+            await run_days(client, system, amqp_url, stores, WARM_DAYS, None, totals,
+                           FIRST_DAY - timedelta(days=WARM_DAYS))
             calls_before = await calls_by_replica(client, postings)
             before = await stats(client, sandbox)
             watch = ProcessWatch(_pids(system, more))

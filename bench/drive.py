@@ -72,10 +72,11 @@ def percentile(values: list[float], share: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(share * 1000) - 1]
 
 
-def schedule(stores: list[Store], days: int) -> Iterator[tuple[Store, date]]:
+def schedule(stores: list[Store], days: int, first_day: date = FIRST_DAY
+             ) -> Iterator[tuple[Store, date]]:
     """Day k goes to store k mod M: every store closes day 1, then day 2, and so on."""
     for k in range(days):
-        yield stores[k % len(stores)], FIRST_DAY + timedelta(days=k // len(stores))
+        yield stores[k % len(stores)], first_day + timedelta(days=k // len(stores))
 
 
 async def delete_namespace(amqp_url: str, namespace: str) -> None:
