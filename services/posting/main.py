@@ -150,7 +150,7 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
         settings.amqp_url, topology(settings.amqp_namespace), settings.publish_timeout_s
     )
     handed = HandOff()
-    stores = PostingStores(pool, relaxed, handed)
+    stores = PostingStores(pool, relaxed, handed, settings.max_tenants_total or None)
     stack.push_async_callback(stores.stop)
     # One connection per organisation being drained (each drains one call at a time,
     # two while its chart is read), and a few for auth.
@@ -159,8 +159,7 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
     drainer, gateway, charts = drain_of(settings, stores, http, broker)
     stack.push_async_callback(charts.stop)
     scheduler = Scheduler(
-        stores.leases, drainer, settings.max_tenants, settings.lease_s, settings.poll_s,
-        settings.max_tenants_total or None,
+        stores.leases, drainer, settings.max_tenants, settings.lease_s, settings.poll_s
     )
     app.state.pool, app.state.views, app.state.auth = pool, stores.views, gateway.auth
     app.state.charts = charts

@@ -1,5 +1,5 @@
 """Tenant leases on a real PostgreSQL: which replica drains which organisation, and how
-many organisations the other replicas drain (what bounds the total of every replica)."""
+many organisations every replica together drains at once."""
 
 import uuid
 from datetime import date
@@ -20,36 +20,56 @@ async def organisations_due(repo: PostingStores, count: int) -> set[uuid.UUID]:
     return {s.tenant_id for s in stores}
 
 
-async def test_each_replica_sees_the_organisations_the_others_drain(
+async def test_replicas_together_drain_no_more_organisations_than_the_installation_allows(
     pools: list[asyncpg.Pool], repos: list[PostingStores],
 ) -> None:
     due = await organisations_due(repos[0], 10)
-    first, second = (PostgresLeases(pool) for pool in pools[:2])
+    first, second = (PostgresLeases(pool, installation_max=4) for pool in pools[:2])
     try:
-        taken_by_first = await first.claim_tenants("first", 6, LEASE_S)
-        taken_by_second = await second.claim_tenants("second", 6, LEASE_S)
-        assert (len(taken_by_first), len(taken_by_second)) == (6, 4)
-        assert set(taken_by_first) | set(taken_by_second) == due
-        assert (await first.leased_by_others("first"),
-                await second.leased_by_others("second")) == (4, 6)
-        await first.release_lease(taken_by_first[0], "first")
-        assert await second.leased_by_others("second") == 5
+        by_first = await first.claim_tenants("first", 3, LEASE_S)
+        by_second = await second.claim_tenants("second", 64, LEASE_S)
+        full = await second.claim_tenants("second", 64, LEASE_S)
+        assert (len(by_first.tenants), by_first.room) == (3, 3)
+        assert (len(by_second.tenants), by_second.room) == (1, 1)
+        assert full == ([], 0)
+        # A lease let go makes room for one more (its organisation is still due, so it
+        # may be that one), whichever replica asks.
+        await first.release_lease(by_first.tenants[0], "first")
+        again = await second.claim_tenants("second", 64, LEASE_S)
+        assert (len(again.tenants), again.room) == (1, 1)
+        assert {*by_first.tenants, *by_second.tenants, *again.tenants} <= due
     finally:
         await first.stop()
         await second.stop()
 
 
-async def test_a_lapsed_lease_is_not_counted_and_its_organisation_is_claimed_again(
+async def test_without_an_installation_bound_each_replica_claims_its_own_limit(
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
+) -> None:
+    due = await organisations_due(repos[0], 10)
+    first, second = (PostgresLeases(pool) for pool in pools[:2])
+    try:
+        by_first = await first.claim_tenants("first", 6, LEASE_S)
+        by_second = await second.claim_tenants("second", 6, LEASE_S)
+        assert (len(by_first.tenants), by_first.room) == (6, 6)
+        # Room for 6, but only 4 were left: nothing more is due.
+        assert (len(by_second.tenants), by_second.room) == (4, 6)
+        assert set(by_first.tenants) | set(by_second.tenants) == due
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_a_lapsed_lease_leaves_room_and_its_organisation_is_claimed_again(
     pools: list[asyncpg.Pool], repos: list[PostingStores],
 ) -> None:
     [tenant] = await organisations_due(repos[0], 1)
-    first, second = (PostgresLeases(pool) for pool in pools[:2])
+    first, second = (PostgresLeases(pool, installation_max=1) for pool in pools[:2])
     try:
-        assert await first.claim_tenants("first", 64, 0.0) == [tenant]  # lapses at once
-        assert await second.leased_by_others("second") == 0
-        assert await second.claim_tenants("second", 64, LEASE_S) == [tenant]
+        assert (await first.claim_tenants("first", 64, 0.0)).tenants == [tenant]  # lapses
+        assert await second.claim_tenants("second", 64, LEASE_S) == ([tenant], 1)
         assert await first.renew_lease(tenant, "first", LEASE_S) is False
-        assert await first.leased_by_others("first") == 1
+        assert await first.claim_tenants("first", 64, LEASE_S) == ([], 0)
     finally:
         await first.stop()
         await second.stop()

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 
 from services.posting.entrypoints.workers.scheduler import Drains, Scheduler
+from services.posting.service_layer.ports import Claim
 
 TENANT = uuid.uuid4()
 
@@ -20,23 +21,25 @@ class SlowReleaseLeases:
     committed either at once (its reply is on the way back) or only then (its statement
     is still queued)."""
 
-    def __init__(self, committed_before_answer: bool = True) -> None:
+    def __init__(self, committed_before_answer: bool = True,
+                 installation_max: int | None = None) -> None:
         self.committed_before_answer = committed_before_answer
+        # Organisations every replica together may drain (PostgresLeases counts leases).
+        self.installation_max = installation_max
         self.holders: dict[UUID, str] = {}
         self.due: set[UUID] = set()
         self.released = asyncio.Event()
         self.release_answered = asyncio.Event()
         self.claims = 0
 
-    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> list[UUID]:
+    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> Claim:
         self.claims += 1
-        free = [tenant for tenant in self.due if tenant not in self.holders][:limit]
+        room = limit if self.installation_max is None else max(
+            0, min(limit, self.installation_max - len(self.holders)))
+        free = [tenant for tenant in self.due if tenant not in self.holders][:room]
         for tenant in free:
             self.holders[tenant] = owner
-        return free
-
-    async def leased_by_others(self, owner: str) -> int:
-        return sum(holder != owner for holder in self.holders.values())
+        return Claim(free, room)
 
     async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool:
         return self.holders.get(tenant_id) == owner
@@ -202,8 +205,9 @@ class HeldDrains:
         return False
 
 
-def six_due_three_drained_elsewhere() -> tuple[SlowReleaseLeases, HeldDrains]:
-    leases = SlowReleaseLeases()
+def six_due_three_drained_elsewhere(installation_max: int | None = None
+                                    ) -> tuple[SlowReleaseLeases, HeldDrains]:
+    leases = SlowReleaseLeases(installation_max=installation_max)
     leases.release_answered.set()
     tenants = [uuid.uuid4() for _ in range(6)]
     leases.due.update(tenants)
@@ -224,9 +228,8 @@ async def test_every_replica_together_drains_no_more_than_the_installation_allow
     """Of 6 organisations bounded at 4 for the installation, another replica drains 3:
     this one takes the 1 left, though it may drain 4; when its drain ends it takes the
     next at once (no poll: the next is an hour away)."""
-    leases, drains = six_due_three_drained_elsewhere()
-    scheduler = Scheduler(leases, drains, max_tenants=4, lease_s=60, poll_s=3600,
-                          installation_max_tenants=4)
+    leases, drains = six_due_three_drained_elsewhere(installation_max=4)
+    scheduler = Scheduler(leases, drains, max_tenants=4, lease_s=60, poll_s=3600)
     running = asyncio.create_task(scheduler.run())
     try:
         await until(lambda: len(drains.draining) == 1, "one drain started")

@@ -5,15 +5,22 @@ from uuid import UUID
 
 import asyncpg
 
+from services.posting.service_layer.ports import Claim
 from shared.messaging.grouping import GroupedWriter
 
 
 class PostgresLeases:
     """On the `relaxed` pool: a lease is worth little after a database crash (it lapses),
-    and its commits are among the most frequent."""
+    and its commits are among the most frequent.
 
-    def __init__(self, relaxed: asyncpg.Pool) -> None:
+    `installation_max` bounds the organisations drained at once by every replica
+    together, counted from the live leases in the same statement that claims. Replicas
+    claiming at the same instant may pass it by what each claimed (the count is read,
+    not locked): it bounds batching, not correctness, which the lease guarantees."""
+
+    def __init__(self, relaxed: asyncpg.Pool, installation_max: int | None = None) -> None:
         self.relaxed = relaxed
+        self.installation_max = installation_max
         # One writer: two multi-row deletes of the same lease rows could otherwise lock
         # them in opposite orders.
         self._lease_releases = GroupedWriter(self._release_leases, writers=1,
@@ -22,34 +29,41 @@ class PostgresLeases:
     async def stop(self) -> None:
         await self._lease_releases.stop()
 
-    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> list[UUID]:
-        rows = await self.relaxed.fetch(
+    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> Claim:
+        row = await self.relaxed.fetchrow(
             """
-            WITH due AS (
+            WITH room AS (
+                SELECT CASE WHEN $4::int IS NULL THEN $2::int
+                            ELSE greatest(0, least($2::int, $4::int - (
+                                SELECT count(*)::int FROM tenant_leases
+                                WHERE until >= now())))
+                       END AS slots
+            ), due AS (
                 SELECT DISTINCT tenant_id FROM postings
                 WHERE state IN ('pending', 'in_flight') AND next_attempt_at <= now()
             ), free AS (
                 SELECT due.tenant_id FROM due
                 LEFT JOIN tenant_leases l ON l.tenant_id = due.tenant_id
                 WHERE l.tenant_id IS NULL OR l.until < now()
-                LIMIT $2
+                LIMIT (SELECT slots FROM room)
+            ), claimed AS (
+                INSERT INTO tenant_leases (tenant_id, owner, until)
+                SELECT tenant_id, $1, now() + make_interval(secs => $3) FROM free
+                ON CONFLICT (tenant_id) DO UPDATE
+                    SET owner = excluded.owner, until = excluded.until
+                    WHERE tenant_leases.until < now()
+                RETURNING tenant_id
             )
-            INSERT INTO tenant_leases (tenant_id, owner, until)
-            SELECT tenant_id, $1, now() + make_interval(secs => $3) FROM free
-            ON CONFLICT (tenant_id) DO UPDATE SET owner = excluded.owner, until = excluded.until
-                WHERE tenant_leases.until < now()
-            RETURNING tenant_id
+            SELECT ARRAY(SELECT tenant_id FROM claimed) AS tenants,
+                   (SELECT slots FROM room) AS room
             """,
             owner,
             limit,
             lease_s,
+            self.installation_max,
         )
-        return [r["tenant_id"] for r in rows]
-
-    async def leased_by_others(self, owner: str) -> int:
-        count: int = await self.relaxed.fetchval(
-            "SELECT count(*) FROM tenant_leases WHERE until >= now() AND owner <> $1", owner)
-        return count
+        assert row is not None  # one row, whatever was claimed
+        return Claim(list(row["tenants"]), row["room"])
 
     async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool:
         status: str = await self.relaxed.execute(

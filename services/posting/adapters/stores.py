@@ -18,13 +18,14 @@ from shared.outbox import HandOff
 
 class PostingStores:
     def __init__(self, pool: asyncpg.Pool, relaxed: asyncpg.Pool | None = None,
-                 handed: HandOff | None = None) -> None:
+                 handed: HandOff | None = None,
+                 installation_max_tenants: int | None = None) -> None:
         self.pool = pool
         self.relaxed = relaxed or pool
         self.recording = Recorder(unit_of_work(pool, handed))
         self.postings = PostgresPostings(pool, handed)
         self.views = PostgresPostingViews(pool)
-        self.leases = PostgresLeases(self.relaxed)
+        self.leases = PostgresLeases(self.relaxed, installation_max_tenants)
         self.budget = PostgresRateBudget(self.relaxed)
         self.charts = PostgresChartStore(self.relaxed)
 

@@ -6,7 +6,7 @@ and auth the others (gateway, xero, auth, charts); the unit tests have in-memory
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from services.posting.domain import budget
@@ -58,14 +58,18 @@ class PostingViews(Protocol):
     async def counts(self) -> dict[str, int]: ...
 
 
+class Claim(NamedTuple):
+    """The organisations a claim leased, and how many it was allowed: fewer than asked
+    when every replica together drains as many as the installation allows."""
+
+    tenants: list[UUID]
+    room: int
+
+
 class Leases(Protocol):
     """Who drains which organisation, until when."""
 
-    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> list[UUID]: ...
-
-    async def leased_by_others(self, owner: str) -> int:
-        """How many organisations other drainers hold a live lease on."""
-        ...
+    async def claim_tenants(self, owner: str, limit: int, lease_s: float) -> Claim: ...
 
     async def renew_lease(self, tenant_id: UUID, owner: str, lease_s: float) -> bool: ...
 

@@ -5,11 +5,9 @@ worker drains batch after batch while postings are due, renewing its lease, then
 go. Many organisations drain side by side, so a slow one never holds up the others.
 
 How many drain at once is bounded per process and, optionally, for every replica
-together (counted from the other drainers' live leases). A drain posts what is due
-when it claims, so more drains at once mean thinner batches: with the total bounded,
-three replicas make about as few of Xero's calls as one (docs/performance.md). Replicas
-claiming at the same instant may pass the total by what each claimed: it bounds
-batching, not correctness, which the lease guarantees.
+together (the lease table counts them when it claims). A drain posts what is due when
+it claims, so more drains at once mean thinner batches: with the total bounded, three
+replicas make about as few of Xero's calls as one (docs/performance.md).
 """
 
 import asyncio
@@ -39,12 +37,10 @@ class Scheduler:
         max_tenants: int,
         lease_s: float,
         poll_s: float,
-        installation_max_tenants: int | None = None,
     ) -> None:
         self.repo = repo
         self.drainer = drainer
         self.max_tenants = max_tenants
-        self.installation_max_tenants = installation_max_tenants
         self.lease_s = lease_s
         self.poll_s = poll_s
         self.owner = f"posting-{uuid.uuid4().hex[:12]}"
@@ -85,27 +81,21 @@ class Scheduler:
             await asyncio.gather(*drains, return_exceptions=True)
 
     async def _claim(self) -> None:
-        free = await self._free_slots()
+        free = self.max_tenants - len(self._active)
         if free <= 0:
             self._saturated = True
             return
-        claimed = await self.repo.claim_tenants(self.owner, free, self.lease_s)
-        # Took every slot a bound left: more may be due, so an ending drain claims again.
-        self._saturated = len(claimed) >= free
-        for tenant_id in claimed:
+        claim = await self.repo.claim_tenants(self.owner, free, self.lease_s)
+        # Took every slot a bound left (this process's or the installation's): more may
+        # be due, so an ending drain claims again at once.
+        self._saturated = len(claim.tenants) >= min(free, claim.room)
+        for tenant_id in claim.tenants:
             if tenant_id in self._active:
                 continue  # our lease lapsed and was taken again: the drain still runs
             task = asyncio.create_task(self._drain(tenant_id))
             self._active[tenant_id] = task
             self._drains.add(task)
             task.add_done_callback(self._drains.discard)
-
-    async def _free_slots(self) -> int:
-        free = self.max_tenants - len(self._active)
-        if self.installation_max_tenants is None or free <= 0:
-            return free
-        others = await self.repo.leased_by_others(self.owner)
-        return min(free, self.installation_max_tenants - others - len(self._active))
 
     async def _drain(self, tenant_id: UUID) -> None:
         DRAINS_ACTIVE.inc()
