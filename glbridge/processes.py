@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,11 +16,40 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# Ports handed out by this process: each one is for a server that may not have bound it
+# yet, so it is never handed out twice.
+_HANDED_OUT: set[int] = set()
+LOWEST_PORT = 10_000
+
+
+def ephemeral_ports() -> range:
+    """The kernel's range for outgoing connections' own ports (Linux), else its default."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32_768, 61_000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A port nothing listens on now, for a server started next. It is drawn below the
+    kernel's ephemeral range, so no outgoing connection takes it meanwhile (a port the
+    kernel offered for bind(0) could be), at random, so that other processes drawing too
+    (test workers) seldom meet, and never one this process handed out already."""
+    first_ephemeral = ephemeral_ports().start
+    candidates = range(LOWEST_PORT, max(first_ephemeral, LOWEST_PORT + 1_000))
+    for _ in range(1_000):
+        port = random.choice(candidates)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
         return port
+    raise RuntimeError(f"no free port found in {candidates}")
 
 
 class ServiceProcess:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from glbridge.processes import ServiceProcess, free_port
+from glbridge.processes import LOWEST_PORT, ServiceProcess, ephemeral_ports, free_port
 
 pytestmark = pytest.mark.processes
 
@@ -27,3 +27,11 @@ def test_a_ready_process_is_stopped_when_the_block_ends(tmp_path: Path) -> None:
     with sandbox.running() as running:
         assert running is sandbox and not sandbox.exited
     assert sandbox.exited
+
+
+def test_a_free_port_is_never_handed_out_twice_nor_one_outgoing_connections_use() -> None:
+    """Two servers given the same port (a bind(0) port offered again) failed a run now
+    and then: each port is drawn once per process, below the ephemeral range."""
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)
+    assert all(LOWEST_PORT <= port < ephemeral_ports().start for port in ports)
