@@ -1,6 +1,7 @@
 """`ServiceProcess.running()`: the process the fixtures and benches start goes away with
 the block, also when it never got ready."""
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,19 @@ def test_a_free_port_is_never_handed_out_twice_nor_one_outgoing_connections_use(
     ports = [free_port() for _ in range(300)]
     assert len(set(ports)) == len(ports)
     assert all(LOWEST_PORT <= port < ephemeral_ports().start for port in ports)
+
+
+def test_a_port_in_use_or_handed_out_already_is_passed_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    handed = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        in_use = taken.getsockname()[1]
+        offered = iter([in_use, handed, LOWEST_PORT + 7, LOWEST_PORT + 8])
+        monkeypatch.setattr("glbridge.processes.random.choice", lambda _: next(offered))
+        assert free_port() in {LOWEST_PORT + 7, LOWEST_PORT + 8}
+        monkeypatch.setattr("glbridge.processes.random.choice", lambda _: in_use)
+        with pytest.raises(RuntimeError, match="no free port"):
+            free_port()
