@@ -2,6 +2,8 @@
 many organisations every replica together drains at once."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 
 import asyncpg
@@ -20,12 +22,22 @@ async def organisations_due(repo: PostingStores, count: int) -> set[uuid.UUID]:
     return {s.tenant_id for s in stores}
 
 
+@asynccontextmanager
+async def two_replicas(pools: list[asyncpg.Pool], installation_max: int | None = None
+                       ) -> AsyncIterator[tuple[PostgresLeases, PostgresLeases]]:
+    first, second = (PostgresLeases(pool, installation_max) for pool in pools[:2])
+    try:
+        yield first, second
+    finally:
+        await first.stop()
+        await second.stop()
+
+
 async def test_replicas_together_drain_no_more_organisations_than_the_installation_allows(
     pools: list[asyncpg.Pool], repos: list[PostingStores],
 ) -> None:
     due = await organisations_due(repos[0], 10)
-    first, second = (PostgresLeases(pool, installation_max=4) for pool in pools[:2])
-    try:
+    async with two_replicas(pools, installation_max=4) as (first, second):
         by_first = await first.claim_tenants("first", 3, LEASE_S)
         by_second = await second.claim_tenants("second", 64, LEASE_S)
         full = await second.claim_tenants("second", 64, LEASE_S)
@@ -38,38 +50,27 @@ async def test_replicas_together_drain_no_more_organisations_than_the_installati
         again = await second.claim_tenants("second", 64, LEASE_S)
         assert (len(again.tenants), again.room) == (1, 1)
         assert {*by_first.tenants, *by_second.tenants, *again.tenants} <= due
-    finally:
-        await first.stop()
-        await second.stop()
 
 
 async def test_without_an_installation_bound_each_replica_claims_its_own_limit(
     pools: list[asyncpg.Pool], repos: list[PostingStores],
 ) -> None:
     due = await organisations_due(repos[0], 10)
-    first, second = (PostgresLeases(pool) for pool in pools[:2])
-    try:
+    async with two_replicas(pools) as (first, second):
         by_first = await first.claim_tenants("first", 6, LEASE_S)
         by_second = await second.claim_tenants("second", 6, LEASE_S)
         assert (len(by_first.tenants), by_first.room) == (6, 6)
         # Room for 6, but only 4 were left: nothing more is due.
         assert (len(by_second.tenants), by_second.room) == (4, 6)
         assert set(by_first.tenants) | set(by_second.tenants) == due
-    finally:
-        await first.stop()
-        await second.stop()
 
 
 async def test_a_lapsed_lease_leaves_room_and_its_organisation_is_claimed_again(
     pools: list[asyncpg.Pool], repos: list[PostingStores],
 ) -> None:
     [tenant] = await organisations_due(repos[0], 1)
-    first, second = (PostgresLeases(pool, installation_max=1) for pool in pools[:2])
-    try:
+    async with two_replicas(pools, installation_max=1) as (first, second):
         assert (await first.claim_tenants("first", 64, 0.0)).tenants == [tenant]  # lapses
         assert await second.claim_tenants("second", 64, LEASE_S) == ([tenant], 1)
         assert await first.renew_lease(tenant, "first", LEASE_S) is False
         assert await first.claim_tenants("first", 64, LEASE_S) == ([], 0)
-    finally:
-        await first.stop()
-        await second.stop()
