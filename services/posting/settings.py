@@ -34,7 +34,7 @@ class PostingSettings(ServiceSettings):
     max_tenants: int = Field(64, alias="POSTING_MAX_TENANTS")
     # ... and every replica together (0: no bound but each replica's). A drain posts
     # what is due when it starts, so more drains at once mean thinner batches and more
-    # of Xero's calls per day; bounding the total keeps batches as full with three
+    # of Xero's calls per day; bounding the total keeps batches about as full with three
     # replicas as with one (docs/performance.md).
     max_tenants_total: int = Field(64, ge=0, alias="POSTING_MAX_TENANTS_TOTAL")
     # How many postings one process's drains hold at once (bounds its memory).
