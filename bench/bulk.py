@@ -232,17 +232,18 @@ async def calls_by_replica(client: httpx.AsyncClient, urls: list[str]) -> dict[s
 
 
 def _pids(system: System, more: list[ServiceProcess]) -> dict[str, int]:
+    """Every process of the system and its extra replicas, as `service:port`."""
     processes = [*system.processes.values(), *more]
-    return {f"{p.module.rsplit('.', 1)[-1]}-{p.port}": p.process.pid
+    return {f"{p.module.rsplit('.', 1)[-1]}:{p.port}": p.process.pid
             for p in processes if p.process is not None}
 
 
 def _cpu_by_service(samples: dict[str, Any]) -> dict[str, float]:
-    """CPU seconds of the run by service, its replicas summed (PostgreSQL and RabbitMQ
-    apart)."""
+    """CPU seconds of the run by service, its replicas summed; PostgreSQL and RabbitMQ
+    (which ProcessWatch adds) under their own names."""
     summed: Counter[str] = Counter()
     for name, sample in samples.items():
-        summed[name.rsplit("-", 1)[0] if name[-1].isdigit() else name] += sample.cpu_s
+        summed[name.partition(":")[0]] += sample.cpu_s
     return {name: round(cpu, 2) for name, cpu in sorted(summed.items())}
 
 

@@ -1,6 +1,7 @@
 """Service processes: started with `python -m`, health-checked, stopped or killed for real."""
 
 import contextlib
+import functools
 import os
 import random
 import signal
@@ -22,10 +23,12 @@ _HANDED_OUT: set[int] = set()
 LOWEST_PORT = 10_000
 
 
-def ephemeral_ports() -> range:
-    """The kernel's range for outgoing connections' own ports (Linux), else its default."""
+@functools.cache
+def ephemeral_ports(source: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> range:
+    """The kernel's range for outgoing connections' own ports (Linux), else its default;
+    read once."""
     try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        low, high = source.read_text().split()
         return range(int(low), int(high) + 1)
     except (OSError, ValueError):
         return range(32_768, 61_000)

@@ -52,3 +52,13 @@ def test_a_port_in_use_or_handed_out_already_is_passed_over(
         monkeypatch.setattr("glbridge.processes.random.choice", lambda _: in_use)
         with pytest.raises(RuntimeError, match="no free port"):
             free_port()
+
+
+def test_the_ephemeral_range_is_the_kernels_or_else_its_default(tmp_path: Path) -> None:
+    configured = tmp_path / "ip_local_port_range"
+    configured.write_text("20000\t29999\n")
+    garbled = tmp_path / "garbled"
+    garbled.write_text("not a range")
+    assert ephemeral_ports(configured) == range(20_000, 30_000)
+    assert ephemeral_ports(tmp_path / "absent") == ephemeral_ports(garbled) \
+        == range(32_768, 61_000)

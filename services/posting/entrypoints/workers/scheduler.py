@@ -86,9 +86,10 @@ class Scheduler:
             self._saturated = True
             return
         claim = await self.repo.claim_tenants(self.owner, free, self.lease_s)
-        # Took every slot a bound left (this process's or the installation's): more may
-        # be due, so an ending drain claims again at once.
-        self._saturated = len(claim.tenants) >= min(free, claim.room)
+        # Took every slot a bound left (this process's or the installation's; the room
+        # is never more than was asked): more may be due, so an ending drain claims again
+        # at once.
+        self._saturated = len(claim.tenants) >= claim.room
         for tenant_id in claim.tenants:
             if tenant_id in self._active:
                 continue  # our lease lapsed and was taken again: the drain still runs
