@@ -9,8 +9,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import httpx
 
@@ -55,8 +56,39 @@ def free_port() -> int:
     raise RuntimeError(f"no free port found in {candidates}")
 
 
+class Child(Protocol):
+    """What a service process is driven by: `subprocess.Popen`'s signals and exit."""
+
+    pid: int
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def send_signal(self, sig: int) -> None: ...
+
+    def terminate(self) -> None: ...
+
+
+def python_m(module: str, env: Mapping[str, str], log: BinaryIO | None) -> Child:
+    """`python -m module` in the project's folder, writing to `log` (else to ours)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )
+
+
 class ServiceProcess:
     """One service as an OS process, with its log captured to a file."""
+
+    # How a service is started: `python -m`. The tests start them the same way, forked
+    # from a process that has imported them already (tests/support/forkserver.py).
+    launch: Callable[[str, Mapping[str, str], BinaryIO | None], Child] = \
+        staticmethod(python_m)
 
     def __init__(
         self, module: str, port: int, env: Mapping[str, str], log_dir: Path | None = None
@@ -66,7 +98,7 @@ class ServiceProcess:
         self.env = {**os.environ, **env}
         # Without a log folder the child writes to our own terminal.
         self.log_path = log_dir / f"{module.rsplit('.', 1)[-1]}-{port}.log" if log_dir else None
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: Child | None = None
 
     @property
     def url(self) -> str:
@@ -89,13 +121,11 @@ class ServiceProcess:
 
     def spawn(self) -> None:
         log = self.log_path.open("ab") if self.log_path else None
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT if log else None,
-        )
+        try:
+            self.process = self.launch(self.module, self.env, log)
+        finally:
+            if log is not None:
+                log.close()  # the child holds its own
 
     @property
     def exited(self) -> bool:

@@ -1,5 +1,6 @@
 """Real RabbitMQ and PostgreSQL for every test, each test isolated by its own names."""
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -9,17 +10,23 @@ import aio_pika
 import httpx
 import pytest
 
-from glbridge.processes import ServiceProcess, free_port
+from glbridge.processes import ROOT, ServiceProcess, free_port
 from glbridge.system import Credentials, System
 from shared.db import drop_database, ensure_database
 from shared.messaging import topology as topo
 from tests.support.examples import load_profile
+from tests.support.forkserver import ForkServer
 from tests.support.infra import amqp_server, postgres_server
 from tests.support.processes import running_system
 from tests.support.sandbox import RunningSandbox
 from tests.support.shared_system import Shared, shared_system
 
 load_profile()
+
+# Services start as forks of a process that has imported them (tests/support/forkserver.py)
+# unless GLBRIDGE_TEST_FORK=0 asks for `python -m` each time.
+if os.environ.get("GLBRIDGE_TEST_FORK", "1") != "0" and ForkServer.adopt_orphans():
+    ServiceProcess.launch = staticmethod(ForkServer(ROOT).launch)
 
 
 @pytest.fixture(scope="session")
