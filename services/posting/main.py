@@ -98,13 +98,6 @@ class Drain(NamedTuple):
     charts: ChartCache
 
 
-def drainer_of(
-    settings: PostingSettings, stores: PostingStores, http: aiohttp.ClientSession,
-    broker: Broker | None = None,
-) -> Drainer:
-    return drain_of(settings, stores, http, broker).drainer
-
-
 def drain_of(
     settings: PostingSettings, stores: PostingStores, http: aiohttp.ClientSession,
     broker: Broker | None = None,
@@ -157,6 +150,7 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
     http = http_session(max_connections=settings.max_tenants * 2 + 8)
     stack.push_async_callback(http.close)
     drainer, gateway, charts = drain_of(settings, stores, http, broker)
+    stack.push_async_callback(gateway.stop)
     stack.push_async_callback(charts.stop)
     scheduler = Scheduler(
         stores.leases, drainer, settings.max_tenants, settings.lease_s, settings.poll_s

@@ -94,6 +94,32 @@ async def test_the_day_budget_remembers_when_the_day_ran_out(database_url: str):
         blocked = await second.next_call_at(fine)
         assert blocked is not None and blocked < datetime.now(UTC) + timedelta(hours=2)
     finally:
+        await first.stop()
+        await pool.close()
+
+
+async def test_calls_answered_at_once_are_counted_together_and_a_day_over_begins_again(
+        database_url: str):
+    await apply_migrations(database_url, "posting", MIGRATIONS)
+    pool = await create_pool(database_url, "posting", 1, 2)
+    budget = PgDayBudget(pool, per_day=5000)
+    busy, spent_yesterday = uuid.uuid4(), uuid.uuid4()
+    try:
+        await pool.execute(
+            "INSERT INTO day_budget (tenant_id, window_start, used, xero_remaining)"
+            " VALUES ($1, now() - interval '25 hours', 5000, 0)", spent_yesterday)
+        assert await budget.next_call_at(spent_yesterday) is None  # its day is over
+        await asyncio.gather(
+            *(budget.record(busy, RateInfo(day_remaining=4990 - n)) for n in range(20)),
+            budget.record(spent_yesterday, RateInfo(day_remaining=4999)))
+        rows = {row["tenant_id"]: row for row in await pool.fetch(
+            "SELECT tenant_id, used, xero_remaining, window_start FROM day_budget")}
+        assert (rows[busy]["used"], rows[busy]["xero_remaining"]) == (20, 4971)
+        today = rows[spent_yesterday]
+        assert (today["used"], today["xero_remaining"]) == (1, 4999)
+        assert today["window_start"] > datetime.now(UTC) - timedelta(minutes=1)
+    finally:
+        await budget.stop()
         await pool.close()
 
 

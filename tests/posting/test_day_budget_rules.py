@@ -2,6 +2,7 @@
 "guides/oauth2/limits"), fewer when `X-DayLimit-Remaining` says so, and a day 429's
 `Retry-After` obeyed."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -9,11 +10,15 @@ from hypothesis import strategies as st
 
 from services.posting.domain.day_budget import (
     DAY,
+    Answered,
+    Counted,
     DayCount,
+    counted,
     left_today,
     next_call_at,
     waiting_message,
 )
+from services.posting.domain.records import RateInfo
 from tests.support.examples import examples
 
 START = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -87,3 +92,51 @@ def test_the_waiting_message_says_when_posting_resumes() -> None:
     assert waiting_message(datetime(2026, 11, 25, 9, 5, 59, tzinfo=UTC)) == (
         "waiting for tomorrow's Xero budget of this organisation (Xero allows 5,000 calls a"
         " day): posts after 2026-11-25 09:05 UTC")
+
+
+def test_calls_answered_together_are_counted_once_per_organisation_in_id_order() -> None:
+    """Counted in one statement: an organisation's calls merged (a row is written once),
+    organisations in the order every replica locks them."""
+    low, high = sorted(uuid.uuid4() for _ in range(2))
+    later = START + timedelta(seconds=1)
+    answers = [
+        Answered(high, START, RateInfo(day_remaining=4000)),
+        Answered(low, START, RateInfo()),
+        Answered(high, later, RateInfo(day_remaining=3998)),
+        Answered(high, later, RateInfo(day_remaining=3999)),
+    ]
+    assert counted(answers) == [
+        Counted(low, START, 1, None, None, None),
+        # Xero's least remaining: answers of one moment may arrive out of order.
+        Counted(high, START, 3, 3998, None, None),
+    ]
+
+
+def test_a_spent_day_is_kept_from_its_first_sign_and_the_longest_429_blocks() -> None:
+    tenant = uuid.uuid4()
+    later = START + timedelta(seconds=2)
+    answers = [
+        Answered(tenant, START, RateInfo(day_remaining=1)),
+        Answered(tenant, START, RateInfo(day_remaining=0)),
+        Answered(tenant, later, RateInfo(problem="day", retry_after_s=3600)),
+        Answered(tenant, later, RateInfo(problem="day", retry_after_s=60)),
+        # A minute 429's Retry-After is the minute budget's, not the day's.
+        Answered(tenant, later, RateInfo(problem="minute", retry_after_s=7200)),
+    ]
+    [count] = counted(answers)
+    assert count == Counted(tenant, START, 5, 0, later + timedelta(hours=1), START)
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.none() | st.integers(0, 5000)), max_size=30))
+def test_every_answer_is_counted_and_nothing_xero_said_is_lost(
+        calls: list[tuple[int, int | None]]) -> None:
+    tenants = [uuid.UUID(int=n + 1) for n in range(3)]
+    answers = [Answered(tenants[t], START, RateInfo(day_remaining=left)) for t, left in calls]
+    counts = counted(answers)
+    assert sum(c.calls for c in counts) == len(answers)
+    assert [c.tenant_id for c in counts] == sorted({a.tenant_id for a in answers})
+    for c in counts:
+        told = [a.rate.day_remaining for a in answers
+                if a.tenant_id == c.tenant_id and a.rate.day_remaining is not None]
+        assert c.xero_remaining == (min(told) if told else None)
+        assert (c.spent_at is not None) == (0 in told)

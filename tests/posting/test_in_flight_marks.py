@@ -21,7 +21,7 @@ from services.posting.domain.model import (
     succeeded,
 )
 from services.posting.domain.records import Outcome, Reschedule
-from services.posting.main import drainer_of
+from services.posting.main import drain_of
 from services.posting.service_layer.drain.drainer import Drainer
 from services.posting.settings import PostingSettings
 from shared.contracts.events import ErrorKind
@@ -107,9 +107,11 @@ async def _drainer(rig: PostingRig, pool: asyncpg.Pool, batch_size: int) -> Asyn
     settings = PostingSettings(**env, xero=XeroSettings(**env))  # type: ignore[arg-type]
     repo = PostingStores(pool)
     http = http_session(max_connections=8)
+    drain = drain_of(settings, repo, http)
     try:
-        yield drainer_of(settings, repo, http)
+        yield drain.drainer
     finally:
+        await drain.gateway.stop()
         await repo.stop()
         await http.close()
 

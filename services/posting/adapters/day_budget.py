@@ -3,18 +3,27 @@
 Each answered call is counted (with Xero's own `X-DayLimit-Remaining`, and a day 429's
 `Retry-After`); before a call the count is read, from a copy at most a few seconds old
 unless the day is nearly spent. Counting a call returns the count, so the copy is fresh
-after each call of this replica without a read of its own.
+after each call of this replica without a read of its own. The calls answered while a
+count is being written are counted together, one statement for all of them.
 """
 
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 from uuid import UUID
 
 import asyncpg
 
-from services.posting.domain.day_budget import DayCount, left_today, next_call_at
+from services.posting.domain.day_budget import (
+    Answered,
+    DayCount,
+    counted,
+    left_today,
+    next_call_at,
+)
 from services.posting.domain.records import RateInfo
+from shared.messaging.grouping import GroupedWriter
 
 # A copy this young is trusted while more than `_CLOSE` calls are left.
 _FRESH_S = 5.0
@@ -31,12 +40,38 @@ class DayBudget(Protocol):
     async def spent_within(self, tenant_id: UUID, seconds: float) -> bool:
         """Whether the organisation's daily budget ran out within the last `seconds`."""
 
+    async def stop(self) -> None:
+        """Stops counting (calls still being counted may be lost: Xero's own remaining
+        count makes them good)."""
+
+
+# Each organisation's calls of a group added to its day, or its day begun again when the
+# last one is over; rows locked in the order of their ids (`counted`).
+COUNT_CALLS = """
+INSERT INTO day_budget AS d (tenant_id, window_start, used, xero_remaining, blocked_until,
+                             spent_at)
+SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[],
+                     $5::timestamptz[], $6::timestamptz[])
+ON CONFLICT (tenant_id) DO UPDATE SET
+    used = CASE WHEN d.window_start + interval '24 hours' <= EXCLUDED.window_start
+                THEN EXCLUDED.used ELSE d.used + EXCLUDED.used END,
+    xero_remaining = CASE WHEN d.window_start + interval '24 hours' <= EXCLUDED.window_start
+                THEN EXCLUDED.xero_remaining
+                ELSE COALESCE(EXCLUDED.xero_remaining, d.xero_remaining) END,
+    window_start = CASE WHEN d.window_start + interval '24 hours' <= EXCLUDED.window_start
+                THEN EXCLUDED.window_start ELSE d.window_start END,
+    blocked_until = GREATEST(d.blocked_until, EXCLUDED.blocked_until),
+    spent_at = COALESCE(EXCLUDED.spent_at, d.spent_at)
+RETURNING tenant_id, window_start, used, xero_remaining, blocked_until
+"""
+
 
 class PgDayBudget:
     def __init__(self, pool: asyncpg.Pool, per_day: int) -> None:
         self.pool = pool
         self.per_day = per_day
         self._copies: dict[UUID, tuple[float, DayCount | None]] = {}
+        self._records = GroupedWriter(self._record_group, writers=1, name="count-calls")
 
     async def next_call_at(self, tenant_id: UUID) -> datetime | None:
         now = datetime.now(UTC)
@@ -48,31 +83,22 @@ class PgDayBudget:
         return next_call_at(now, copy[1], self.per_day)
 
     async def record(self, tenant_id: UUID, rate: RateInfo) -> None:
-        now = datetime.now(UTC)
-        blocked = None
-        if rate.problem == "day" and rate.retry_after_s is not None:
-            blocked = now + timedelta(seconds=rate.retry_after_s)
-        # The day ran out: a day 429, or Xero saying none are left.
-        spent = now if blocked is not None or rate.day_remaining == 0 else None
-        row = await self.pool.fetchrow(
-            """
-            INSERT INTO day_budget (tenant_id, window_start, used, xero_remaining, blocked_until,
-                                    spent_at)
-            VALUES ($1, $2, 1, $3, $4, $5)
-            ON CONFLICT (tenant_id) DO UPDATE SET
-                used = CASE WHEN day_budget.window_start + interval '24 hours' <= $2
-                            THEN 1 ELSE day_budget.used + 1 END,
-                xero_remaining = CASE WHEN day_budget.window_start + interval '24 hours' <= $2
-                            THEN $3 ELSE COALESCE($3, day_budget.xero_remaining) END,
-                window_start = CASE WHEN day_budget.window_start + interval '24 hours' <= $2
-                            THEN $2 ELSE day_budget.window_start END,
-                blocked_until = GREATEST(day_budget.blocked_until, $4),
-                spent_at = COALESCE($5, day_budget.spent_at)
-            RETURNING window_start, used, xero_remaining, blocked_until
-            """,
-            tenant_id, now, rate.day_remaining, blocked, spent,
-        )
-        self._copies[tenant_id] = (time.monotonic(), DayCount(**dict(row)))
+        await self._records.submit(Answered(tenant_id, datetime.now(UTC), rate))
+
+    async def stop(self) -> None:
+        await self._records.stop()
+
+    async def _record_group(self, answers: Sequence[Answered]) -> list[None]:
+        counts = counted(answers)
+        rows = await self.pool.fetch(
+            COUNT_CALLS, [c.tenant_id for c in counts], [c.first_at for c in counts],
+            [c.calls for c in counts], [c.xero_remaining for c in counts],
+            [c.blocked_until for c in counts], [c.spent_at for c in counts])
+        now = time.monotonic()
+        for row in rows:
+            tenant_id, *count = row
+            self._copies[tenant_id] = (now, DayCount(*count))
+        return [None] * len(answers)
 
     async def spent_within(self, tenant_id: UUID, seconds: float) -> bool:
         spent_at = await self.pool.fetchval(

@@ -55,6 +55,10 @@ class XeroGateway:
         # What Xero's last answer said of each organisation's minute, and when (monotonic).
         self._minute_left: dict[UUID, tuple[int, float]] = {}
 
+    async def stop(self) -> None:
+        if self.day is not None:
+            await self.day.stop()
+
     def minute_remaining(self, tenant_id: UUID) -> int | None:
         """Calls left in the organisation's minute by Xero's last answer (X-MinLimit-
         Remaining), if that answer is from the last minute."""
