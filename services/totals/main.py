@@ -92,7 +92,8 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
                                   settings.setup_check_timeout_s)
     stack.push_async_callback(checker.close)
     service = TotalsService(unit_of_work(pool, handed), auth, checker)
-    notifier = DayNotifier(settings.database_url, on_setup_changed=service.setups.evict,
+    notifier = DayNotifier(settings.database_url, SCHEMA,
+                           on_setup_changed=service.setups.evict,
                            on_connected=service.setups.clear)
     service.setups.live = notifier.connected.is_set
     await notifier.start()

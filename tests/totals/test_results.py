@@ -5,8 +5,11 @@ import asyncio
 import json
 import uuid
 
+import asyncpg
+
+from services.totals.adapters.notifier import RACE_RECHECK_S
 from services.totals.adapters.unit_of_work import PgTotalsUnitOfWork, unit_of_work
-from services.totals.domain.day import DayStatus, apply_failed
+from services.totals.domain.day import DayStatus, apply_failed, apply_succeeded
 from services.totals.service_layer.outcomes import Outcomes
 from shared.contracts.events import (
     ErrorKind,
@@ -237,3 +240,62 @@ async def test_a_refused_amendment_says_the_earlier_revision_is_still_in_xero(to
     assert (day["status"], day["posted_revision"]) == ("failed", 1)
     assert day["message"].startswith(
         f"Amendment refused, revision 1 still in Xero (journal {posted.journal_id}).")
+
+
+async def test_only_the_days_of_stores_someone_waits_on_are_notified(totals):
+    """A NOTIFY makes PostgreSQL serialise the commits that send one: a close nobody waits
+    on sends none. PostgreSQL delivers notifications in commit order, so hearing the
+    watched store's close first shows the earlier close sent nothing."""
+    quiet, watched = await totals.add_store("21"), await totals.add_store("22")
+    heard: list[str] = []
+    listener = await asyncpg.connect(totals.settings.database_url)
+    await listener.add_listener("totals_days", lambda *args: heard.append(args[-1]))
+    before = await waiting_requests(totals)
+    waiting = asyncio.create_task(totals.client.get(
+        DAY_URL.format(store="22"), params={"wait": 20}, headers={"X-Api-Key": watched}))
+    try:
+        await _watched(totals, "22")
+        await close(totals, "21", quiet)
+        await close(totals, "22", watched)
+        for _ in range(200):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == ['["22", "2026-11-27"]']
+        assert await waiting_requests(totals) == before + 1  # still waiting: not settled
+    finally:
+        waiting.cancel()
+        await listener.close()
+
+
+async def test_a_write_begun_before_the_waiter_was_recorded_still_wakes_it(totals, broker):
+    """The outcome's statement ran before the store was watched, so it sends no NOTIFY,
+    and commits after the waiter's first read: the waiter reads again RACE_RECHECK_S
+    after recording the store, not at the end of its 20 s."""
+    key = await totals.add_store("23")
+    await close(totals, "23", key)
+    [event] = await closed_events(broker, 1, totals)
+    day_key = ("23", event.business_date)
+    async with PgTotalsUnitOfWork(totals.wiring.pool) as uow:
+        [(state, version)] = (await uow.days.states_of([day_key])).values()
+        posted = apply_succeeded(state, succeeded(event))
+        assert posted is not None
+        await uow.writer()  # a transaction: the write is not seen until it commits
+        assert await uow.days.write_states({day_key: posted}, {day_key: version}) == {day_key}
+        waiting = asyncio.create_task(totals.client.get(
+            DAY_URL.format(store="23"), params={"wait": 20}, headers={"X-Api-Key": key}))
+        await _watched(totals, "23")
+        await asyncio.sleep(RACE_RECHECK_S / 4)  # its first read: the day still pending
+        await uow.commit()
+    day = (await asyncio.wait_for(waiting, RACE_RECHECK_S + 5)).json()
+    assert day["status"] == "posted"
+
+
+async def _watched(totals, store_id: str) -> None:
+    """Until a waiter of `store_id` has recorded it (it reads the day just after)."""
+    for _ in range(500):
+        if await totals.wiring.pool.fetchval(
+                "SELECT count(*) FROM watched_stores WHERE store_id = $1", store_id):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"store {store_id} never recorded as watched")

@@ -4,12 +4,19 @@ One LISTEN connection per process receives the NOTIFY each day-changing transact
 sends at commit. Waiters (long-polls) and streams (SSE) register here in memory; a
 notification costs at most one read of the day, however many wait on it: no polling
 of the database per waiter.
+
+A day's change is notified only when its store is in `watched_stores` (a NOTIFY makes
+PostgreSQL serialise the commits that send one, and most closes have no waiter), so a
+waiter records its store there (`watching`) before it reads the day. A write whose
+statement began before that record was committed does not see it: a waiter that made
+the record reads the day once more `RACE_RECHECK_S` later, by when such a write is done.
 """
 
 import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date
@@ -22,12 +29,24 @@ log = logging.getLogger(__name__)
 
 DayKey = tuple[str, date]
 
+# How long a store stays watched once recorded; recorded again when half is gone. Longer
+# than the longest wait (TOTALS_MAX_WAIT_S); streams record again at each keepalive.
+WATCH_S = 300.0
+RACE_RECHECK_S = 1.0
+
+WATCH_STORE = """
+INSERT INTO watched_stores (store_id, until) VALUES ($1, now() + make_interval(secs => $2))
+ON CONFLICT (store_id) DO UPDATE SET until = GREATEST(watched_stores.until, EXCLUDED.until)
+"""
+
 
 class DayNotifier:
-    def __init__(self, dsn: str, on_setup_changed: Callable[[str], None] | None = None,
+    def __init__(self, dsn: str, schema: str,
+                 on_setup_changed: Callable[[str], None] | None = None,
                  on_connected: Callable[[], None] | None = None,
                  reconnect_s: float = 1.0) -> None:
         self.dsn = dsn
+        self.schema = schema
         self.on_setup_changed = on_setup_changed
         self.on_connected = on_connected
         self.reconnect_s = reconnect_s
@@ -35,6 +54,10 @@ class DayNotifier:
         self._store_streams: dict[str, set[asyncio.Queue[date]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
+        self._conn: asyncpg.Connection | None = None
+        self._conn_lock = asyncio.Lock()
+        # Until when (monotonic) this process knows each store is recorded as watched.
+        self._watched_until: dict[str, float] = {}
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="day-notifier")
@@ -51,7 +74,9 @@ class DayNotifier:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self.dsn)
+                conn = await asyncpg.connect(self.dsn,
+                                             server_settings={"search_path": self.schema})
+                self._conn = conn
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(DAYS_CHANNEL, self._on_day)
@@ -66,10 +91,29 @@ class DayNotifier:
                 log.warning("day notifier reconnecting: %s", exc)
             finally:
                 self.connected.clear()
+                self._conn = None
                 if conn is not None:
                     with contextlib.suppress(Exception):
                         await conn.close()
             await asyncio.sleep(self.reconnect_s)
+
+    async def watching(self, store_id: str) -> bool:
+        """Records that someone here waits on the store's days, so their changes are
+        notified; whether this call wrote the record (then a write that began before it
+        may have sent no notification: read the day again after `RACE_RECHECK_S`)."""
+        if self._watched_until.get(store_id, 0.0) - time.monotonic() > WATCH_S / 2:
+            return False
+        async with self._conn_lock:
+            conn = self._conn
+            if conn is None:  # no notification arrives now anyway: read again soon
+                return True
+            try:
+                await conn.execute(WATCH_STORE, store_id, WATCH_S)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("could not record store %s as watched: %s", store_id, exc)
+                return True
+        self._watched_until[store_id] = time.monotonic() + WATCH_S
+        return True
 
     def _on_day(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -131,10 +175,13 @@ async def wait_until(
     deadline = loop.time() + timeout_s
     with notifier.watch_day(key) as changed:
         while True:
+            unsure = await notifier.watching(key[0])
             value = await read()
             remaining = deadline - loop.time()
             if settled(value) or remaining <= 0:
                 return value
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=remaining)
+                await asyncio.wait_for(changed.wait(),
+                                       timeout=min(remaining, RACE_RECHECK_S) if unsure
+                                       else remaining)
             changed.clear()

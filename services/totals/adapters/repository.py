@@ -22,9 +22,10 @@ from shared.contracts.events import Journal, StoreTotalsClosed, Trigger
 from shared.outbox import outbox_row
 from shared.unit_of_work import PostgresUnitOfWork
 
+# A day's change is notified on DAYS_CHANNEL only while someone waits on its store
+# (`store_watched`, migration 006; services/totals/adapters/notifier.py says why).
 DAYS_CHANNEL = "totals_days"
 SETUPS_CHANNEL = "totals_setups"
-
 
 class PgSetupRepository:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
@@ -169,7 +170,8 @@ class PgDayRepository:
                 RETURNING d.store_id, d.business_date
             )
             SELECT store_id, business_date,
-                   pg_notify($10, json_build_array(store_id, business_date)::text)
+                   CASE WHEN store_watched(store_id) THEN
+                       pg_notify($10, json_build_array(store_id, business_date)::text) END
             FROM written
             """,
             [store for (store, _), _ in items],
@@ -213,7 +215,7 @@ class PgDayRepository:
         await conn.execute(
             "WITH revision AS (INSERT INTO day_revisions (store_id, business_date, revision,"
             " totals, journal) VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)"
-            " ON CONFLICT DO NOTHING) SELECT pg_notify($6, $7)",
+            " ON CONFLICT DO NOTHING) SELECT pg_notify($6, $7) WHERE store_watched($1)",
             store_id, business_date, state.revision, totals_json, journal_json, DAYS_CHANNEL,
             _day_payload(store_id, business_date))
         stamp_at: datetime = stamp
@@ -262,7 +264,7 @@ WITH day AS (
     INSERT INTO outbox (event_id, event_type, correlation_id, body)
     SELECT $8::uuid, $9::text, $10::text, $11::text FROM day WHERE $8::uuid IS NOT NULL
 )
-SELECT closed_at, pg_notify($12, $13) FROM day
+SELECT closed_at, CASE WHEN store_watched($1) THEN pg_notify($12, $13) END FROM day
 """
 
 
@@ -273,8 +275,8 @@ def _day_payload(store_id: str, business_date: date) -> str:
 
 async def _notify_day(conn: asyncpg.Connection, store_id: str, business_date: date) -> None:
     # Delivered at commit, to every replica's listener: waiters re-read the day then.
-    await conn.execute("SELECT pg_notify($1, $2)", DAYS_CHANNEL,
-                       _day_payload(store_id, business_date))
+    await conn.execute("SELECT pg_notify($1, $2) WHERE store_watched($3)", DAYS_CHANNEL,
+                       _day_payload(store_id, business_date), store_id)
 
 
 
