@@ -7,7 +7,7 @@ import uuid
 
 import asyncpg
 
-from services.totals.adapters.notifier import RACE_RECHECK_S
+from services.totals.adapters.notifier import RACE_RECHECK_S, DayNotifier
 from services.totals.adapters.unit_of_work import PgTotalsUnitOfWork, unit_of_work
 from services.totals.domain.day import DayStatus, apply_failed, apply_succeeded
 from services.totals.service_layer.outcomes import Outcomes
@@ -299,3 +299,17 @@ async def _watched(totals, store_id: str) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"store {store_id} never recorded as watched")
+
+
+async def test_a_waiter_the_notifier_cannot_record_reads_again_each_second(database_url):
+    """Not connected, or the record refused (here: a database without totals' tables):
+    no notification can be counted on, so each pass of a wait reads again soon."""
+    offline = DayNotifier("postgresql://nobody@127.0.0.1:1/none", "totals")
+    assert await offline.watching("31") and await offline.watching("31")
+    refused = DayNotifier(database_url, "totals")
+    await refused.start()
+    try:
+        assert refused.connected.is_set()
+        assert await refused.watching("31") and await refused.watching("31")
+    finally:
+        await refused.stop()
