@@ -66,9 +66,6 @@ class Adopted:
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
 
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
 
 class ForkServer:
     """The test process's side: one server, started on first use, stopped at exit."""

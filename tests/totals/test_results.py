@@ -313,3 +313,37 @@ async def test_a_waiter_the_notifier_cannot_record_reads_again_each_second(datab
         assert await refused.watching("31") and await refused.watching("31")
     finally:
         await refused.stop()
+
+
+async def test_a_long_wait_and_a_busy_stream_keep_their_store_watched(totals):
+    """A record lasts `watch_s` (here 4 s instead of 5 minutes): a wait nothing wakes for
+    longer than that, and a stream woken by change after change (no keepalive between),
+    each record their store again before it lapses, so no change goes unnotified."""
+    totals.wiring.notifier.watch_s = 4.0
+    totals.wiring.settings.sse_keepalive_s = 15.0  # no keepalive while the test runs
+    quiet_key, busy_key = await totals.add_store("41"), await totals.add_store("42")
+    await close(totals, "41", quiet_key)
+    waiting = asyncio.create_task(totals.client.get(
+        DAY_URL.format(store="41"), params={"wait": 6}, headers={"X-Api-Key": quiet_key}))
+    connected = asyncio.Event()
+
+    async def stream() -> None:
+        async with totals.client.stream("GET", "/v1/stores/42/events",
+                                        headers={"X-Api-Key": busy_key}) as events:
+            async for line in events.aiter_lines():
+                if line == ": connected":
+                    connected.set()
+
+    streaming = asyncio.create_task(stream())
+    try:
+        await asyncio.wait_for(connected.wait(), 10)
+        for scale in range(1, 6):  # a change every 0.8 s
+            await asyncio.sleep(0.8)
+            await close(totals, "42", busy_key, scale=scale)
+        await asyncio.sleep(0.5)  # 4.5 s after the first records
+        assert await totals.wiring.pool.fetchval(
+            "SELECT count(*) FROM watched_stores WHERE until > now()") == 2
+        assert (await waiting).json()["status"] == "pending"  # never settled
+    finally:
+        waiting.cancel()
+        streaming.cancel()

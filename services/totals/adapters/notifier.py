@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 DayKey = tuple[str, date]
 
-# How long a store stays watched once recorded; recorded again when half is gone. Longer
-# than the longest wait (TOTALS_MAX_WAIT_S); streams record again at each keepalive.
+# How long a store stays watched once recorded. A waiter records it again on each pass,
+# and passes at least every half of this, so a record never lapses under a wait or a
+# stream, however long they run or however often a change wakes them.
 WATCH_S = 300.0
 RACE_RECHECK_S = 1.0
 
@@ -44,8 +45,9 @@ class DayNotifier:
     def __init__(self, dsn: str, schema: str,
                  on_setup_changed: Callable[[str], None] | None = None,
                  on_connected: Callable[[], None] | None = None,
-                 reconnect_s: float = 1.0) -> None:
+                 reconnect_s: float = 1.0, watch_s: float = WATCH_S) -> None:
         self.dsn = dsn
+        self.watch_s = watch_s
         self.schema = schema
         self.on_setup_changed = on_setup_changed
         self.on_connected = on_connected
@@ -101,18 +103,18 @@ class DayNotifier:
         """Records that someone here waits on the store's days, so their changes are
         notified; whether this call wrote the record (then a write that began before it
         may have sent no notification: read the day again after `RACE_RECHECK_S`)."""
-        if self._watched_until.get(store_id, 0.0) - time.monotonic() > WATCH_S / 2:
+        if self._watched_until.get(store_id, 0.0) - time.monotonic() > self.watch_s / 2:
             return False
         async with self._conn_lock:
             conn = self._conn
             if conn is None:  # no notification arrives now anyway: read again soon
                 return True
             try:
-                await conn.execute(WATCH_STORE, store_id, WATCH_S)
+                await conn.execute(WATCH_STORE, store_id, self.watch_s)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("could not record store %s as watched: %s", store_id, exc)
                 return True
-        self._watched_until[store_id] = time.monotonic() + WATCH_S
+        self._watched_until[store_id] = time.monotonic() + self.watch_s
         return True
 
     def _on_day(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
@@ -181,7 +183,6 @@ async def wait_until(
             if settled(value) or remaining <= 0:
                 return value
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(),
-                                       timeout=min(remaining, RACE_RECHECK_S) if unsure
-                                       else remaining)
+                await asyncio.wait_for(changed.wait(), timeout=min(
+                    remaining, RACE_RECHECK_S if unsure else notifier.watch_s / 2))
             changed.clear()

@@ -139,15 +139,17 @@ async def _stream(store_id: str, wired: Any, slot: Slot) -> AsyncIterator[str]:
 
 
 async def _changes(store_id: str, wired: Any, keepalive: float) -> AsyncIterator[str]:
-    with wired.notifier.watch_store(store_id) as changes:
+    notifier = wired.notifier
+    with notifier.watch_store(store_id) as changes:
         # Recorded before "connected": a day changed after that is notified.
-        await wired.notifier.watching(store_id)
+        await notifier.watching(store_id)
         yield "retry: 2000\n: connected\n\n"
         while True:
+            await notifier.watching(store_id)  # again before it lapses (no I/O till then)
             try:
-                changed = await asyncio.wait_for(changes.get(), timeout=keepalive)
+                changed = await asyncio.wait_for(
+                    changes.get(), timeout=min(keepalive, notifier.watch_s / 2))
             except TimeoutError:
-                await wired.notifier.watching(store_id)  # recorded again before it lapses
                 yield ": keepalive\n\n"
                 continue
             dates = {changed}
