@@ -4,15 +4,18 @@ gets more slots than its limits allow, nor the app more than its minute."""
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 
+from services.posting.adapters.rate_budget import PostgresRateBudget
 from services.posting.adapters.stores import PostingStores
 from services.posting.domain.budget import Limits
-from tests.posting.conftest import Store, day_event
+from shared.db import NoResetConnection
+from tests.posting.conftest import SCHEMA, Store, day_event
 
 
 async def _recorded(repo: PostingStores, count: int) -> list[Store]:
@@ -139,3 +142,110 @@ async def test_a_group_the_app_minute_cannot_hold_is_given_back_whole(
     assert len(held) == 4
     assert all(row["in_flight"] == [] and row["calls"] == [] for row in held)
     assert await pools[0].fetchval("SELECT calls FROM app_budget") == 8
+
+
+
+@pytest.fixture
+async def logged_budget(database_url: str, pools: list[asyncpg.Pool]
+                        ) -> AsyncIterator[tuple[PostgresRateBudget, list[str]]]:
+    """A rate budget on a pool of its own that notes every statement it sends (a pool
+    like posting's: no reset statement when a connection goes back to it)."""
+    sent: list[str] = []
+
+    async def log_queries(connection: asyncpg.Connection) -> None:
+        connection.add_query_logger(lambda record: sent.append(record.query))
+
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2, init=log_queries,
+                                     server_settings={"search_path": SCHEMA},
+                                     connection_class=NoResetConnection)
+    assert pool is not None
+    rate_budget = PostgresRateBudget(pool)
+    yield rate_budget, sent
+    await rate_budget.stop()
+    await pool.close()
+
+
+async def test_an_organisation_this_replica_knows_is_decided_in_one_statement(
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
+    logged_budget: tuple[PostgresRateBudget, list[str]],
+) -> None:
+    """The row as the replica's last statement left it is decided on and written where
+    it still is that row: a call and its release are two statements, not three."""
+    rate_budget, sent = logged_budget
+    tenant = (await _recorded(repos[0], 1))[0].tenant_id
+    limits = Limits(per_minute=60, concurrent=5)
+    _, slot = await rate_budget.acquire_call(tenant, limits)  # read, then written
+    await rate_budget.release_call(tenant, slot, None)
+    sent.clear()
+    slots = []
+    for _ in range(3):
+        _, slot = await rate_budget.acquire_call(tenant, limits)
+        slots.append(slot)
+        await rate_budget.release_call(tenant, slot, None)
+    assert all(slots)
+    assert len(sent) == 6, sent
+    row = await pools[0].fetchrow(
+        "SELECT calls, in_flight FROM rate_budget WHERE tenant_id = $1", tenant)
+    assert row["in_flight"] == [] and len(row["calls"]) == 4
+
+
+async def test_a_row_another_replica_changed_is_read_again(
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
+    logged_budget: tuple[PostgresRateBudget, list[str]],
+) -> None:
+    """This replica's copy says one slot is free; another replica took it meanwhile. The
+    write on the copy fails, the row is read again, and the call waits."""
+    rate_budget, sent = logged_budget
+    tenant = (await _recorded(repos[0], 1))[0].tenant_id
+    limits = Limits(per_minute=60, concurrent=2)
+    _, mine = await rate_budget.acquire_call(tenant, limits)
+    _, other = await repos[1].budget.acquire_call(tenant, limits)
+    assert mine and other
+    sent.clear()
+    wait, slot = await rate_budget.acquire_call(tenant, limits)
+    assert slot is None and wait > 0
+    assert [q.split()[0] for q in sent] == ["WITH", "SELECT"], sent
+    held = await pools[0].fetchval(
+        "SELECT in_flight FROM rate_budget WHERE tenant_id = $1", tenant)
+    assert sorted(held) == sorted([mine, other])
+
+
+async def test_a_copy_decided_ahead_of_the_database_clock_is_not_written(
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
+    logged_budget: tuple[PostgresRateBudget, list[str]],
+) -> None:
+    """Our clock estimate runs ahead of the database's: the copy says the minute's oldest
+    call has left the window, the database's clock says not yet. The write is refused
+    and the row read again: no 61st call in the minute."""
+    rate_budget, sent = logged_budget
+    tenant = (await _recorded(repos[0], 1))[0].tenant_id
+    limits = Limits(per_minute=1, concurrent=5)
+    _, first = await rate_budget.acquire_call(tenant, limits)
+    assert first
+    await rate_budget.release_call(tenant, first, None)
+    rate_budget._clock_offset = (rate_budget._clock_offset or timedelta()) + limits.window
+    sent.clear()
+    wait, slot = await rate_budget.acquire_call(tenant, limits)
+    assert slot is None and wait > 50
+    assert [q.split()[0] for q in sent] == ["WITH", "SELECT"], sent
+    calls = await pools[0].fetchval("SELECT calls FROM rate_budget WHERE tenant_id = $1",
+                                    tenant)
+    assert len(calls) == 1
+
+
+async def test_organisations_this_replica_knows_are_decided_together_without_a_read(
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
+    logged_budget: tuple[PostgresRateBudget, list[str]],
+) -> None:
+    rate_budget, sent = logged_budget
+    tenants = [store.tenant_id for store in await _recorded(repos[0], 3)]
+    limits = Limits(per_minute=60, concurrent=5)
+    first = await rate_budget._acquire_group([(tenant, limits) for tenant in tenants])
+    assert all(slot for _, slot in first)
+    sent.clear()
+    again = await rate_budget._acquire_group([(tenant, limits) for tenant in tenants])
+    assert all(slot for _, slot in again)
+    assert [q.split()[0] for q in sent] == ["WITH"], sent
+    rows = await pools[0].fetch(
+        "SELECT in_flight FROM rate_budget WHERE tenant_id = ANY($1)", tenants)
+    assert sorted(len(row["in_flight"]) for row in rows) == [2, 2, 2]

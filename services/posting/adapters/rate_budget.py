@@ -1,11 +1,20 @@
 """Xero's limits in PostgreSQL, shared by every replica: each organisation's calls in
 the minute and in flight (`rate_budget`), and the app's calls in the minute
 (`app_budget`). The decisions are `domain/budget.py`'s; a row is written back only if
-no other call changed it since it was read."""
+no other call changed it since it was read.
+
+A replica keeps each row as its own last statement left it. A call of that organisation
+is decided on that copy, with the database's clock estimated from its last reading, and
+written straight away: the write succeeds only if the row is still the copy and the
+database's clock has reached the time the decision was made for, so a stale copy or a
+clock read ahead costs one read more, never a call too many. (A decision made for an
+earlier time stays right later: calls only leave the window, slots only expire.) An
+organisation drained by one replica is thus decided in one statement, not two."""
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +34,7 @@ _BUDGET_TAKE = """
 WITH taken AS (
     UPDATE rate_budget SET calls = $2, in_flight = $3
     WHERE tenant_id = $1 AND calls = $4 AND in_flight = $5
-      AND blocked_until IS NOT DISTINCT FROM $6
+      AND blocked_until IS NOT DISTINCT FROM $6 AND clock_timestamp() >= $7
     RETURNING 1
 ), counted AS (
     UPDATE app_budget SET
@@ -42,6 +51,7 @@ SELECT EXISTS (SELECT 1 FROM taken) AS taken, EXISTS (SELECT 1 FROM counted) AS 
 _BUDGET_RELEASE_ONE = (
     "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
     " blocked_until = GREATEST(blocked_until, $3) WHERE tenant_id = $1"
+    " RETURNING tenant_id, calls, in_flight, blocked_until"
 )
 _BUDGET_READ_MANY = (
     "SELECT tenant_id, calls, in_flight, blocked_until, clock_timestamp() AS now"
@@ -59,6 +69,7 @@ WITH taken AS (
     WHERE b.tenant_id = u.tenant_id AND b.calls = u.old_calls::timestamptz[]
       AND b.in_flight = u.old_in_flight::timestamptz[]
       AND b.blocked_until IS NOT DISTINCT FROM u.old_blocked
+      AND clock_timestamp() >= $7
     RETURNING b.tenant_id
 ), counted AS (
     UPDATE app_budget SET
@@ -80,6 +91,18 @@ def _array_literal(stamps: Sequence[datetime]) -> str:
     return "{" + ",".join(f'"{stamp.isoformat()}"' for stamp in stamps) + "}"
 
 
+@dataclass(frozen=True)
+class _Row:
+    """An organisation's budget row as a statement of this replica last saw it."""
+
+    calls: tuple[datetime, ...]
+    in_flight: tuple[datetime, ...]
+    blocked_until: datetime | None
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> "_Row":
+        return cls(tuple(row["calls"]), tuple(row["in_flight"]), row["blocked_until"])
+
 
 class PostgresRateBudget:
     """On the `relaxed` pool: the budget is worth little after a database crash, and its
@@ -92,6 +115,11 @@ class PostgresRateBudget:
         self._call_releases = GroupedWriter(self._release_calls, writers=1,
                                             name="release-call")
         self._acquires = GroupedWriter(self._acquire_group, writers=1, name="acquire-call")
+        # Each organisation's row as this replica's last statement left it.
+        self._rows: dict[UUID, _Row] = {}
+        # The database's clock minus ours, as last read (clock_timestamp() at the
+        # database, our clock when the answer came: never ahead of the database's).
+        self._clock_offset: timedelta | None = None
 
     async def stop(self) -> None:
         await self._call_releases.stop()
@@ -102,13 +130,22 @@ class PostgresRateBudget:
         drains running side by side are decided together (see `_acquire_group`)."""
         return await self._acquires.submit((tenant_id, limits))
 
+    def _read_clock(self, database_now: datetime) -> None:
+        self._clock_offset = database_now - datetime.now(UTC)
+
+    def _database_now(self) -> datetime | None:
+        if self._clock_offset is None:
+            return None
+        return datetime.now(UTC) + self._clock_offset
+
     async def _acquire_group(
         self, requests: Sequence[tuple[UUID, budget.Limits]]
     ) -> list[tuple[float, Any]]:
-        """Many organisations' requests in two statements: their rows read, each decided
-        here, and every granted one written back only where the row is still as read (and
-        the app-wide minute counted for all of them at once). Whatever lost a race with
-        another replica, or asks for an organisation twice, takes the one-by-one path."""
+        """Many organisations' requests in one or two statements: the rows this replica
+        does not know read, each decided here, and every granted one written back only
+        where the row is still as decided on (and the app-wide minute counted for all of
+        them at once). Whatever lost a race with another replica, or asks for an
+        organisation twice, takes the one-by-one path."""
         first_of: dict[UUID, int] = {}
         for index, (tenant_id, _) in enumerate(requests):
             first_of.setdefault(tenant_id, index)
@@ -125,23 +162,35 @@ class PostgresRateBudget:
         self, requests: Sequence[tuple[UUID, budget.Limits]], first_of: dict[UUID, int],
         results: list[tuple[float, Any] | None],
     ) -> None:
-        rows = {r["tenant_id"]: r for r in await self.relaxed.fetch(
-            _BUDGET_READ_MANY, list(first_of))}
-        granted: dict[UUID, tuple[budget.Decision, asyncpg.Record]] = {}
+        # Decided on the copies taken out here: a request of the same organisation made
+        # meanwhile reads its row.
+        rows = {t: row for t in first_of if (row := self._rows.pop(t, None)) is not None}
+        unknown = [t for t in first_of if t not in rows]
+        now = self._database_now()
+        if unknown or now is None:
+            read = await self.relaxed.fetch(_BUDGET_READ_MANY, unknown)
+            for record in read:
+                rows[record["tenant_id"]] = _Row.of(record)
+            if read:
+                now = max(record["now"] for record in read)
+                self._read_clock(now)
+        if now is None:
+            return  # new organisations only: their rows are made on the one-by-one path
+        granted: dict[UUID, tuple[budget.Decision, _Row]] = {}
         for tenant_id, index in first_of.items():
             row = rows.get(tenant_id)
             if row is None:
                 continue  # a new organisation: its row is made on the one-by-one path
-            limits = requests[index][1]
-            decision = budget.decide(row["now"], row["calls"], row["in_flight"],
-                                     row["blocked_until"], limits)
+            decision = budget.decide(now, row.calls, row.in_flight, row.blocked_until,
+                                     requests[index][1])
             if decision.granted:
                 granted[tenant_id] = (decision, row)
+            elif tenant_id not in unknown:
+                continue  # refused on a copy: asked again on a fresh read, one by one
             else:
                 results[index] = (decision.wait_s, None)
         if not granted:
             return
-        now = max(row["now"] for _, row in granted.values())
         app_limit = min(requests[first_of[t]][1].app_per_minute for t in granted)
         items = list(granted.items())
         taken = await self.relaxed.fetchrow(
@@ -149,9 +198,9 @@ class PostgresRateBudget:
             [t for t, _ in items],
             [_array_literal(d.calls) for _, (d, _) in items],
             [_array_literal(d.in_flight) for _, (d, _) in items],
-            [_array_literal(r["calls"]) for _, (_, r) in items],
-            [_array_literal(r["in_flight"]) for _, (_, r) in items],
-            [r["blocked_until"] for _, (_, r) in items],
+            [_array_literal(r.calls) for _, (_, r) in items],
+            [_array_literal(r.in_flight) for _, (_, r) in items],
+            [r.blocked_until for _, (_, r) in items],
             now, app_limit,
         )
         won = set(taken["taken"] or ())
@@ -168,47 +217,68 @@ class PostgresRateBudget:
                 results[first_of[tenant_id]] = (budget.app_wait_s(now), None)
             return
         for tenant_id in won:
-            results[first_of[tenant_id]] = (0.0, granted[tenant_id][0].in_flight[-1])
+            decision, row = granted[tenant_id]
+            self._rows[tenant_id] = _Row(decision.calls, decision.in_flight, row.blocked_until)
+            results[first_of[tenant_id]] = (0.0, decision.in_flight[-1])
 
     async def _acquire_one(self, tenant_id: UUID, limits: budget.Limits) -> tuple[float, Any]:
         """One organisation's request.
 
-        Two statements and no transaction: the organisation's row is read, decided on,
-        and written back only if nobody (in any replica) changed it meanwhile (else it is
-        read again). The app-wide minute is counted in the same statement as the write,
-        and only when the write happened, so no lock is shared by every organisation."""
+        Two statements and no transaction (one when this replica knows the row): the
+        organisation's row is read, decided on, and written back only if nobody (in any
+        replica) changed it meanwhile (else it is read again). The app-wide minute is
+        counted in the same statement as the write, and only when the write happened, so
+        no lock is shared by every organisation."""
+        known = self._rows.pop(tenant_id, None)
+        now = self._database_now()
+        if known is not None and now is not None:
+            decision = budget.decide(now, known.calls, known.in_flight, known.blocked_until,
+                                     limits)
+            if decision.granted:
+                answer = await self._take(tenant_id, known, decision, now, limits)
+                if answer is not None:
+                    return answer
         for _ in range(_BUDGET_RACES):
-            row = await self.relaxed.fetchrow(_BUDGET_READ, tenant_id)
-            if row is None:
+            record = await self.relaxed.fetchrow(_BUDGET_READ, tenant_id)
+            if record is None:
                 await self.relaxed.execute(
                     "INSERT INTO rate_budget (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING",
                     tenant_id,
                 )
                 continue
-            now: datetime = row["now"]
-            decision = budget.decide(
-                now, row["calls"], row["in_flight"], row["blocked_until"], limits
-            )
+            now = record["now"]
+            self._read_clock(now)
+            row = _Row.of(record)
+            decision = budget.decide(now, row.calls, row.in_flight, row.blocked_until, limits)
             if not decision.granted:
                 return decision.wait_s, None
-            taken = await self.relaxed.fetchrow(
-                _BUDGET_TAKE, tenant_id, list(decision.calls), list(decision.in_flight),
-                row["calls"], row["in_flight"], row["blocked_until"], now,
-                limits.app_per_minute,
-            )
-            if not taken["taken"]:
-                continue  # another call of the organisation got there first: read again
-            slot = decision.in_flight[-1]
-            if not taken["counted"]:
-                # The whole app's minute is spent (10,000 calls): give the slot back.
-                await self.relaxed.execute(
-                    "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
-                    " calls = array_remove(calls, $3) WHERE tenant_id = $1",
-                    tenant_id, slot, now,
-                )
-                return budget.app_wait_s(now), None
-            return 0.0, slot
+            answer = await self._take(tenant_id, row, decision, now, limits)
+            if answer is not None:
+                return answer
+            # another call of the organisation got there first: read again
         return 0.01, None  # busy: the gateway asks again in a moment
+
+    async def _take(self, tenant_id: UUID, row: _Row, decision: budget.Decision,
+                    now: datetime, limits: budget.Limits) -> tuple[float, Any] | None:
+        """Writes a granted decision if the row is still `row`; None if it was not."""
+        taken = await self.relaxed.fetchrow(
+            _BUDGET_TAKE, tenant_id, list(decision.calls), list(decision.in_flight),
+            list(row.calls), list(row.in_flight), row.blocked_until, now,
+            limits.app_per_minute,
+        )
+        if not taken["taken"]:
+            return None
+        slot = decision.in_flight[-1]
+        if not taken["counted"]:
+            # The whole app's minute is spent (10,000 calls): give the slot back.
+            await self.relaxed.execute(
+                "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
+                " calls = array_remove(calls, $3) WHERE tenant_id = $1",
+                tenant_id, slot, now,
+            )
+            return budget.app_wait_s(now), None
+        self._rows[tenant_id] = _Row(decision.calls, decision.in_flight, row.blocked_until)
+        return 0.0, slot
 
     async def release_call(self, tenant_id: UUID, slot: datetime, block_until: datetime | None)\
             -> None:
@@ -220,11 +290,19 @@ class PostgresRateBudget:
         if len(releases) == 1:
             # The common case at a low rate. A join is planned (hash join over every
             # organisation's row: 0.46 ms with 600 of them), this probes the key (0.08).
-            await self.relaxed.execute(_BUDGET_RELEASE_ONE, *releases[0])
-            return [None]
+            rows = await self.relaxed.fetch(_BUDGET_RELEASE_ONE, *releases[0])
+        else:
+            rows = await self._release_many(releases)
+        for record in rows:
+            self._rows[record["tenant_id"]] = _Row.of(record)
+        return [None] * len(releases)
+
+    async def _release_many(
+        self, releases: Sequence[tuple[UUID, datetime, datetime | None]]
+    ) -> list[asyncpg.Record]:
         # Aggregated per organisation first: an UPDATE applies one joined row per target
         # row, and an organisation may end two calls in one group (its chart and a batch).
-        await self.relaxed.execute(
+        rows: list[asyncpg.Record] = await self.relaxed.fetch(
             """
             UPDATE rate_budget b SET
                 in_flight = ARRAY(SELECT s FROM unnest(b.in_flight) AS s
@@ -235,9 +313,10 @@ class PostgresRateBudget:
                       AS x(t, slot, block)
                   GROUP BY t) AS u
             WHERE b.tenant_id = u.t
+            RETURNING b.tenant_id, b.calls, b.in_flight, b.blocked_until
             """,
             [tenant for tenant, _, _ in releases],
             [slot for _, slot, _ in releases],
             [block for _, _, block in releases],
         )
-        return [None] * len(releases)
+        return rows

@@ -36,6 +36,7 @@ from services.xero_sandbox.domain.where import SYNTAX_ERROR, QueryError, compile
 from services.xero_sandbox.domain.xerodate import ms_date
 from services.xero_sandbox.entrypoints.http.common import (
     JSON_TYPE,
+    dump_json,
     json_response,
     not_found,
     problem,
@@ -240,7 +241,7 @@ async def _accounts(call: Call) -> Response:
             accounts = [a for a in accounts if a.updated is None or a.updated > since]
         if order:
             _order(accounts, order)
-        cached = json.dumps([account_view(a) for a in accounts], separators=(",", ":")).encode()
+        cached = dump_json([account_view(a) for a in accounts])
         if since is None:
             if len(_ACCOUNTS_CACHE) > 1000:
                 _ACCOUNTS_CACHE.clear()
@@ -263,7 +264,7 @@ def _order(accounts: list[Any], order: str) -> None:
 def _ok_raw(call: Call, key: str, items: bytes) -> Response:
     head = envelope(key, [], call.sandbox.clock.now(), str(uuid.uuid4()))
     del head[key]
-    text = json.dumps(head, separators=(",", ":")).encode()
+    text = dump_json(head)
     body = b"".join((text[:-1], b',"', key.encode(), b'":', items, b"}"))
     return Response(body, 200, media_type=JSON_TYPE)
 

@@ -1,9 +1,9 @@
 """Answers in Xero's shapes, cheap to build (no response models on the hot path)."""
 
-import json
 import uuid
 from typing import Any
 
+import orjson
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -18,9 +18,14 @@ def sandbox_of(request: Request) -> Sandbox:
     return sandbox
 
 
+def dump_json(body: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson: the standard library's encoder took a fifth of the
+    sandbox's CPU in the benchmark, answering every journal posted with its whole body."""
+    return orjson.dumps(body)
+
+
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    content = json.dumps(body, separators=(",", ":")).encode("utf-8")
-    return Response(content, status, headers, media_type=JSON_TYPE)
+    return Response(dump_json(body), status, headers, media_type=JSON_TYPE)
 
 
 def problem(status: int, title: str, detail: str) -> Response:
