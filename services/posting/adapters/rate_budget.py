@@ -29,7 +29,10 @@ _BUDGET_READ = (
     "SELECT calls, in_flight, blocked_until, clock_timestamp() AS now FROM rate_budget"
     " WHERE tenant_id = $1"
 )
-# Written only if the row is still as read ($4-$6); the app's minute is counted only then.
+# Written only if the row is still as read ($4-$6) and the database's clock has reached the
+# decision's time ($7); the app's minute is counted only then. It answers with the row as
+# the statement found it (its snapshot, taken before the write), to decide on again when
+# the write did not happen.
 _BUDGET_TAKE = """
 WITH taken AS (
     UPDATE rate_budget SET calls = $2, in_flight = $3
@@ -45,7 +48,9 @@ WITH taken AS (
       AND (window_start < date_trunc('minute', $7::timestamptz) OR calls < $8)
     RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM taken) AS taken, EXISTS (SELECT 1 FROM counted) AS counted
+SELECT EXISTS (SELECT 1 FROM taken) AS taken, EXISTS (SELECT 1 FROM counted) AS counted,
+       b.calls, b.in_flight, b.blocked_until, clock_timestamp() AS now
+FROM (SELECT 1) AS one LEFT JOIN rate_budget b ON b.tenant_id = $1
 """
 
 _BUDGET_RELEASE_ONE = (
@@ -57,8 +62,9 @@ _BUDGET_READ_MANY = (
     "SELECT tenant_id, calls, in_flight, blocked_until, clock_timestamp() AS now"
     " FROM rate_budget WHERE tenant_id = ANY($1::uuid[])"
 )
-# Per organisation as _BUDGET_TAKE (written only if still as read); the arrays travel as
-# array literals because PostgreSQL has no arrays of arrays of different lengths.
+# Per organisation as _BUDGET_TAKE (written only if still as read, answered with the rows
+# as found); the arrays travel as array literals because PostgreSQL has no arrays of
+# arrays of different lengths.
 _BUDGET_TAKE_MANY = """
 WITH taken AS (
     UPDATE rate_budget b SET calls = u.calls::timestamptz[],
@@ -81,8 +87,10 @@ WITH taken AS (
            OR calls + (SELECT count(*) FROM taken) <= $8)
     RETURNING 1
 )
-SELECT (SELECT array_agg(tenant_id) FROM taken) AS taken,
-       EXISTS (SELECT 1 FROM counted) AS counted
+SELECT b.tenant_id, b.calls, b.in_flight, b.blocked_until, clock_timestamp() AS now,
+       b.tenant_id IN (SELECT tenant_id FROM taken) AS taken,
+       (SELECT EXISTS (SELECT 1 FROM counted)) AS counted
+FROM rate_budget b WHERE b.tenant_id = ANY($1::uuid[])
 """
 
 
@@ -102,6 +110,27 @@ class _Row:
     @classmethod
     def of(cls, row: asyncpg.Record) -> "_Row":
         return cls(tuple(row["calls"]), tuple(row["in_flight"]), row["blocked_until"])
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A row as a statement found it, and the database's clock then."""
+
+    row: _Row
+    now: datetime
+
+
+def _found(answer: asyncpg.Record, tried: _Row, tried_at: datetime) -> _Found | None:
+    """What a write that did not happen found, to decide on next. None (read the row)
+    when there is no row, or when it found the row it was given at a time the clock had
+    reached: another write changed the row while this one waited for it, after the
+    statement's snapshot was taken."""
+    if answer["calls"] is None:
+        return None
+    row = _Row.of(answer)
+    if row == tried and answer["now"] >= tried_at:
+        return None
+    return _Found(row, answer["now"])
 
 
 class PostgresRateBudget:
@@ -144,24 +173,28 @@ class PostgresRateBudget:
         """Many organisations' requests in one or two statements: the rows this replica
         does not know read, each decided here, and every granted one written back only
         where the row is still as decided on (and the app-wide minute counted for all of
-        them at once). Whatever lost a race with another replica, or asks for an
+        them at once). Whatever lost a race, was refused on a copy, or asks for an
         organisation twice, takes the one-by-one path."""
         first_of: dict[UUID, int] = {}
         for index, (tenant_id, _) in enumerate(requests):
             first_of.setdefault(tenant_id, index)
         results: list[tuple[float, Any] | None] = [None] * len(requests)
+        found: dict[UUID, _Found] = {}
         if len(first_of) > 1:
-            await self._decide_together(requests, first_of, results)
+            found = await self._decide_together(requests, first_of, results)
         rest = [index for index, result in enumerate(results) if result is None]
         for index, result in zip(rest, await asyncio.gather(
-                *(self._acquire_one(*requests[index]) for index in rest)), strict=True):
+                *(self._acquire_one(*requests[index], found.pop(requests[index][0], None))
+                  for index in rest)), strict=True):
             results[index] = result
         return [r for r in results if r is not None]
 
     async def _decide_together(
         self, requests: Sequence[tuple[UUID, budget.Limits]], first_of: dict[UUID, int],
         results: list[tuple[float, Any] | None],
-    ) -> None:
+    ) -> dict[UUID, _Found]:
+        """Fills in `results` where it can; returns the rows of organisations whose write
+        did not happen, as the write found them."""
         # Decided on the copies taken out here: a request of the same organisation made
         # meanwhile reads its row.
         rows = {t: row for t in first_of if (row := self._rows.pop(t, None)) is not None}
@@ -175,7 +208,7 @@ class PostgresRateBudget:
                 now = max(record["now"] for record in read)
                 self._read_clock(now)
         if now is None:
-            return  # new organisations only: their rows are made on the one-by-one path
+            return {}  # new organisations only: their rows are made one by one
         granted: dict[UUID, tuple[budget.Decision, _Row]] = {}
         for tenant_id, index in first_of.items():
             row = rows.get(tenant_id)
@@ -185,15 +218,14 @@ class PostgresRateBudget:
                                      requests[index][1])
             if decision.granted:
                 granted[tenant_id] = (decision, row)
-            elif tenant_id not in unknown:
-                continue  # refused on a copy: asked again on a fresh read, one by one
-            else:
+            elif tenant_id in unknown:
                 results[index] = (decision.wait_s, None)
+            # else refused on a copy: asked again on a fresh read, one by one
         if not granted:
-            return
+            return {}
         app_limit = min(requests[first_of[t]][1].app_per_minute for t in granted)
         items = list(granted.items())
-        taken = await self.relaxed.fetchrow(
+        answers = await self.relaxed.fetch(
             _BUDGET_TAKE_MANY,
             [t for t, _ in items],
             [_array_literal(d.calls) for _, (d, _) in items],
@@ -203,8 +235,8 @@ class PostgresRateBudget:
             [r.blocked_until for _, (_, r) in items],
             now, app_limit,
         )
-        won = set(taken["taken"] or ())
-        if won and not taken["counted"]:
+        won = {a["tenant_id"] for a in answers if a["taken"]}
+        if won and not answers[0]["counted"]:
             # The whole app's minute is spent (10,000 calls): give every slot back.
             await self.relaxed.execute(
                 "UPDATE rate_budget b SET in_flight = array_remove(b.in_flight, u.slot),"
@@ -215,61 +247,62 @@ class PostgresRateBudget:
                 [granted[t][0].calls[-1] for t in won])
             for tenant_id in won:
                 results[first_of[tenant_id]] = (budget.app_wait_s(now), None)
-            return
+            return {}
         for tenant_id in won:
             decision, row = granted[tenant_id]
             self._rows[tenant_id] = _Row(decision.calls, decision.in_flight, row.blocked_until)
             results[first_of[tenant_id]] = (0.0, decision.in_flight[-1])
+        lost = {a["tenant_id"]: _found(a, granted[a["tenant_id"]][1], now)
+                for a in answers if not a["taken"]}
+        return {tenant: seen for tenant, seen in lost.items() if seen is not None}
 
-    async def _acquire_one(self, tenant_id: UUID, limits: budget.Limits) -> tuple[float, Any]:
+    async def _acquire_one(self, tenant_id: UUID, limits: budget.Limits,
+                           found: _Found | None = None) -> tuple[float, Any]:
         """One organisation's request.
 
-        Two statements and no transaction (one when this replica knows the row): the
-        organisation's row is read, decided on, and written back only if nobody (in any
-        replica) changed it meanwhile (else it is read again). The app-wide minute is
-        counted in the same statement as the write, and only when the write happened, so
-        no lock is shared by every organisation."""
-        known = self._rows.pop(tenant_id, None)
-        now = self._database_now()
-        if known is not None and now is not None:
-            decision = budget.decide(now, known.calls, known.in_flight, known.blocked_until,
-                                     limits)
-            if decision.granted:
-                answer = await self._take(tenant_id, known, decision, now, limits)
-                if answer is not None:
-                    return answer
+        No transaction, and one statement when this replica's copy of the row is right:
+        the row (the copy, else read) is decided on, and written back only if nobody (in
+        any replica) changed it meanwhile; else decided again on the row as the write
+        found it. The app-wide minute is counted in the same statement as the write, and
+        only when the write happened, so no lock is shared by every organisation."""
+        copy = self._rows.pop(tenant_id, None)
+        row, now, fresh = copy, self._database_now(), False
+        if found is not None:
+            row, now, fresh = found.row, found.now, True
         for _ in range(_BUDGET_RACES):
-            record = await self.relaxed.fetchrow(_BUDGET_READ, tenant_id)
-            if record is None:
-                await self.relaxed.execute(
-                    "INSERT INTO rate_budget (tenant_id) VALUES ($1) ON CONFLICT DO NOTHING",
-                    tenant_id,
-                )
-                continue
-            now = record["now"]
-            self._read_clock(now)
-            row = _Row.of(record)
+            if row is None or now is None:
+                record = await self.relaxed.fetchrow(_BUDGET_READ, tenant_id)
+                if record is None:
+                    await self.relaxed.execute(
+                        "INSERT INTO rate_budget (tenant_id) VALUES ($1)"
+                        " ON CONFLICT DO NOTHING", tenant_id)
+                    continue
+                row, now, fresh = _Row.of(record), record["now"], True
+                self._read_clock(now)
             decision = budget.decide(now, row.calls, row.in_flight, row.blocked_until, limits)
             if not decision.granted:
-                return decision.wait_s, None
-            answer = await self._take(tenant_id, row, decision, now, limits)
-            if answer is not None:
-                return answer
-            # another call of the organisation got there first: read again
+                if fresh:
+                    return decision.wait_s, None
+                row = None  # refused on a copy: read the row
+                continue
+            answer = await self.relaxed.fetchrow(
+                _BUDGET_TAKE, tenant_id, list(decision.calls), list(decision.in_flight),
+                list(row.calls), list(row.in_flight), row.blocked_until, now,
+                limits.app_per_minute,
+            )
+            if answer["taken"]:
+                return await self._granted(tenant_id, row, decision, now, answer["counted"])
+            seen = _found(answer, row, now)
+            row, now, fresh = (None, None, False) if seen is None else \
+                (seen.row, seen.now, True)
+            if seen is not None:
+                self._read_clock(seen.now)
         return 0.01, None  # busy: the gateway asks again in a moment
 
-    async def _take(self, tenant_id: UUID, row: _Row, decision: budget.Decision,
-                    now: datetime, limits: budget.Limits) -> tuple[float, Any] | None:
-        """Writes a granted decision if the row is still `row`; None if it was not."""
-        taken = await self.relaxed.fetchrow(
-            _BUDGET_TAKE, tenant_id, list(decision.calls), list(decision.in_flight),
-            list(row.calls), list(row.in_flight), row.blocked_until, now,
-            limits.app_per_minute,
-        )
-        if not taken["taken"]:
-            return None
+    async def _granted(self, tenant_id: UUID, row: _Row, decision: budget.Decision,
+                       now: datetime, counted: bool) -> tuple[float, Any]:
         slot = decision.in_flight[-1]
-        if not taken["counted"]:
+        if not counted:
             # The whole app's minute is spent (10,000 calls): give the slot back.
             await self.relaxed.execute(
                 "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
