@@ -36,7 +36,7 @@ from bench.drive import (
     watch_outcomes,
 )
 from bench.floor import measure_floor
-from bench.hops import HOPS, hop_latencies
+from bench.hops import HOPS, hop_latencies, reported_commits
 from bench.profile import Profiler
 from bench.provision import Store, provision_stores
 from bench.sdk_script import ScriptDay, SdkScript
@@ -80,6 +80,8 @@ class Figures:
     series: dict[str, list[Any]] = field(default_factory=dict)
     # p50, p99 and max of each hop from close to outcome (see bench/hops.py).
     hops_ms: dict[str, Any] = field(default_factory=dict)
+    # PostgreSQL's transactions (each statement outside one counts) per day posted.
+    pg_commits_per_day: float = 0.0
 
 
 async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scenario,
@@ -99,6 +101,7 @@ async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scen
         await client.put(f"{sandbox}/_control/faults", json={
             "latency_ms": {"min": scenario.latency_ms, "max": scenario.latency_ms}})
     before = (await client.get(f"{sandbox}/_control/stats")).json()
+    commits_before = await reported_commits(system.database_url)
     run = Run()
     listener = await watch_outcomes(amqp_url, system.namespace, run)
     pids = {name: p.process.pid for name, p in system.processes.items()
@@ -125,6 +128,9 @@ async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scen
         await listener.close()
     after = (await client.get(f"{sandbox}/_control/stats")).json()
     figures = _figures(scenario, run, before, after, samples, stores)
+    days = len(run.outcomes)
+    committed = await reported_commits(system.database_url) - commits_before
+    figures.pg_commits_per_day = round(committed / days, 2) if days else 0.0
     figures.hops_ms = await hop_latencies(system.database_url, [s.store_id for s in stores])
     return figures, stores
 
@@ -353,7 +359,7 @@ def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
     table = Table(title="xero-gl-bridge benchmark")
     for column in ("scenario", "days", "orgs", "latency", "limits", "days/s", "p50 ms",
                    "p95 ms", "p99 ms", "p99 warm", "Xero calls", "429s", "refresh/conn",
-                   "outcomes"):
+                   "PG tx/day", "outcomes"):
         table.add_column(column)
     for f in results.values():
         s = f.scenario
@@ -362,7 +368,8 @@ def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
                       f"{f.p50_ms:.0f}", f"{f.p95_ms:.0f}", f"{f.p99_ms:.0f}",
                       f"{f.p99_warm_ms:.0f}",
                       str(f.xero_calls), str(f.rate_limited),
-                      f"{f.token_refreshes_per_connection:.2f}", str(f.statuses))
+                      f"{f.token_refreshes_per_connection:.2f}",
+                      f"{f.pg_commits_per_day:.2f}", str(f.statuses))
     console.print(table)
     hops = Table(title="where a day's time goes, close to outcome (ms, p50 / p99 / max)")
     hops.add_column("scenario")
@@ -457,6 +464,12 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
                                    "each scenario (each shorter than 30 minutes)"}},
         "peak_rss_mb": {"value": peak, "conditions": {"per_process": {
             n: f.processes for n, f in results.items()}}},
+        # Machine speed barely moves it: how much database work a day takes, compared
+        # from one change to the next where CPU seconds are lost in the machine's noise.
+        "pg_commits_per_day": {"value": fig("throughput", "pg_commits_per_day"),
+                               "conditions": cond("throughput"),
+                               "by_scenario": {n: f.pg_commits_per_day
+                                               for n, f in results.items()}},
         "floor_msgs_per_s": round(floor_per_s),
         "system_vs_floor": round(ratios["system_vs_floor"], 3)
         if "system_vs_floor" in ratios else None,

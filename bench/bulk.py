@@ -36,6 +36,7 @@ from bench.drive import (
     schedule,
     watch_outcomes,
 )
+from bench.hops import reported_commits
 from bench.provision import Store, provision_stores
 from glbridge.processes import ServiceProcess, free_port
 from glbridge.system import Ports, System
@@ -293,10 +294,12 @@ async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, da
                            FIRST_DAY - timedelta(days=WARM_DAYS))
             calls_before = await calls_by_replica(client, postings)
             before = await stats(client, sandbox)
+            commits_before = await reported_commits(system.database_url)
             watch = ProcessWatch(_pids(system, more))
             run, elapsed = await run_days(client, system, amqp_url, stores,
                                           days // organisations, None, totals)
             cpu = await watch.stop()
+            committed = await reported_commits(system.database_url) - commits_before
             after = await stats(client, sandbox)
             calls_after = await calls_by_replica(client, postings)
             figures[f"replicas_{count}"] = {
@@ -308,6 +311,8 @@ async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, da
                 "xero_calls_by_replica": [round(calls_after[u] - calls_before[u])
                                           for u in postings],
                 "cpu_s": _cpu_by_service(cpu),
+                "pg_commits_per_day": round(committed / len(run.outcomes), 2)
+                if run.outcomes else None,
             }
     finally:
         await client.delete(f"{sandbox}/_control/faults")
