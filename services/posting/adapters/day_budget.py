@@ -1,7 +1,7 @@
 """The daily Xero budget of each organisation in PostgreSQL, shared by every replica.
 
 Each answered call is counted (with Xero's own `X-DayLimit-Remaining`, and a day 429's
-`Retry-After`); before a call the count is read, from a copy at most a few seconds old
+`Retry-After`); before a call the count is read, from a copy at most a minute old
 unless the day is nearly spent. Counting a call returns the count, so the copy is fresh
 after each call of this replica without a read of its own. The calls answered while a
 count is being written are counted together, one statement for all of them.
