@@ -12,7 +12,6 @@ from fastapi import FastAPI
 
 from services.posting.adapters.auth import AuthClient
 from services.posting.adapters.charts import ChartCache
-from services.posting.adapters.day_budget import PgDayBudget
 from services.posting.adapters.earlier import PostgresEarlierJournals
 from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.http import http_session
@@ -109,8 +108,7 @@ def drain_of(
         settings.auth_url, settings.posting_service_token, settings.auth_timeout_s,
         settings.token_margin_s, http,
     )
-    day = PgDayBudget(stores.relaxed, settings.per_day)
-    gateway = XeroGateway(stores.budget, xero, auth, limits_of(settings), day=day)
+    gateway = XeroGateway(stores.budget, xero, auth, limits_of(settings), day=stores.day)
     charts = ChartCache(stores.charts, gateway, settings.chart_ttl_s,
                         in_memory=settings.charts_in_memory)
     pool = stores.pool
@@ -143,14 +141,14 @@ async def bootstrap(app: FastAPI, settings: PostingSettings,
         settings.amqp_url, topology(settings.amqp_namespace), settings.publish_timeout_s
     )
     handed = HandOff()
-    stores = PostingStores(pool, relaxed, handed, settings.max_tenants_total or None)
+    stores = PostingStores(pool, relaxed, handed, settings.max_tenants_total or None,
+                           settings.per_day)
     stack.push_async_callback(stores.stop)
     # One connection per organisation being drained (each drains one call at a time,
     # two while its chart is read), and a few for auth.
     http = http_session(max_connections=settings.max_tenants * 2 + 8)
     stack.push_async_callback(http.close)
     drainer, gateway, charts = drain_of(settings, stores, http, broker)
-    stack.push_async_callback(gateway.stop)
     stack.push_async_callback(charts.stop)
     scheduler = Scheduler(
         stores.leases, drainer, settings.max_tenants, settings.lease_s, settings.poll_s

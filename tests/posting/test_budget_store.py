@@ -116,7 +116,7 @@ async def test_releases_free_their_slots_and_keep_the_later_block(
     limits = Limits(per_minute=60, concurrent=5)
     slots = [(await repo.budget.acquire_call(tenant, limits))[1] for _ in range(3)]
     later = datetime.now(UTC) + timedelta(seconds=30)
-    releases = [(tenant, slots[0], later), (tenant, slots[1], None)]
+    releases = [(tenant, slots[0], later, None), (tenant, slots[1], None, None)]
     for group in ([releases] if together else [[r] for r in releases]):
         await repo.budget._release_calls(group)
     row = await pools[0].fetchrow(

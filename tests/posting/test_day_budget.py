@@ -10,6 +10,9 @@ import asyncpg
 import httpx
 
 from services.posting.adapters.day_budget import PgDayBudget
+from services.posting.adapters.rate_budget import PostgresRateBudget
+from services.posting.domain.budget import Limits
+from services.posting.domain.day_budget import Answered
 from services.posting.domain.records import RateInfo
 from shared.contracts.events import GlPostingSucceeded
 from shared.db import apply_migrations, create_pool
@@ -75,22 +78,32 @@ async def test_a_day_429_spends_no_attempt_and_says_when(rig: PostingRig):
 
 
 
+async def _answered(budget: PostgresRateBudget, tenant: uuid.UUID, rate: RateInfo) -> None:
+    """One call of the organisation, from its slot to Xero's answer, as the gateway ends
+    it: the slot given back and the call counted in one statement."""
+    _, slot = await budget.acquire_call(tenant, Limits())
+    assert slot is not None
+    await budget.release_call(tenant, slot, None, rate)
+
+
 async def test_the_day_budget_remembers_when_the_day_ran_out(database_url: str):
     """Days that waited for the budget are not failed for their age (the drain asks
     `spent_within`); replicas share the count."""
     await apply_migrations(database_url, "posting", MIGRATIONS)
     pool = await create_pool(database_url, "posting", 1, 2)
+    first = PostgresRateBudget(pool, PgDayBudget(pool, per_day=5000))
     try:
-        first, second = PgDayBudget(pool, per_day=5000), PgDayBudget(pool, per_day=5000)
+        second = PgDayBudget(pool, per_day=5000)
         spent, fine = uuid.uuid4(), uuid.uuid4()
-        await first.record(fine, RateInfo(day_remaining=4000))
-        await first.record(spent, RateInfo(day_remaining=1))
+        await _answered(first, fine, RateInfo(day_remaining=4000))
+        await _answered(first, spent, RateInfo(day_remaining=1))
         assert await second.next_call_at(spent) is None
-        await first.record(spent, RateInfo(day_remaining=0))
+        await _answered(first, spent, RateInfo(day_remaining=0))
         assert await second.spent_within(spent, 60) and not await second.spent_within(fine, 60)
         until = await second.next_call_at(spent)  # another replica sees it spent
         assert until is not None and until > datetime.now(UTC) + timedelta(hours=23)
-        await first.record(fine, RateInfo(problem="day", retry_after_s=3600))
+        assert first.day is not None and await first.day.next_call_at(spent) == until
+        await _answered(first, fine, RateInfo(problem="day", retry_after_s=3600))
         blocked = await second.next_call_at(fine)
         assert blocked is not None and blocked < datetime.now(UTC) + timedelta(hours=2)
     finally:
@@ -100,24 +113,35 @@ async def test_the_day_budget_remembers_when_the_day_ran_out(database_url: str):
 
 async def test_calls_answered_at_once_are_counted_together_and_a_day_over_begins_again(
         database_url: str):
+    """Twenty calls of one organisation and one of another end in one group: one
+    statement gives their slots back and counts them, each organisation's calls merged."""
     await apply_migrations(database_url, "posting", MIGRATIONS)
     pool = await create_pool(database_url, "posting", 1, 2)
-    budget = PgDayBudget(pool, per_day=5000)
+    day = PgDayBudget(pool, per_day=5000)
+    budget = PostgresRateBudget(pool, day)
     busy, spent_yesterday = uuid.uuid4(), uuid.uuid4()
     try:
         await pool.execute(
             "INSERT INTO day_budget (tenant_id, window_start, used, xero_remaining)"
             " VALUES ($1, now() - interval '25 hours', 5000, 0)", spent_yesterday)
-        assert await budget.next_call_at(spent_yesterday) is None  # its day is over
-        await asyncio.gather(
-            *(budget.record(busy, RateInfo(day_remaining=4990 - n)) for n in range(20)),
-            budget.record(spent_yesterday, RateInfo(day_remaining=4999)))
+        assert await day.next_call_at(spent_yesterday) is None  # its day is over
+        await pool.execute("INSERT INTO rate_budget (tenant_id) VALUES ($1), ($2)",
+                           busy, spent_yesterday)
+        now = datetime.now(UTC)
+        ended = [(busy, now, None, Answered(busy, now, RateInfo(day_remaining=4990 - n)))
+                 for n in range(20)]
+        ended.append((spent_yesterday, now, None,
+                      Answered(spent_yesterday, now, RateInfo(day_remaining=4999))))
+        await budget._release_calls(ended)
         rows = {row["tenant_id"]: row for row in await pool.fetch(
             "SELECT tenant_id, used, xero_remaining, window_start FROM day_budget")}
         assert (rows[busy]["used"], rows[busy]["xero_remaining"]) == (20, 4971)
         today = rows[spent_yesterday]
         assert (today["used"], today["xero_remaining"]) == (1, 4999)
         assert today["window_start"] > datetime.now(UTC) - timedelta(minutes=1)
+        # The counts the statement returned are this replica's copies: no read needed.
+        copy = day._copies[busy][1]
+        assert copy is not None and copy.used == 20
     finally:
         await budget.stop()
         await pool.close()

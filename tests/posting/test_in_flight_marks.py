@@ -111,7 +111,6 @@ async def _drainer(rig: PostingRig, pool: asyncpg.Pool, batch_size: int) -> Asyn
     try:
         yield drain.drainer
     finally:
-        await drain.gateway.stop()
         await repo.stop()
         await http.close()
 

@@ -1,16 +1,16 @@
 """The daily Xero budget of each organisation in PostgreSQL, shared by every replica.
 
 Each answered call is counted (with Xero's own `X-DayLimit-Remaining`, and a day 429's
-`Retry-After`); before a call the count is read, from a copy at most a minute old
-unless the day is nearly spent. Counting a call returns the count, so the copy is fresh
-after each call of this replica without a read of its own. The calls answered while a
-count is being written are counted together, one statement for all of them.
+`Retry-After`) in the statement that gives its slot back to the minute budget
+(`adapters/rate_budget.py`, with `count_calls`); before a call the count is read, from a
+copy at most a minute old unless the day is nearly spent. Counting returns the count, so
+the copy is fresh after each call of this replica without a read of its own.
 """
 
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -22,8 +22,6 @@ from services.posting.domain.day_budget import (
     left_today,
     next_call_at,
 )
-from services.posting.domain.records import RateInfo
-from shared.messaging.grouping import GroupedWriter
 
 # A copy this young is trusted while more than `_CLOSE` calls are left. In a minute every
 # replica together makes at most an organisation's minute budget of calls (60, and 5 in
@@ -36,24 +34,20 @@ class DayBudget(Protocol):
     async def next_call_at(self, tenant_id: UUID) -> datetime | None:
         """None when a call may go now, else when the organisation's budget comes back."""
 
-    async def record(self, tenant_id: UUID, rate: RateInfo) -> None:
-        """Counts one answered call and what Xero said about the day."""
-
     async def spent_within(self, tenant_id: UUID, seconds: float) -> bool:
         """Whether the organisation's daily budget ran out within the last `seconds`."""
 
-    async def stop(self) -> None:
-        """Stops counting (calls still being counted may be lost: Xero's own remaining
-        count makes them good)."""
 
-
-# Each organisation's calls of a group added to its day, or its day begun again when the
-# last one is over; rows locked in the order of their ids (`counted`).
-COUNT_CALLS = """
+def count_calls(first: int) -> str:
+    """The statement that adds each organisation's calls of a group to its day, or begins
+    its day again when the last one is over, with its six arrays from parameter `first`
+    on (`count_columns`); rows locked in the order of their ids (`counted`)."""
+    arrays = ", ".join(f"${first + i}::{kind}[]" for i, kind in enumerate(
+        ("uuid", "timestamptz", "int", "int", "timestamptz", "timestamptz")))
+    return f"""
 INSERT INTO day_budget AS d (tenant_id, window_start, used, xero_remaining, blocked_until,
                              spent_at)
-SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::int[], $4::int[],
-                     $5::timestamptz[], $6::timestamptz[])
+SELECT * FROM unnest({arrays})
 ON CONFLICT (tenant_id) DO UPDATE SET
     used = CASE WHEN d.window_start + interval '24 hours' <= EXCLUDED.window_start
                 THEN EXCLUDED.used ELSE d.used + EXCLUDED.used END,
@@ -64,8 +58,15 @@ ON CONFLICT (tenant_id) DO UPDATE SET
                 THEN EXCLUDED.window_start ELSE d.window_start END,
     blocked_until = GREATEST(d.blocked_until, EXCLUDED.blocked_until),
     spent_at = COALESCE(EXCLUDED.spent_at, d.spent_at)
-RETURNING tenant_id, window_start, used, xero_remaining, blocked_until
-"""
+RETURNING tenant_id, window_start, used, xero_remaining, blocked_until"""  # noqa: S608
+
+
+def count_columns(answers: Sequence[Answered]) -> list[list[Any]]:
+    """`count_calls`' six arrays: the answers merged per organisation."""
+    counts = counted(answers)
+    return [[c.tenant_id for c in counts], [c.first_at for c in counts],
+            [c.calls for c in counts], [c.xero_remaining for c in counts],
+            [c.blocked_until for c in counts], [c.spent_at for c in counts]]
 
 
 class PgDayBudget:
@@ -73,7 +74,6 @@ class PgDayBudget:
         self.pool = pool
         self.per_day = per_day
         self._copies: dict[UUID, tuple[float, DayCount | None]] = {}
-        self._records = GroupedWriter(self._record_group, writers=1, name="count-calls")
 
     async def next_call_at(self, tenant_id: UUID) -> datetime | None:
         now = datetime.now(UTC)
@@ -84,23 +84,11 @@ class PgDayBudget:
             self._copies[tenant_id] = copy
         return next_call_at(now, copy[1], self.per_day)
 
-    async def record(self, tenant_id: UUID, rate: RateInfo) -> None:
-        await self._records.submit(Answered(tenant_id, datetime.now(UTC), rate))
-
-    async def stop(self) -> None:
-        await self._records.stop()
-
-    async def _record_group(self, answers: Sequence[Answered]) -> list[None]:
-        counts = counted(answers)
-        rows = await self.pool.fetch(
-            COUNT_CALLS, [c.tenant_id for c in counts], [c.first_at for c in counts],
-            [c.calls for c in counts], [c.xero_remaining for c in counts],
-            [c.blocked_until for c in counts], [c.spent_at for c in counts])
+    def remember(self, counts: Sequence[tuple[UUID, DayCount]]) -> None:
+        """Each organisation's count as the statement that counted its calls returned it."""
         now = time.monotonic()
-        for row in rows:
-            tenant_id, *count = row
-            self._copies[tenant_id] = (now, DayCount(*count))
-        return [None] * len(answers)
+        for tenant_id, count in counts:
+            self._copies[tenant_id] = (now, count)
 
     async def spent_within(self, tenant_id: UUID, seconds: float) -> bool:
         spent_at = await self.pool.fetchval(

@@ -55,10 +55,6 @@ class XeroGateway:
         # What Xero's last answer said of each organisation's minute, and when (monotonic).
         self._minute_left: dict[UUID, tuple[int, float]] = {}
 
-    async def stop(self) -> None:
-        if self.day is not None:
-            await self.day.stop()
-
     def minute_remaining(self, tenant_id: UUID) -> int | None:
         """Calls left in the organisation's minute by Xero's last answer (X-MinLimit-
         Remaining), if that answer is from the last minute."""
@@ -125,11 +121,6 @@ class XeroGateway:
                        answered: bool = False) -> None:
         if rate.min_remaining is not None:
             self._minute_left[tenant_id] = (rate.min_remaining, time.monotonic())
-        if answered and self.day is not None:
-            try:
-                await self.day.record(tenant_id, rate)
-            except Exception:  # a missed count is made good by Xero's own remaining count
-                log.exception("could not count a Xero call of %s", tenant_id)
         # A day 429's Retry-After (hours) is the day budget's; the minute budget waits a
         # minute at most for it.
         retry_after = rate.retry_after_s
@@ -139,6 +130,9 @@ class XeroGateway:
             datetime.now(UTC), retry_after, rate.min_remaining
         )
         try:
-            await self.budget.release_call(tenant_id, slot, block)
-        except Exception:  # the slot expires by itself; the outcome matters more
-            log.exception("could not release a Xero call slot of %s", tenant_id)
+            # An answered call is counted in the organisation's day by the same statement.
+            await self.budget.release_call(tenant_id, slot, block, rate if answered else None)
+        except Exception:
+            # The slot expires by itself, and a missed count is made good by Xero's own
+            # remaining count: the outcome matters more.
+            log.exception("could not end a Xero call of %s", tenant_id)

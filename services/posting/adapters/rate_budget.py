@@ -20,7 +20,10 @@ from uuid import UUID
 
 import asyncpg
 
+from services.posting.adapters.day_budget import PgDayBudget, count_calls, count_columns
 from services.posting.domain import budget
+from services.posting.domain.day_budget import Answered, DayCount
+from services.posting.domain.records import RateInfo
 from shared.messaging.grouping import GroupedWriter
 
 # How often a budget decision is read again after another call changed the row first.
@@ -58,6 +61,37 @@ _BUDGET_RELEASE_ONE = (
     " blocked_until = GREATEST(blocked_until, $3) WHERE tenant_id = $1"
     " RETURNING tenant_id, calls, in_flight, blocked_until"
 )
+# Aggregated per organisation first: an UPDATE applies one joined row per target row, and
+# an organisation may end two calls in one group (its chart and a batch).
+_BUDGET_RELEASE_MANY = """
+UPDATE rate_budget b SET
+    in_flight = ARRAY(SELECT s FROM unnest(b.in_flight) AS s WHERE s <> ALL(u.slots)),
+    blocked_until = GREATEST(b.blocked_until, u.block_until)
+FROM (SELECT t, array_agg(slot) AS slots, max(block) AS block_until
+      FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[]) AS x(t, slot, block)
+      GROUP BY t) AS u
+WHERE b.tenant_id = u.t
+RETURNING b.tenant_id, b.calls, b.in_flight, b.blocked_until"""
+
+
+def _ending(release: str) -> str:
+    """Calls ended in one statement: their slots given back, and those Xero answered
+    counted in their organisations' days (`adapters/day_budget.py`). Each row says what
+    one budget now holds: the minute's (calls set) or the day's (calls null)."""
+    return f"""
+WITH released AS ({release}), counted AS ({count_calls(4)})
+SELECT tenant_id, calls, in_flight, blocked_until, NULL::timestamptz AS window_start,
+       NULL::int AS used, NULL::int AS xero_remaining, NULL::timestamptz AS day_blocked
+FROM released
+UNION ALL
+SELECT tenant_id, NULL::timestamptz[], NULL::timestamptz[], NULL::timestamptz,
+       window_start, used, xero_remaining, blocked_until
+FROM counted
+"""  # noqa: S608 (our own statements)
+
+
+_END_ONE = _ending(_BUDGET_RELEASE_ONE)
+_END_MANY = _ending(_BUDGET_RELEASE_MANY)
 _BUDGET_READ_MANY = (
     "SELECT tenant_id, calls, in_flight, blocked_until, clock_timestamp() AS now"
     " FROM rate_budget WHERE tenant_id = ANY($1::uuid[])"
@@ -133,12 +167,19 @@ def _found(answer: asyncpg.Record, tried: _Row, tried_at: datetime) -> _Found | 
     return _Found(row, answer["now"])
 
 
+# A call ended: its organisation, its slot, until when Xero blocks the organisation, and
+# the call to count in its day (None: not answered, or no day budget here).
+_Ending = tuple[UUID, datetime, datetime | None, Answered | None]
+
+
 class PostgresRateBudget:
     """On the `relaxed` pool: the budget is worth little after a database crash, and its
     commits are the most frequent."""
 
-    def __init__(self, relaxed: asyncpg.Pool) -> None:
+    def __init__(self, relaxed: asyncpg.Pool, day: PgDayBudget | None = None) -> None:
         self.relaxed = relaxed
+        # The organisations' days, counted as their calls end (`release_call`).
+        self.day = day
         # One writer each: two multi-row updates of the same budget rows could otherwise
         # lock them in opposite orders.
         self._call_releases = GroupedWriter(self._release_calls, writers=1,
@@ -313,43 +354,38 @@ class PostgresRateBudget:
         self._rows[tenant_id] = _Row(decision.calls, decision.in_flight, row.blocked_until)
         return 0.0, slot
 
-    async def release_call(self, tenant_id: UUID, slot: datetime, block_until: datetime | None)\
-            -> None:
-        await self._call_releases.submit((tenant_id, slot, block_until))
+    async def release_call(self, tenant_id: UUID, slot: datetime,
+                           block_until: datetime | None,
+                           answered: RateInfo | None = None) -> None:
+        """Gives the slot back; a call Xero answered is counted in the organisation's day
+        in the same statement (when this budget has the day's: `day`)."""
+        answer = None if answered is None or self.day is None else \
+            Answered(tenant_id, datetime.now(UTC), answered)
+        await self._call_releases.submit((tenant_id, slot, block_until, answer))
 
-    async def _release_calls(
-        self, releases: Sequence[tuple[UUID, datetime, datetime | None]]
-    ) -> list[None]:
-        if len(releases) == 1:
-            # The common case at a low rate. A join is planned (hash join over every
-            # organisation's row: 0.46 ms with 600 of them), this probes the key (0.08).
-            rows = await self.relaxed.fetch(_BUDGET_RELEASE_ONE, *releases[0])
+    async def _release_calls(self, releases: Sequence[_Ending]) -> list[None]:
+        answers = [answer for *_, answer in releases if answer is not None]
+        one = len(releases) == 1
+        args: list[Any] = list(releases[0][:3]) if one else [
+            [tenant for tenant, *_ in releases], [slot for _, slot, *_ in releases],
+            [block for _, _, block, _ in releases]]
+        if answers and self.day is not None:
+            rows = await self.relaxed.fetch(_END_ONE if one else _END_MANY,
+                                            *args, *count_columns(answers))
         else:
-            rows = await self._release_many(releases)
+            # One by one, the common case at a low rate: a join is planned (hash join over
+            # every organisation's row: 0.46 ms with 600 of them), this probes the key
+            # (0.08).
+            rows = await self.relaxed.fetch(
+                _BUDGET_RELEASE_ONE if one else _BUDGET_RELEASE_MANY, *args)
+        days: list[tuple[UUID, DayCount]] = []
         for record in rows:
-            self._rows[record["tenant_id"]] = _Row.of(record)
+            if record["calls"] is not None:
+                self._rows[record["tenant_id"]] = _Row.of(record)
+            else:
+                days.append((record["tenant_id"], DayCount(
+                    record["window_start"], record["used"], record["xero_remaining"],
+                    record["day_blocked"])))
+        if days and self.day is not None:
+            self.day.remember(days)
         return [None] * len(releases)
-
-    async def _release_many(
-        self, releases: Sequence[tuple[UUID, datetime, datetime | None]]
-    ) -> list[asyncpg.Record]:
-        # Aggregated per organisation first: an UPDATE applies one joined row per target
-        # row, and an organisation may end two calls in one group (its chart and a batch).
-        rows: list[asyncpg.Record] = await self.relaxed.fetch(
-            """
-            UPDATE rate_budget b SET
-                in_flight = ARRAY(SELECT s FROM unnest(b.in_flight) AS s
-                                  WHERE s <> ALL(u.slots)),
-                blocked_until = GREATEST(b.blocked_until, u.block_until)
-            FROM (SELECT t, array_agg(slot) AS slots, max(block) AS block_until
-                  FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[])
-                      AS x(t, slot, block)
-                  GROUP BY t) AS u
-            WHERE b.tenant_id = u.t
-            RETURNING b.tenant_id, b.calls, b.in_flight, b.blocked_until
-            """,
-            [tenant for tenant, _, _ in releases],
-            [slot for _, slot, _ in releases],
-            [block for _, _, block in releases],
-        )
-        return rows

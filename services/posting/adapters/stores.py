@@ -7,6 +7,7 @@ database crash, and their commits are the most frequent."""
 import asyncpg
 
 from services.posting.adapters.chart_store import PostgresChartStore
+from services.posting.adapters.day_budget import PgDayBudget
 from services.posting.adapters.leases import PostgresLeases
 from services.posting.adapters.posting_views import PostgresPostingViews
 from services.posting.adapters.postings import PostgresPostings
@@ -19,14 +20,17 @@ from shared.outbox import HandOff
 class PostingStores:
     def __init__(self, pool: asyncpg.Pool, relaxed: asyncpg.Pool | None = None,
                  handed: HandOff | None = None,
-                 installation_max_tenants: int | None = None) -> None:
+                 installation_max_tenants: int | None = None,
+                 calls_per_day: int = 5000) -> None:
         self.pool = pool
         self.relaxed = relaxed or pool
         self.recording = Recorder(unit_of_work(pool, handed))
         self.postings = PostgresPostings(pool, handed)
         self.views = PostgresPostingViews(pool)
         self.leases = PostgresLeases(self.relaxed, installation_max_tenants)
-        self.budget = PostgresRateBudget(self.relaxed)
+        # Xero's daily limit is counted as each call ends, in the minute budget's writes.
+        self.day = PgDayBudget(self.relaxed, calls_per_day)
+        self.budget = PostgresRateBudget(self.relaxed, self.day)
         self.charts = PostgresChartStore(self.relaxed)
 
     async def stop(self) -> None:

@@ -85,7 +85,11 @@ class RateBudget(Protocol):
         ...
 
     async def release_call(self, tenant_id: UUID, slot: datetime,
-                           block_until: datetime | None) -> None: ...
+                           block_until: datetime | None,
+                           answered: RateInfo | None = None) -> None:
+        """Gives the slot back; a call Xero answered (what it said of its limits) is
+        counted in the organisation's daily budget too."""
+        ...
 
 
 class ChartStore(Protocol):
