@@ -365,6 +365,8 @@ class PostgresRateBudget:
 
     async def _release_calls(self, releases: Sequence[_Ending]) -> list[None]:
         answers = [answer for *_, answer in releases if answer is not None]
+        # One by one, the common case at a low rate, probes the key (0.08 ms): a join is
+        # planned as a hash join over every organisation's row (0.46 ms with 600).
         one = len(releases) == 1
         args: list[Any] = list(releases[0][:3]) if one else [
             [tenant for tenant, *_ in releases], [slot for _, slot, *_ in releases],
@@ -373,9 +375,6 @@ class PostgresRateBudget:
             rows = await self.relaxed.fetch(_END_ONE if one else _END_MANY,
                                             *args, *count_columns(answers))
         else:
-            # One by one, the common case at a low rate: a join is planned (hash join over
-            # every organisation's row: 0.46 ms with 600 of them), this probes the key
-            # (0.08).
             rows = await self.relaxed.fetch(
                 _BUDGET_RELEASE_ONE if one else _BUDGET_RELEASE_MANY, *args)
         days: list[tuple[UUID, DayCount]] = []
