@@ -151,7 +151,14 @@ async def logged_budget(database_url: str, pools: list[asyncpg.Pool]
     """A rate budget on a pool of its own that notes every statement it sends (a pool
     like posting's: no reset statement when a connection goes back to it)."""
     sent: list[str] = []
+    pool = await _noting_pool(database_url, sent)
+    rate_budget = PostgresRateBudget(pool)
+    yield rate_budget, sent
+    await rate_budget.stop()
+    await pool.close()
 
+
+async def _noting_pool(database_url: str, sent: list[str]) -> asyncpg.Pool:
     def note(record: Any) -> None:
         # asyncpg's own look-up of a statement's types, once per statement and connection.
         if "'jit'" not in record.query and "typeinfo_tree" not in record.query:
@@ -164,10 +171,7 @@ async def logged_budget(database_url: str, pools: list[asyncpg.Pool]
                                      server_settings={"search_path": SCHEMA},
                                      connection_class=NoResetConnection)
     assert pool is not None
-    rate_budget = PostgresRateBudget(pool)
-    yield rate_budget, sent
-    await rate_budget.stop()
-    await pool.close()
+    return pool
 
 
 async def test_an_organisation_this_replica_knows_is_decided_in_one_statement(
@@ -318,3 +322,26 @@ async def test_a_write_that_waited_for_another_is_followed_by_a_read(
     held = await pools[0].fetchval(
         "SELECT in_flight FROM rate_budget WHERE tenant_id = $1", tenant)
     assert len(held) == 2 and slot in held
+
+
+async def test_a_replica_keeps_the_rows_of_the_organisations_it_called_last(
+    database_url: str, pools: list[asyncpg.Pool], repos: list[PostingStores],
+) -> None:
+    """Rows kept are bounded: the organisation called longest ago is read again."""
+    sent: list[str] = []
+    pool = await _noting_pool(database_url, sent)
+    rate_budget = PostgresRateBudget(pool, rows_kept=2)
+    try:
+        first, second, third = [s.tenant_id for s in await _recorded(repos[0], 3)]
+        limits = Limits(per_minute=60, concurrent=5)
+        for tenant in (first, second, third):
+            _, slot = await rate_budget.acquire_call(tenant, limits)
+            await rate_budget.release_call(tenant, slot, None)
+        assert list(rate_budget._rows) == [second, third]
+        sent.clear()
+        await rate_budget.acquire_call(third, limits)
+        await rate_budget.acquire_call(first, limits)
+        assert [q.split()[0] for q in sent] == ["WITH", "SELECT", "WITH"], sent
+    finally:
+        await rate_budget.stop()
+        await pool.close()

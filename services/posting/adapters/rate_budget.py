@@ -176,8 +176,11 @@ class PostgresRateBudget:
     """On the `relaxed` pool: the budget is worth little after a database crash, and its
     commits are the most frequent."""
 
-    def __init__(self, relaxed: asyncpg.Pool, day: PgDayBudget | None = None) -> None:
+    def __init__(self, relaxed: asyncpg.Pool, day: PgDayBudget | None = None,
+                 rows_kept: int = 2000) -> None:
         self.relaxed = relaxed
+        # A row holds up to a minute's call times (60): a few KB for a busy organisation.
+        self.rows_kept = rows_kept
         # The organisations' days, counted as their calls end (`release_call`).
         self.day = day
         # One writer each: two multi-row updates of the same budget rows could otherwise
@@ -185,7 +188,8 @@ class PostgresRateBudget:
         self._call_releases = GroupedWriter(self._release_calls, writers=1,
                                             name="release-call")
         self._acquires = GroupedWriter(self._acquire_group, writers=1, name="acquire-call")
-        # Each organisation's row as this replica's last statement left it.
+        # Each organisation's row as this replica's last statement left it, the oldest
+        # first.
         self._rows: dict[UUID, _Row] = {}
         # The database's clock minus ours, as last read (clock_timestamp() at the
         # database, our clock when the answer came: never ahead of the database's).
@@ -199,6 +203,14 @@ class PostgresRateBudget:
         """(0, slot) when a call may start now, else (seconds to wait, None). Requests of
         drains running side by side are decided together (see `_acquire_group`)."""
         return await self._acquires.submit((tenant_id, limits))
+
+    def _keep(self, tenant_id: UUID, row: _Row) -> None:
+        """The organisation's row as a statement left it: the latest `rows_kept` are kept
+        (one dropped is read again at its next call)."""
+        self._rows.pop(tenant_id, None)
+        self._rows[tenant_id] = row
+        if len(self._rows) > self.rows_kept:
+            del self._rows[next(iter(self._rows))]
 
     def _read_clock(self, database_now: datetime) -> None:
         self._clock_offset = database_now - datetime.now(UTC)
@@ -291,7 +303,7 @@ class PostgresRateBudget:
             return {}
         for tenant_id in won:
             decision, row = granted[tenant_id]
-            self._rows[tenant_id] = _Row(decision.calls, decision.in_flight, row.blocked_until)
+            self._keep(tenant_id, _Row(decision.calls, decision.in_flight, row.blocked_until))
             results[first_of[tenant_id]] = (0.0, decision.in_flight[-1])
         lost = {a["tenant_id"]: _found(a, granted[a["tenant_id"]][1], now)
                 for a in answers if not a["taken"]}
@@ -351,7 +363,7 @@ class PostgresRateBudget:
                 tenant_id, slot, now,
             )
             return budget.app_wait_s(now), None
-        self._rows[tenant_id] = _Row(decision.calls, decision.in_flight, row.blocked_until)
+        self._keep(tenant_id, _Row(decision.calls, decision.in_flight, row.blocked_until))
         return 0.0, slot
 
     async def release_call(self, tenant_id: UUID, slot: datetime,
@@ -380,7 +392,7 @@ class PostgresRateBudget:
         days: list[tuple[UUID, DayCount]] = []
         for record in rows:
             if record["calls"] is not None:
-                self._rows[record["tenant_id"]] = _Row.of(record)
+                self._keep(record["tenant_id"], _Row.of(record))
             else:
                 days.append((record["tenant_id"], DayCount(
                     record["window_start"], record["used"], record["xero_remaining"],
