@@ -174,6 +174,16 @@ async def _noting_pool(database_url: str, sent: list[str]) -> asyncpg.Pool:
     return pool
 
 
+async def _called_once(rate_budget: PostgresRateBudget, repo: PostingStores,
+                       limits: Limits) -> uuid.UUID:
+    """A new organisation this replica has called once: its row is this replica's copy."""
+    tenant = (await _recorded(repo, 1))[0].tenant_id
+    _, slot = await rate_budget.acquire_call(tenant, limits)
+    assert slot is not None
+    await rate_budget.release_call(tenant, slot, None)
+    return tenant
+
+
 async def test_an_organisation_this_replica_knows_is_decided_in_one_statement(
     pools: list[asyncpg.Pool], repos: list[PostingStores],
     logged_budget: tuple[PostgresRateBudget, list[str]],
@@ -181,10 +191,8 @@ async def test_an_organisation_this_replica_knows_is_decided_in_one_statement(
     """The row as the replica's last statement left it is decided on and written where
     it still is that row: a call and its release are two statements, not three."""
     rate_budget, sent = logged_budget
-    tenant = (await _recorded(repos[0], 1))[0].tenant_id
     limits = Limits(per_minute=60, concurrent=5)
-    _, slot = await rate_budget.acquire_call(tenant, limits)  # read, then written
-    await rate_budget.release_call(tenant, slot, None)
+    tenant = await _called_once(rate_budget, repos[0], limits)  # read, then written
     sent.clear()
     slots = []
     for _ in range(3):
@@ -228,11 +236,8 @@ async def test_a_copy_decided_ahead_of_the_database_clock_is_not_written(
     happen, and decided again on the database's clock the call waits: no second call in
     a minute of one."""
     rate_budget, sent = logged_budget
-    tenant = (await _recorded(repos[0], 1))[0].tenant_id
     limits = Limits(per_minute=1, concurrent=5)
-    _, first = await rate_budget.acquire_call(tenant, limits)
-    assert first
-    await rate_budget.release_call(tenant, first, None)
+    tenant = await _called_once(rate_budget, repos[0], limits)
     rate_budget._clock_offset = (rate_budget._clock_offset or timedelta()) + limits.window
     sent.clear()
     wait, slot = await rate_budget.acquire_call(tenant, limits)
@@ -299,10 +304,8 @@ async def test_a_write_that_waited_for_another_is_followed_by_a_read(
     snapshot still shows the copy, so what it found is no news. The row is read, and the
     call goes on the row as it is now."""
     rate_budget, sent = logged_budget
-    tenant = (await _recorded(repos[0], 1))[0].tenant_id
     limits = Limits(per_minute=60, concurrent=5)
-    _, slot = await rate_budget.acquire_call(tenant, limits)
-    await rate_budget.release_call(tenant, slot, None)
+    tenant = await _called_once(rate_budget, repos[0], limits)
     other = await pools[1].acquire()
     try:
         writing = other.transaction()
@@ -345,3 +348,22 @@ async def test_a_replica_keeps_the_rows_of_the_organisations_it_called_last(
     finally:
         await rate_budget.stop()
         await pool.close()
+
+
+async def test_a_row_gone_since_it_was_copied_is_made_again(
+    pools: list[asyncpg.Pool], repos: list[PostingStores],
+    logged_budget: tuple[PostgresRateBudget, list[str]],
+) -> None:
+    """The copy names a row the database no longer has: the write finds nothing, the row
+    is made again and the call granted on it."""
+    rate_budget, sent = logged_budget
+    limits = Limits(per_minute=60, concurrent=5)
+    tenant = await _called_once(rate_budget, repos[0], limits)
+    await pools[0].execute("DELETE FROM rate_budget WHERE tenant_id = $1", tenant)
+    sent.clear()
+    _, slot = await rate_budget.acquire_call(tenant, limits)
+    assert slot is not None
+    assert [q.split()[0] for q in sent] == ["WITH", "SELECT", "INSERT", "SELECT", "WITH"], sent
+    held = await pools[0].fetchval(
+        "SELECT in_flight FROM rate_budget WHERE tenant_id = $1", tenant)
+    assert held == [slot]

@@ -5,12 +5,17 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import asyncpg
 import httpx
+import pytest
 
+from services.posting.adapters.auth import AccessToken, AuthClient
 from services.posting.adapters.day_budget import PgDayBudget
+from services.posting.adapters.gateway import XeroGateway
 from services.posting.adapters.rate_budget import PostgresRateBudget
+from services.posting.adapters.xero import XeroClient
 from services.posting.domain.budget import Limits
 from services.posting.domain.day_budget import Answered
 from services.posting.domain.records import RateInfo
@@ -175,3 +180,33 @@ async def test_a_429_on_the_journal_itself_spends_no_attempt(rig: PostingRig):
         metrics = (await client.get(f"{rig.postings[0].url}/metrics")).text
     assert "glbridge_posting_xero_rate_limited_total 1.0" in metrics
 
+
+
+class _Tokens:
+    """Auth's side of a call, which this test is not about."""
+
+    async def token(self, connection_id: uuid.UUID) -> AccessToken:
+        return AccessToken("token", datetime.now(UTC) + timedelta(hours=1), None)
+
+
+async def test_a_call_whose_end_cannot_be_written_still_gives_xeros_answer(
+        database_url: str, caplog: pytest.LogCaptureFixture):
+    """The database goes away while Xero answers: the slot (it expires by itself) and the
+    day's count (Xero's own remaining count makes it good) are lost, the answer is not."""
+    await apply_migrations(database_url, "posting", MIGRATIONS)
+    pool = await create_pool(database_url, "posting", 1, 2)
+    budget = PostgresRateBudget(pool, PgDayBudget(pool, per_day=5000))
+    gateway = XeroGateway(budget, cast(XeroClient, None), cast(AuthClient, _Tokens()),
+                          Limits(), day=budget.day)
+
+    async def answered_as_the_database_goes(token: str) -> tuple[str, RateInfo]:
+        await pool.close()
+        return "journal posted", RateInfo(day_remaining=4000)
+
+    try:
+        answer = await gateway.call("put", uuid.uuid4(), uuid.uuid4(),
+                                    answered_as_the_database_goes)
+    finally:
+        await budget.stop()
+    assert answer == "journal posted"
+    assert any("could not end a Xero call" in r.getMessage() for r in caplog.records)

@@ -290,14 +290,7 @@ class PostgresRateBudget:
         )
         won = {a["tenant_id"] for a in answers if a["taken"]}
         if won and not answers[0]["counted"]:
-            # The whole app's minute is spent (10,000 calls): give every slot back.
-            await self.relaxed.execute(
-                "UPDATE rate_budget b SET in_flight = array_remove(b.in_flight, u.slot),"
-                " calls = array_remove(b.calls, u.call)"
-                " FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[])"
-                " AS u(tenant_id, slot, call) WHERE b.tenant_id = u.tenant_id",
-                list(won), [granted[t][0].in_flight[-1] for t in won],
-                [granted[t][0].calls[-1] for t in won])
+            await self._give_back({t: granted[t][0] for t in won})
             for tenant_id in won:
                 results[first_of[tenant_id]] = (budget.app_wait_s(now), None)
             return {}
@@ -343,28 +336,31 @@ class PostgresRateBudget:
                 list(row.calls), list(row.in_flight), row.blocked_until, now,
                 limits.app_per_minute,
             )
+            if answer["taken"] and not answer["counted"]:
+                await self._give_back({tenant_id: decision})
+                return budget.app_wait_s(now), None
             if answer["taken"]:
-                return await self._granted(tenant_id, row, decision, now, answer["counted"])
+                self._keep(tenant_id, _Row(decision.calls, decision.in_flight,
+                                           row.blocked_until))
+                return 0.0, decision.in_flight[-1]
             seen = _found(answer, row, now)
-            row, now, fresh = (None, None, False) if seen is None else \
-                (seen.row, seen.now, True)
-            if seen is not None:
-                self._read_clock(seen.now)
+            if seen is None:
+                row = None
+                continue
+            row, now, fresh = seen.row, seen.now, True
+            self._read_clock(now)
         return 0.01, None  # busy: the gateway asks again in a moment
 
-    async def _granted(self, tenant_id: UUID, row: _Row, decision: budget.Decision,
-                       now: datetime, counted: bool) -> tuple[float, Any]:
-        slot = decision.in_flight[-1]
-        if not counted:
-            # The whole app's minute is spent (10,000 calls): give the slot back.
-            await self.relaxed.execute(
-                "UPDATE rate_budget SET in_flight = array_remove(in_flight, $2),"
-                " calls = array_remove(calls, $3) WHERE tenant_id = $1",
-                tenant_id, slot, now,
-            )
-            return budget.app_wait_s(now), None
-        self._keep(tenant_id, _Row(decision.calls, decision.in_flight, row.blocked_until))
-        return 0.0, slot
+    async def _give_back(self, granted: dict[UUID, budget.Decision]) -> None:
+        """The whole app's minute is spent (10,000 calls): the slots and calls just
+        written are taken out again."""
+        await self.relaxed.execute(
+            "UPDATE rate_budget b SET in_flight = array_remove(b.in_flight, u.slot),"
+            " calls = array_remove(b.calls, u.call)"
+            " FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[])"
+            " AS u(tenant_id, slot, call) WHERE b.tenant_id = u.tenant_id",
+            list(granted), [d.in_flight[-1] for d in granted.values()],
+            [d.calls[-1] for d in granted.values()])
 
     async def release_call(self, tenant_id: UUID, slot: datetime,
                            block_until: datetime | None,
@@ -376,6 +372,7 @@ class PostgresRateBudget:
         await self._call_releases.submit((tenant_id, slot, block_until, answer))
 
     async def _release_calls(self, releases: Sequence[_Ending]) -> list[None]:
+        # Only made where there is a day budget (`release_call`).
         answers = [answer for *_, answer in releases if answer is not None]
         # One by one, the common case at a low rate, probes the key (0.08 ms): a join is
         # planned as a hash join over every organisation's row (0.46 ms with 600).
@@ -383,7 +380,7 @@ class PostgresRateBudget:
         args: list[Any] = list(releases[0][:3]) if one else [
             [tenant for tenant, *_ in releases], [slot for _, slot, *_ in releases],
             [block for _, _, block, _ in releases]]
-        if answers and self.day is not None:
+        if answers:
             rows = await self.relaxed.fetch(_END_ONE if one else _END_MANY,
                                             *args, *count_columns(answers))
         else:
@@ -397,6 +394,6 @@ class PostgresRateBudget:
                 days.append((record["tenant_id"], DayCount(
                     record["window_start"], record["used"], record["xero_remaining"],
                     record["day_blocked"])))
-        if days and self.day is not None:
+        if self.day is not None:
             self.day.remember(days)
         return [None] * len(releases)

@@ -27,6 +27,7 @@ from shared.unit_of_work import PostgresUnitOfWork
 DAYS_CHANNEL = "totals_days"
 SETUPS_CHANNEL = "totals_setups"
 
+
 class PgSetupRepository:
     def __init__(self, uow: PostgresUnitOfWork) -> None:
         self.uow = uow
