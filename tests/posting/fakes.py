@@ -87,6 +87,12 @@ class FakeDayRevisions:
     def __init__(self, table: FakeRecording) -> None:
         self.table = table
 
+    async def record_if_unseen(self, days: Sequence[Day], plan: RecordingPlan) -> bool:
+        if any(self.table.day(*day) for day in days):
+            return False
+        self.table.apply(plan)
+        return True
+
     async def lock_and_read(self, days: Sequence[Day]) -> dict[Day, list[DayRow]]:
         return {day: [_read(row) for row in self.table.day(*day)] for day in days
                 if self.table.day(*day)}

@@ -14,8 +14,7 @@ import pytest
 from services.posting.adapters.rate_budget import PostgresRateBudget
 from services.posting.adapters.stores import PostingStores
 from services.posting.domain.budget import Limits
-from shared.db import NoResetConnection
-from tests.posting.conftest import SCHEMA, Store, day_event
+from tests.posting.conftest import Store, day_event, noting_pool
 
 
 async def _recorded(repo: PostingStores, count: int) -> list[Store]:
@@ -151,27 +150,11 @@ async def logged_budget(database_url: str, pools: list[asyncpg.Pool]
     """A rate budget on a pool of its own that notes every statement it sends (a pool
     like posting's: no reset statement when a connection goes back to it)."""
     sent: list[str] = []
-    pool = await _noting_pool(database_url, sent)
+    pool = await noting_pool(database_url, sent)
     rate_budget = PostgresRateBudget(pool)
     yield rate_budget, sent
     await rate_budget.stop()
     await pool.close()
-
-
-async def _noting_pool(database_url: str, sent: list[str]) -> asyncpg.Pool:
-    def note(record: Any) -> None:
-        # asyncpg's own look-up of a statement's types, once per statement and connection.
-        if "'jit'" not in record.query and "typeinfo_tree" not in record.query:
-            sent.append(record.query)
-
-    async def log_queries(connection: asyncpg.Connection) -> None:
-        connection.add_query_logger(note)
-
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2, init=log_queries,
-                                     server_settings={"search_path": SCHEMA},
-                                     connection_class=NoResetConnection)
-    assert pool is not None
-    return pool
 
 
 async def _called_once(rate_budget: PostgresRateBudget, repo: PostingStores,
@@ -332,7 +315,7 @@ async def test_a_replica_keeps_the_rows_of_the_organisations_it_called_last(
 ) -> None:
     """Rows kept are bounded: the organisation called longest ago is read again."""
     sent: list[str] = []
-    pool = await _noting_pool(database_url, sent)
+    pool = await noting_pool(database_url, sent)
     rate_budget = PostgresRateBudget(pool, rows_kept=2)
     try:
         first, second, third = [s.tenant_id for s in await _recorded(repos[0], 3)]

@@ -36,6 +36,18 @@ class PostgresDayRevisions:
         self.uow = uow
         self.reposts = reposts or PostgresReposts()
 
+    async def record_if_unseen(self, days: Sequence[Day], plan: RecordingPlan) -> bool:
+        """One statement, committed on its own (migration 010): the plan's inserts, under
+        the days' locks, if none of the days has a posting yet."""
+        assert not self.uow.in_transaction, "a batch of first sights commits on its own"
+        recorded: bool = await self.uow.conn.fetchval(
+            "SELECT record_first_sights($1::text[], $2::text[], $3::date[], $4::int[],"
+            " $5::uuid[], $6::uuid[], $7::uuid[], $8::text[], $9::text[], $10::text[],"
+            " $11::text[], $12::text[])",
+            _lock_keys(days), *plan_columns(plan.inserts),
+        )
+        return recorded
+
     async def lock_and_read(self, days: Sequence[Day]) -> dict[Day, list[DayRow]]:
         """Revisions of one day are decided one at a time across replicas: an advisory
         lock per day, taken in a fixed order so two batches never deadlock. The lock is
@@ -44,7 +56,7 @@ class PostgresDayRevisions:
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext(k)) FROM unnest($1::text[]) AS k"
             " ORDER BY k",
-            [f"{store}:{day.isoformat()}" for store, day in days],
+            _lock_keys(days),
         )
         rows = await conn.fetch(
             POSTINGS_OF_DAYS,
@@ -90,6 +102,11 @@ class PostgresDayRevisions:
         # The outcomes and their events in one statement: the unit of work hands the
         # events off after COMMIT.
         self.uow.written_in_transaction(await write_outcomes(conn, outcomes))
+
+
+def _lock_keys(days: Sequence[Day]) -> list[str]:
+    """A day's advisory lock key, the same in `record_first_sights` (migration 010)."""
+    return [f"{store}:{day.isoformat()}" for store, day in days]
 
 
 def plan_columns(

@@ -57,6 +57,12 @@ class RecordingPlan:
         self.supersede: dict[int, list[int]] = {}
         self.reopen: list[Reopen] = []
 
+    def only_new_postings(self) -> bool:
+        """Pending postings to insert and nothing else: what a batch decides when none of
+        its days is recorded and none comes twice with revisions out of order."""
+        return (bool(self.inserts) and not self.events and not self.supersede
+                and not self.reopen)
+
     def decide(self, event: StoreTotalsClosed, day: list[DayRow]) -> Recorded:
         same = next((r for r in day if r["revision"] == event.revision), None)
         if same is not None:

@@ -26,6 +26,12 @@ Day = tuple[str, date]  # (store_id, business_date)
 class DayRevisions(Protocol):
     """The postings of whole days, inside the unit of work's transaction."""
 
+    async def record_if_unseen(self, days: Sequence[Day], plan: RecordingPlan) -> bool:
+        """The plan's inserts, committed on their own, if none of `days` has a posting
+        yet (looked for under the days' locks); False, and nothing written, otherwise.
+        Outside the unit of work's transaction: call it before any write."""
+        ...
+
     async def lock_and_read(self, days: Sequence[Day]) -> dict[Day, list[DayRow]]:
         """Each day's revisions, the days locked against other recordings until the end
         of the unit of work (taken in one fixed order, so two never deadlock)."""
