@@ -3,6 +3,7 @@ a generic plan made while their table was empty. PostgreSQL caches a prepared st
 plan after a few runs and keeps it as the table grows: a plan that scans the table when
 it is small scans every row later (in a fresh database, for the whole of a busy day)."""
 
+import re
 from pathlib import Path
 
 import asyncpg
@@ -52,4 +53,19 @@ async def test_a_claim_reads_due_postings_and_their_days_through_indexes_on_an_e
                               "'{00000000-0000-0000-0000-000000000001}', 50")
     assert "Index Scan using postings_tenant_due" in plan, plan
     assert plan.count("postings_store_id_business_date_revision_key") == 2, plan
+    assert "Seq Scan" not in plan, plan
+
+
+async def test_the_first_sights_look_up_probes_the_index_on_an_empty_table(
+    database_url: str,
+) -> None:
+    """`record_first_sights` (posting's migration 010) looks its days up in PL/pgSQL,
+    whose statements keep their plans as prepared statements do."""
+    function = (SERVICES / "posting" / "migrations" / "010_first_sights.sql").read_text()
+    found = re.search(r"IF (EXISTS \(.*?\)) THEN", function, re.DOTALL)
+    assert found is not None, "the look-up before the inserts"
+    sql = "SELECT " + found.group(1).replace("store_ids", "$1").replace("business_dates", "$2")
+    plan = await generic_plan(database_url, "posting", sql, "text[], date[]",
+                              "'{12,13}', '{2026-11-24,2026-11-25}'")
+    assert "Index Only Scan using postings_store_id_business_date_revision_key" in plan, plan
     assert "Seq Scan" not in plan, plan
