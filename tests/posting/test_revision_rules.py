@@ -222,6 +222,23 @@ def test_revisions_planned_in_one_batch_supersede_each_other() -> None:
     assert plan.events[-1].errors == [superseded_error(2)]
 
 
+def test_only_a_plan_of_new_pending_postings_may_be_written_in_one_statement() -> None:
+    """What `Recorder` writes with `record_first_sights`: inserts of pending postings and
+    nothing else (a revision superseded in the batch has an outcome to publish)."""
+    other = Store("store-2", uuid.uuid4(), uuid.uuid4())
+    new_days = RecordingPlan()
+    days: dict[str, list[dict[str, object]]] = {STORE.store_id: [], other.store_id: []}
+    for store in (STORE, other, STORE):  # the third a duplicate: nothing more to insert
+        new_days.decide(day_event(store), days[store.store_id])
+    assert new_days.only_new_postings() and len(new_days.inserts) == 2
+    superseded_in_batch = RecordingPlan()
+    day: list[dict[str, object]] = []
+    for revision in (1, 2):
+        superseded_in_batch.decide(day_event(STORE, DAY, revision=revision), day)
+    assert not superseded_in_batch.only_new_postings()
+    assert not RecordingPlan().only_new_postings()
+
+
 def test_a_failed_day_asked_for_again_is_reopened_as_pending() -> None:
     plan = RecordingPlan()
     first = day_event(STORE, DAY)
