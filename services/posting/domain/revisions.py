@@ -59,7 +59,8 @@ class RecordingPlan:
 
     def only_new_postings(self) -> bool:
         """Pending postings to insert and nothing else: what a batch decides when none of
-        its days is recorded and none comes twice with revisions out of order."""
+        its days is recorded yet and none comes with two revisions (the older one's
+        outcome is an event to publish)."""
         return (bool(self.inserts) and not self.events and not self.supersede
                 and not self.reopen)
 
