@@ -21,6 +21,7 @@ import psutil
 from pydantic import SecretStr
 
 from services.totals.adapters.auth_client import AuthClient
+from services.totals.adapters.first_closes import PgFirstCloses
 from services.totals.adapters.unit_of_work import unit_of_work
 from services.totals.domain import examples as totals_examples
 from services.totals.domain.journal import build_day
@@ -54,7 +55,8 @@ async def measure(postgres_url: str, closes: int, compression: str | None) -> No
 async def _closes(pool: asyncpg.Pool, closes: int) -> None:
     # Closes only: the auth service is never asked.
     auth = AuthClient("http://127.0.0.1:9", SecretStr("unused"), 1.0)
-    service = TotalsService(unit_of_work(pool), auth)
+    first_closes = PgFirstCloses(pool)
+    service = TotalsService(unit_of_work(pool), first_closes, auth)
     setups = [SetupRecord(f"{100 + n}", KeyRecord(f"hash{n}", uuid.uuid4(), uuid.uuid4(),
                                                   "Bench Ltd", ACTIVE),
                           totals_examples.example_store_setup(), datetime.now(UTC))
@@ -76,6 +78,7 @@ async def _closes(pool: asyncpg.Pool, closes: int) -> None:
     print(f"{closes} first closes: {elapsed / closes * 1000:.3f} ms each; PostgreSQL backend "
           f"CPU {server / closes * 1000:.3f} ms, client CPU {client / closes * 1000:.3f} ms "
           f"per close")
+    await first_closes.stop()
     await auth.close()
 
 

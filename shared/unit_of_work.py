@@ -76,7 +76,6 @@ class PostgresUnitOfWork(AbstractUnitOfWork):
         self.handed = handed or HandOff(limit=0)
         self._conn: asyncpg.Connection | None = None
         self._tx: asyncpg.transaction.Transaction | None = None
-        self._committed_alone: list[OutboxRow] = []
         self._written: list[OutboxRow] = []
 
     @property
@@ -96,10 +95,6 @@ class PostgresUnitOfWork(AbstractUnitOfWork):
     def in_transaction(self) -> bool:
         return self._tx is not None
 
-    def committed_alone(self, rows: list[OutboxRow]) -> None:
-        """Outbox rows a single statement already committed: handed off at `commit`."""
-        self._committed_alone += rows
-
     def written_in_transaction(self, rows: list[OutboxRow]) -> None:
         """Outbox rows a statement wrote inside the transaction, with the change that
         caused them: handed off after COMMIT, gone with a rollback."""
@@ -109,7 +104,6 @@ class PostgresUnitOfWork(AbstractUnitOfWork):
     async def _begin(self) -> None:
         self._conn = await self.pool.acquire()
         self._tx = None
-        self._committed_alone = []
         self._written = []
 
     async def _end(self) -> None:
@@ -124,16 +118,13 @@ class PostgresUnitOfWork(AbstractUnitOfWork):
         tx, self._tx = self._tx, None
         if tx is not None:
             await tx.commit()
-        done = self._committed_alone + self._written + rows
-        self._committed_alone, self._written = [], []
+        done = self._written + rows
+        self._written = []
         self.handed(done)
 
     async def rollback(self) -> None:
         self._new_events = []
         self._written = []
-        # Committed by their own statement: a rollback does not take them back.
-        alone, self._committed_alone = self._committed_alone, []
-        self.handed(alone)
         tx, self._tx = self._tx, None
         if tx is not None:
             await tx.rollback()

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.totals.adapters.auth_client import AuthClient
+from services.totals.adapters.first_closes import PgFirstCloses
 from services.totals.adapters.notifier import DayNotifier
 from services.totals.adapters.ops_reader import OpsReader
 from services.totals.adapters.ops_sessions import PgOpsSessions
@@ -91,7 +92,9 @@ async def bootstrap(app: FastAPI, settings: TotalsSettings,
     checker = PostingSetupChecker(settings.posting_url, settings.totals_service_token,
                                   settings.setup_check_timeout_s)
     stack.push_async_callback(checker.close)
-    service = TotalsService(unit_of_work(pool, handed), auth, checker)
+    first_closes = PgFirstCloses(pool, handed)
+    stack.push_async_callback(first_closes.stop)
+    service = TotalsService(unit_of_work(pool, handed), first_closes, auth, checker)
     notifier = DayNotifier(settings.database_url, SCHEMA,
                            on_setup_changed=service.setups.evict,
                            on_connected=service.setups.clear)

@@ -12,11 +12,12 @@ from services.totals.domain.setup import StoreSetup
 from services.totals.service_layer.unit_of_work import (
     ConcurrentClose,
     DayKey,
+    FirstClose,
     KeyInUse,
     MissingKey,
     TotalsUnitOfWork,
 )
-from shared.contracts.events import Event, Journal, StoreTotalsClosed, Trigger
+from shared.contracts.events import Event, Journal, Trigger
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
@@ -69,6 +70,24 @@ class FakeSetups:
         return changed
 
 
+class FakeFirstCloses:
+    """Writes a first close straight into the database, as its one statement commits."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def add_first(self, close: FirstClose) -> datetime | None:
+        key = (close.store_id, close.business_date)
+        if key in self.db.days:
+            return None
+        self.db.days[key] = DayRecord(close.store_id, close.business_date, close.state,
+                                      close.totals, close.journal, close.trigger.value, NOW,
+                                      NOW)
+        self.db.versions[key] = self.db.versions.get(key, 0) + 1
+        self.db.outbox += [close.event] if close.event is not None else []
+        return NOW
+
+
 class FakeDays:
     def __init__(self, db: FakeDatabase, uow: "FakeTotalsUnitOfWork") -> None:
         self.db = db
@@ -85,19 +104,6 @@ class FakeDays:
     async def get_for_update(self, store_id: str, business_date: date) -> DayRecord | None:
         self.locked.add((store_id, business_date))
         return await self.get(store_id, business_date)
-
-    async def add_first(
-        self, store_id: str, business_date: date, state: DayState, totals: dict[str, Any],
-        journal: Journal | None, trigger: Trigger, event: StoreTotalsClosed | None,
-    ) -> datetime | None:
-        key = (store_id, business_date)
-        if key in self._all():
-            return None
-        self.db.days[key] = DayRecord(store_id, business_date, state, totals, journal,
-                                      trigger.value, NOW, NOW)
-        self.db.versions[key] = self.db.versions.get(key, 0) + 1
-        self.db.outbox += [event] if event is not None else []
-        return NOW
 
     async def write_revision(
         self, store_id: str, business_date: date, state: DayState, totals: dict[str, Any],

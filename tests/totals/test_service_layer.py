@@ -29,7 +29,12 @@ from shared.contracts.events import (
 )
 from shared.contracts.pos import PosReprintRequested, PosRequestRefused
 from shared.contracts.pos import Problem as PosProblem
-from tests.totals.fakes import FakeAuth, FakeDatabase, FakeTotalsUnitOfWork
+from tests.totals.fakes import (
+    FakeAuth,
+    FakeDatabase,
+    FakeFirstCloses,
+    FakeTotalsUnitOfWork,
+)
 from tests.totals.support import failed, succeeded
 
 DAY = date(2026, 11, 27)
@@ -53,8 +58,8 @@ def auth() -> FakeAuth:
 
 
 @pytest.fixture
-def service(uow: UnitOfWorkFactory, auth: FakeAuth) -> TotalsService:
-    return TotalsService(uow, auth)
+def service(uow: UnitOfWorkFactory, db: FakeDatabase, auth: FakeAuth) -> TotalsService:
+    return TotalsService(uow, FakeFirstCloses(db), auth)
 
 
 def new_key(auth: FakeAuth, store_id: str, connection_id: uuid.UUID = CONNECTION,

@@ -18,8 +18,7 @@ from services.totals.service_layer.unit_of_work import (
     KeyInUse,
     MissingKey,
 )
-from shared.contracts.events import Journal, StoreTotalsClosed, Trigger
-from shared.outbox import outbox_row
+from shared.contracts.events import Journal, Trigger
 from shared.unit_of_work import PostgresUnitOfWork
 
 # A day's change is notified on DAYS_CHANNEL only while someone waits on its store
@@ -123,26 +122,6 @@ class PgDayRepository:
         for day in days:
             await _notify_day(conn, day.store_id, day.business_date)
         return days
-
-    async def add_first(
-        self, store_id: str, business_date: date, state: DayState, totals: dict[str, Any],
-        journal: Journal | None, trigger: Trigger, event: StoreTotalsClosed | None,
-    ) -> datetime | None:
-        """ONE statement, atomic on its own: no BEGIN/COMMIT round trips."""
-        assert not self.uow.in_transaction, "a first close commits on its own"
-        row = outbox_row(event) if event is not None else None
-        stamp: datetime | None = await self.uow.conn.fetchval(
-            FIRST_CLOSE_SQL,
-            store_id, business_date, state.fingerprint, json.dumps(totals, sort_keys=True),
-            journal.model_dump_json() if journal is not None else None,
-            state.status.value, trigger.value,
-            row.event_id if row else None, row.event_type if row else None,
-            row.correlation_id if row else None, row.body if row else None,
-            DAYS_CHANNEL, _day_payload(store_id, business_date),
-        )
-        if stamp is not None and row is not None:
-            self.uow.committed_alone([row])
-        return stamp
 
     async def states_of(self, keys: list[DayKey]) -> dict[DayKey, tuple[DayState, str]]:
         rows = await self.uow.conn.fetch(STATES_OF_DAYS, [store for store, _ in keys],
@@ -249,25 +228,6 @@ STATES_OF_DAYS = (
     " xmin::text AS version"
     " FROM days WHERE store_id = k.store_id AND business_date = k.day OFFSET 0) AS d"
 )
-
-# The outbox row is written as `shared.outbox.enqueue` writes it (same columns), folded
-# into the one statement; the caller hands it to the relay once the statement returns.
-FIRST_CLOSE_SQL = """
-WITH day AS (
-    INSERT INTO days (store_id, business_date, revision, fingerprint, totals, journal,
-                      status, trigger)
-    VALUES ($1, $2, 1, $3, $4::jsonb, $5::jsonb, $6, $7)
-    ON CONFLICT DO NOTHING RETURNING closed_at
-), revision AS (
-    INSERT INTO day_revisions (store_id, business_date, revision, totals, journal)
-    SELECT $1, $2, 1, $4::jsonb, $5::jsonb FROM day
-), event AS (
-    INSERT INTO outbox (event_id, event_type, correlation_id, body)
-    SELECT $8::uuid, $9::text, $10::text, $11::text FROM day WHERE $8::uuid IS NOT NULL
-)
-SELECT closed_at, CASE WHEN store_watched($1) THEN pg_notify($12, $13) END FROM day
-"""
-
 
 
 def _day_payload(store_id: str, business_date: date) -> str:

@@ -30,9 +30,10 @@ from services.totals.service_layer.outcomes import closed_event, release_held
 from services.totals.service_layer.ports import CheckUnavailable, KeyVerifier, SetupChecker
 from services.totals.service_layer.unit_of_work import (
     ConcurrentClose,
+    FirstClose,
+    FirstCloses,
     KeyInUse,
     MissingKey,
-    TotalsUnitOfWork,
     UnitOfWorkFactory,
 )
 from shared.contracts.events import Event, Trigger
@@ -147,9 +148,10 @@ NEEDS_NEW_KEY_PROBLEM = {
 
 
 class TotalsService:
-    def __init__(self, uow: UnitOfWorkFactory, auth: KeyVerifier,
+    def __init__(self, uow: UnitOfWorkFactory, first_closes: FirstCloses, auth: KeyVerifier,
                  checker: SetupChecker | None = None) -> None:
         self.uow = uow
+        self.first_closes = first_closes
         self.auth = auth
         self.checker = checker
         self.setups = SetupCache(self.setup_of)
@@ -323,13 +325,14 @@ class TotalsService:
         self, setup: SetupRecord, business_date: date, totals: dict[str, Any], day: BuiltDay,
         trigger: Trigger,
     ) -> tuple[Decision, DayRecord]:
-        """One short transaction: the day, its revision, its event (outbox), a NOTIFY."""
+        """One short transaction: the day, its revision, its event (outbox), a NOTIFY.
+        A day closed for the first time (the common case) is one write, grouped with the
+        first closes that arrive with it."""
+        first = await self._first_close(setup, business_date, totals, day, trigger)
+        if first is not None:
+            return first
         store_id = setup.store_id
         async with self.uow() as uow:
-            first = await _first_close(uow, setup, business_date, totals, day, trigger)
-            if first is not None:
-                await uow.commit()
-                return first
             current = await uow.days.get_for_update(store_id, business_date)
             decision = decide_close(current.state if current else None, day,
                                     setup.setup.auto_post, setup.connection_ok)
@@ -344,6 +347,26 @@ class TotalsService:
                 uow.add_event(closed_event(store_id, business_date, decision.state.revision,
                                            journal, trigger, setup))
             await uow.commit()
+        return decision, DayRecord(store_id, business_date, decision.state, totals, journal,
+                                   trigger.value, stamp, stamp)
+
+    async def _first_close(
+        self, setup: SetupRecord, business_date: date, totals: dict[str, Any], day: BuiltDay,
+        trigger: Trigger,
+    ) -> tuple[Decision, DayRecord] | None:
+        """The day written with its event at once, on its own; None when the day exists:
+        take the full path."""
+        store_id = setup.store_id
+        decision = decide_close(None, day, setup.setup.auto_post, setup.connection_ok)
+        journal = None if day.nothing_to_post else make_journal(store_id, business_date, 1,
+                                                                day)
+        event = None
+        if decision.publish and journal is not None:
+            event = closed_event(store_id, business_date, 1, journal, trigger, setup)
+        stamp = await self.first_closes.add_first(FirstClose(
+            store_id, business_date, decision.state, totals, journal, trigger, event))
+        if stamp is None:
+            return None
         return decision, DayRecord(store_id, business_date, decision.state, totals, journal,
                                    trigger.value, stamp, stamp)
 
@@ -374,25 +397,6 @@ class TotalsService:
             await uow.commit()
         return decision
 
-
-async def _first_close(
-    uow: TotalsUnitOfWork, setup: SetupRecord, business_date: date, totals: dict[str, Any],
-    day: BuiltDay, trigger: Trigger,
-) -> tuple[Decision, DayRecord] | None:
-    """The common case, a day closed for the first time, in one write committed on its
-    own. None when the day exists: take the full path."""
-    store_id = setup.store_id
-    decision = decide_close(None, day, setup.setup.auto_post, setup.connection_ok)
-    journal = None if day.nothing_to_post else make_journal(store_id, business_date, 1, day)
-    event = None
-    if decision.publish and journal is not None:
-        event = closed_event(store_id, business_date, 1, journal, trigger, setup)
-    stamp = await uow.days.add_first(store_id, business_date, decision.state, totals,
-                                     journal, trigger, event)
-    if stamp is None:
-        return None
-    return decision, DayRecord(store_id, business_date, decision.state, totals, journal,
-                               trigger.value, stamp, stamp)
 
 
 def _current(record: SetupRecord | None) -> CurrentKey | None:

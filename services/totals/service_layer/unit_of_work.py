@@ -3,6 +3,7 @@ repositories. `adapters/unit_of_work.py` keeps them in PostgreSQL; the tests hav
 in-memory ones."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -28,6 +29,28 @@ class ConcurrentClose(Exception):
     """Two first closes of one day raced; the loser runs again and sees the winner's."""
 
 
+@dataclass(frozen=True)
+class FirstClose:
+    """A day closed for the first time: its first revision, and the event that posts it
+    (None when it is not to be posted)."""
+
+    store_id: str
+    business_date: date
+    state: DayState
+    totals: dict[str, Any]
+    journal: Journal | None
+    trigger: Trigger
+    event: StoreTotalsClosed | None
+
+
+class FirstCloses(Protocol):
+    async def add_first(self, close: FirstClose) -> datetime | None:
+        """The day with its event, committed at once on its own (the common case, one
+        atomic write); when, or None when the day was there already and nothing was
+        written."""
+        ...
+
+
 class SetupRepository(Protocol):
     async def get(self, store_id: str) -> SetupRecord | None: ...
 
@@ -49,14 +72,6 @@ class DayRepository(Protocol):
 
     async def get_for_update(self, store_id: str, business_date: date) -> DayRecord | None:
         """The day, locked until the unit of work ends: no other writer changes it."""
-        ...
-
-    async def add_first(
-        self, store_id: str, business_date: date, state: DayState, totals: dict[str, Any],
-        journal: Journal | None, trigger: Trigger, event: StoreTotalsClosed | None,
-    ) -> datetime | None:
-        """A day's first close with its event, committed at once on its own (the common
-        case, one atomic write); when it is closed: None, and nothing written."""
         ...
 
     async def write_revision(
