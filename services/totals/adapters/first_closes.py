@@ -20,21 +20,21 @@ from shared.outbox import HandOff, OutboxRow, outbox_row
 # migration 006), with the payload `write_states` sends.
 FIRST_CLOSES_SQL = """
 WITH given AS (
-    SELECT * FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[],
-                         $6::text[], $7::text[], $8::uuid[], $9::text[], $10::text[],
-                         $11::text[])
+    SELECT store_id, business_date, fingerprint, totals::jsonb, journal::jsonb, status,
+           trigger, event_id, event_type, correlation_id, body
+    FROM unnest($1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::uuid[], $9::text[], $10::text[], $11::text[])
         AS g(store_id, business_date, fingerprint, totals, journal, status, trigger,
              event_id, event_type, correlation_id, body)
 ), day AS (
     INSERT INTO days (store_id, business_date, revision, fingerprint, totals, journal,
                       status, trigger)
-    SELECT store_id, business_date, 1, fingerprint, totals::jsonb, journal::jsonb, status,
-           trigger
+    SELECT store_id, business_date, 1, fingerprint, totals, journal, status, trigger
     FROM given ORDER BY store_id, business_date
     ON CONFLICT DO NOTHING RETURNING store_id, business_date, closed_at
 ), revision AS (
     INSERT INTO day_revisions (store_id, business_date, revision, totals, journal)
-    SELECT g.store_id, g.business_date, 1, g.totals::jsonb, g.journal::jsonb
+    SELECT g.store_id, g.business_date, 1, g.totals, g.journal
     FROM given g JOIN day USING (store_id, business_date)
 ), event AS (
     INSERT INTO outbox (event_id, event_type, correlation_id, body)
