@@ -5,6 +5,7 @@ there already (or twice in the group) is left to the full path."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,24 @@ async def test_a_day_not_to_be_posted_is_written_without_an_event(statements) ->
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(handed.take(10, 60), 0.2)
+
+
+async def test_a_close_the_database_refuses_fails_alone(statements) -> None:
+    """PostgreSQL's jsonb cannot hold a NUL character: that close's group is written
+    again one close at a time, and only that close fails."""
+    pool, _ = statements
+    closes = PgFirstCloses(pool)
+    good, other = first_close("12"), first_close("13")
+    refused = replace(first_close("14"), totals={"note": "\x00"})
+    try:
+        answers = await asyncio.gather(*(closes.add_first(c) for c in (good, refused, other)),
+                                       return_exceptions=True)
+        with pytest.raises(asyncpg.DataError):
+            await closes.add_first(refused)  # alone in its group
+    finally:
+        await closes.stop()
+    assert isinstance(answers[0], datetime) and isinstance(answers[2], datetime)
+    assert isinstance(answers[1], asyncpg.DataError), answers[1]
+    stores = [r["store_id"] for r in await rows(pool, "SELECT store_id FROM days")]
+    assert sorted(stores) == ["12", "13"]
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 2

@@ -6,6 +6,7 @@ PostgreSQL one commit and one round trip instead of one per close."""
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeAlias
 
 import asyncpg
 
@@ -48,31 +49,60 @@ FROM day
 """
 
 
+# What the database refuses in one close's values (a document it cannot store, a
+# constraint), as against its being unreachable, which fails every close alike.
+REFUSED = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
+# When a close was written; None when its day was there already; the database's refusal
+# of that close alone.
+Written: TypeAlias = datetime | asyncpg.PostgresError | None
+
+
 class PgFirstCloses:
     """Commits on `pool`, then hands the committed events to this process's relay."""
 
     def __init__(self, pool: asyncpg.Pool, handed: HandOff | None = None) -> None:
         self.pool = pool
         self.handed = handed or HandOff(limit=0)
-        self._groups = GroupedWriter(self._write_groups, name="first-closes")
+        self._groups: GroupedWriter[FirstClose, Written] = GroupedWriter(
+            self._write_groups, name="first-closes")
 
     async def stop(self) -> None:
         await self._groups.stop()
 
     async def add_first(self, close: FirstClose) -> datetime | None:
-        return await self._groups.submit(close)
+        written = await self._groups.submit(close)
+        if isinstance(written, Exception):
+            raise written
+        return written
 
-    async def _write_groups(self, closes: Sequence[FirstClose]) -> list[datetime | None]:
+    async def _write_groups(self, closes: Sequence[FirstClose]) -> list[Written]:
         # A day twice in one group (a POS sending its close again at once) is written for
         # the first; the second finds it written, as it would in a later group.
         first_of: dict[DayKey, FirstClose] = {}
         for close in closes:
             first_of.setdefault((close.store_id, close.business_date), close)
-        written = await self._write(list(first_of.values()))
-        return [written.get((c.store_id, c.business_date)) if first_of[
+        written = await self._write_or_each_alone(list(first_of.values()))
+        return [written[(c.store_id, c.business_date)] if first_of[
             (c.store_id, c.business_date)] is c else None for c in closes]
 
-    async def _write(self, closes: list[FirstClose]) -> dict[DayKey, datetime]:
+    async def _write_or_each_alone(self, closes: list[FirstClose]) -> dict[DayKey, Written]:
+        """A close the database refuses fails alone: the group is written again one close
+        at a time. An unreachable database fails them all, as it would each."""
+        try:
+            return await self._write(closes)
+        except REFUSED:
+            if len(closes) == 1:
+                raise
+        written: dict[DayKey, Written] = {}
+        for close in closes:
+            try:
+                written |= await self._write([close])
+            except REFUSED as exc:
+                written[(close.store_id, close.business_date)] = exc
+        return written
+
+    async def _write(self, closes: list[FirstClose]) -> dict[DayKey, Written]:
         events = [outbox_row(c.event) if c.event is not None else None for c in closes]
         rows = await self.pool.fetch(
             FIRST_CLOSES_SQL,
@@ -91,7 +121,8 @@ class PgFirstCloses:
         )
         written = {(r["store_id"], r["business_date"]): r["closed_at"] for r in rows}
         self.handed(_committed(closes, events, written))
-        return written
+        return {(c.store_id, c.business_date): written.get((c.store_id, c.business_date))
+                for c in closes}
 
 
 def _committed(closes: list[FirstClose], events: list[OutboxRow | None],
