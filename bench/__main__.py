@@ -40,6 +40,7 @@ from bench.hops import HOPS, hop_latencies, reported_commits
 from bench.profile import Profiler
 from bench.provision import Store, provision_stores
 from bench.sdk_script import ScriptDay, SdkScript
+from bench.statements import Statements
 from glbridge.processes import free_port
 from glbridge.system import Ports, System
 from services.totals.domain import examples as totals_examples
@@ -86,6 +87,7 @@ class Figures:
 
 async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scenario,
                        amqp_url: str, profile_dir: Path | None = None,
+                       statements: Statements | None = None,
                        ) -> tuple[Figures, list[Store]]:
     sandbox = system.sandbox_url
     await client.delete(f"{sandbox}/_control/faults")
@@ -112,6 +114,8 @@ async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scen
     profiler = Profiler(pids, profile_dir, scenario.name) if profile_dir else None
     if profiler:
         profiler.start()
+    if statements:
+        await statements.start()
     try:
         plan = list(schedule(stores, scenario.days))
         await close_days(system.totals_url, plan, run, scenario.offered_per_s)
@@ -125,6 +129,8 @@ async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scen
         samples = await watch.stop()
         if profiler:
             profiler.stop()
+        if statements:
+            await statements.write(scenario.name)
         await listener.close()
     after = (await client.get(f"{sandbox}/_control/stats")).json()
     figures = _figures(scenario, run, before, after, samples, stores)
@@ -276,6 +282,9 @@ async def main(args: argparse.Namespace) -> None:
     from glbridge.cli import migrate_all
 
     await migrate_all(database_url)
+    statements = Statements(database_url, args.statements) if args.statements else None
+    if statements:
+        await statements.check()
     system.start()
     chosen = scenarios(args.quick)
     wanted = set(args.only.split(",")) if args.only else set(chosen) | set(BULK)
@@ -301,13 +310,13 @@ async def main(args: argparse.Namespace) -> None:
                 floors.append(await floor_now(amqp_url))
             async with _client() as client:
                 figures, stores = await run_scenario(system, client, scenario, amqp_url,
-                                                     args.profile)
+                                                     args.profile, statements)
                 results[name] = figures
                 if name == "latency_300ms" and not args.no_peers:
                     sdk = await run_sdk_peer(client, system, stores, 300, args.sdk_days)
             if name == "throughput":
                 floors.append(await floor_now(amqp_url))
-        await run_bulk(system, amqp_url, wanted, args.quick, extra, log_dir)
+        await run_bulk(system, amqp_url, wanted, args.quick, extra, log_dir, statements)
         floors.append(await floor_now(amqp_url))
     finally:
         system.stop()
@@ -332,7 +341,8 @@ BULK = ("backfill", "many_orgs", "replicas")
 
 
 async def run_bulk(system: System, amqp_url: str, wanted: set[str], quick: bool,
-                   extra: dict[str, Any], log_dir: Path) -> None:
+                   extra: dict[str, Any], log_dir: Path,
+                   statements: Statements | None = None) -> None:
     scale = 10 if quick else 1
     if "many_orgs" in wanted:
         console.print(f"running many_orgs: {1000 // scale} organisations x 1 day within a "
@@ -350,7 +360,7 @@ async def run_bulk(system: System, amqp_url: str, wanted: set[str], quick: bool,
         async with _client() as client:
             extra["replicas_3_vs_1"] = await bulk.replicas(
                 client, system.database_url, amqp_url, 3000 // scale, 500 // scale,
-                log_dir=log_dir)
+                log_dir=log_dir, statements=statements)
         console.print(extra["replicas_3_vs_1"])
 
 
@@ -496,6 +506,10 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, default=None, metavar="DIR",
                         help="py-spy each service during each scenario into DIR "
                              "(summarise with python -m bench.profile DIR/*.txt)")
+    parser.add_argument("--statements", type=Path, default=None, metavar="DIR",
+                        help="PostgreSQL's statements of each measured phase into DIR "
+                             "(needs pg_stat_statements; compare two with "
+                             "python -m bench.statements A.json B.json)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting of every service (e.g. POSTING_CHART_TTL_S=86400)")
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")

@@ -38,6 +38,7 @@ from bench.drive import (
 )
 from bench.hops import reported_commits
 from bench.provision import Store, provision_stores
+from bench.statements import Statements
 from glbridge.processes import ServiceProcess, free_port
 from glbridge.system import Ports, System
 from shared.contracts import examples
@@ -250,7 +251,8 @@ def _cpu_by_service(samples: dict[str, Any]) -> dict[str, float]:
 
 async def replicas(client: httpx.AsyncClient, database_url: str, amqp_url: str,
                    days: int = 3000, organisations: int = 500, latency_ms: int = 300,
-                   log_dir: Path | None = None) -> dict[str, Any]:
+                   log_dir: Path | None = None, statements: Statements | None = None,
+                   ) -> dict[str, Any]:
     """The same days through 1 and then 3 replicas of totals and posting (back to back,
     fresh organisations each), Xero's limits and latency: throughput 3 / 1. A system of
     its own, every process with the same small pools."""
@@ -258,15 +260,15 @@ async def replicas(client: httpx.AsyncClient, database_url: str, amqp_url: str,
     await asyncio.to_thread(system.start)
     try:
         return await _replicas(client, system, amqp_url, days, organisations, latency_ms,
-                               log_dir)
+                               log_dir, statements)
     finally:
         system.stop()
         await delete_namespace(amqp_url, system.namespace)
 
 
 async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, days: int,
-                    organisations: int, latency_ms: int, log_dir: Path | None
-                    ) -> dict[str, Any]:
+                    organisations: int, latency_ms: int, log_dir: Path | None,
+                    statements: Statements | None) -> dict[str, Any]:
     sandbox = system.sandbox_url
     (await client.put(f"{sandbox}/_control/limits", json=REAL_LIMITS)).raise_for_status()
     figures: dict[str, Any] = {}
@@ -295,10 +297,14 @@ async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, da
             calls_before = await calls_by_replica(client, postings)
             before = await stats(client, sandbox)
             commits_before = await reported_commits(system.database_url)
+            if statements:
+                await statements.start()
             watch = ProcessWatch(_pids(system, more))
             run, elapsed = await run_days(client, system, amqp_url, stores,
                                           days // organisations, None, totals)
             cpu = await watch.stop()
+            if statements:
+                await statements.write(f"replicas_{count}")
             committed = await reported_commits(system.database_url) - commits_before
             after = await stats(client, sandbox)
             calls_after = await calls_by_replica(client, postings)
