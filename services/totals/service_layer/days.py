@@ -398,7 +398,6 @@ class TotalsService:
         return decision
 
 
-
 def _current(record: SetupRecord | None) -> CurrentKey | None:
     if record is None:
         return None
