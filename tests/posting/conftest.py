@@ -34,7 +34,7 @@ from shared.contracts.events import (
     money,
 )
 from shared.contracts.registry import EventRegistry
-from shared.db import NoResetConnection, apply_migrations, create_pool
+from shared.db import apply_migrations, create_pool
 from shared.messaging.broker import Broker
 from shared.messaging.topology import TOTALS_RESULTS_QUEUE, topology
 from tests.support.processes import ServiceProcess, free_port
@@ -339,24 +339,6 @@ async def pools(database_url: str) -> AsyncIterator[list[asyncpg.Pool]]:
     yield made
     for pool in made:
         await pool.close()
-
-
-async def noting_pool(database_url: str, sent: list[str]) -> asyncpg.Pool:
-    """A pool on the posting schema that notes each statement it sends in `sent`."""
-
-    def note(record: Any) -> None:
-        # asyncpg's own look-up of a statement's types, once per statement and connection.
-        if "'jit'" not in record.query and "typeinfo_tree" not in record.query:
-            sent.append(record.query)
-
-    async def log_queries(connection: asyncpg.Connection) -> None:
-        connection.add_query_logger(note)
-
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2, init=log_queries,
-                                     server_settings={"search_path": SCHEMA},
-                                     connection_class=NoResetConnection)
-    assert pool is not None
-    return pool
 
 
 @pytest.fixture

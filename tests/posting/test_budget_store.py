@@ -14,7 +14,8 @@ import pytest
 from services.posting.adapters.rate_budget import PostgresRateBudget
 from services.posting.adapters.stores import PostingStores
 from services.posting.domain.budget import Limits
-from tests.posting.conftest import Store, day_event, noting_pool
+from tests.posting.conftest import SCHEMA, Store, day_event
+from tests.support.statements import noting_pool
 
 
 async def _recorded(repo: PostingStores, count: int) -> list[Store]:
@@ -150,7 +151,7 @@ async def logged_budget(database_url: str, pools: list[asyncpg.Pool]
     """A rate budget on a pool of its own that notes every statement it sends (a pool
     like posting's: no reset statement when a connection goes back to it)."""
     sent: list[str] = []
-    pool = await noting_pool(database_url, sent)
+    pool = await noting_pool(database_url, SCHEMA, sent)
     rate_budget = PostgresRateBudget(pool)
     yield rate_budget, sent
     await rate_budget.stop()
@@ -315,7 +316,7 @@ async def test_a_replica_keeps_the_rows_of_the_organisations_it_called_last(
 ) -> None:
     """Rows kept are bounded: the organisation called longest ago is read again."""
     sent: list[str] = []
-    pool = await noting_pool(database_url, sent)
+    pool = await noting_pool(database_url, SCHEMA, sent)
     rate_budget = PostgresRateBudget(pool, rows_kept=2)
     try:
         first, second, third = [s.tenant_id for s in await _recorded(repos[0], 3)]

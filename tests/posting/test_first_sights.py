@@ -15,14 +15,15 @@ from services.posting.domain.model import State
 from services.posting.domain.revisions import Recorded, RecordingPlan
 from services.posting.service_layer.recording import Recorder
 from shared.db import apply_migrations
-from tests.posting.conftest import DAY, MIGRATIONS, SCHEMA, Store, day_event, noting_pool
+from tests.posting.conftest import DAY, MIGRATIONS, SCHEMA, Store, day_event
+from tests.support.statements import noting_pool
 
 
 @pytest.fixture
 async def noted(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, list[str]]]:
     await apply_migrations(database_url, SCHEMA, MIGRATIONS)
     sent: list[str] = []
-    pool = await noting_pool(database_url, sent)
+    pool = await noting_pool(database_url, SCHEMA, sent)
     yield pool, sent
     await pool.close()
 

@@ -21,8 +21,9 @@ from services.totals.domain.records import ACTIVE, KeyRecord, SetupRecord
 from services.totals.service_layer.outcomes import closed_event
 from services.totals.service_layer.unit_of_work import FirstClose
 from shared.contracts.events import Trigger
-from shared.db import NoResetConnection, apply_migrations
+from shared.db import apply_migrations, create_pool
 from shared.outbox import HandOff
+from tests.support.statements import noting_pool
 
 MIGRATIONS = Path(__file__).parents[2] / "services" / "totals" / "migrations"
 DAY = date(2026, 11, 27)
@@ -33,14 +34,7 @@ async def statements(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, lis
     """The totals schema, and a pool on it that notes each statement it sends."""
     await apply_migrations(database_url, "totals", MIGRATIONS)
     sent: list[str] = []
-
-    async def log_queries(connection: asyncpg.Connection) -> None:
-        connection.add_query_logger(lambda record: sent.append(record.query))
-
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2, init=log_queries,
-                                     server_settings={"search_path": "totals"},
-                                     connection_class=NoResetConnection)
-    assert pool is not None
+    pool = await noting_pool(database_url, "totals", sent)
     yield pool, sent
     await pool.close()
 
@@ -153,3 +147,22 @@ async def test_a_close_the_database_refuses_fails_alone(statements) -> None:
     stores = [r["store_id"] for r in await rows(pool, "SELECT store_id FROM days")]
     assert sorted(stores) == ["12", "13"]
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
+
+
+async def test_a_database_gone_fails_every_close_of_the_group_and_writes_nothing(
+    statements, database_url: str,
+) -> None:
+    """Every caller gets the error (a 503 at the HTTP door, shared/web.py), so each POS
+    sends its close again; nothing is half written."""
+    pool, _ = statements
+    gone = await create_pool(database_url, "totals", 1, 2)
+    await gone.close()
+    closes = PgFirstCloses(gone)
+    try:
+        answers = await asyncio.gather(
+            *(closes.add_first(first_close(store)) for store in ("12", "13", "14")),
+            return_exceptions=True)
+    finally:
+        await closes.stop()
+    assert all(isinstance(a, asyncpg.InterfaceError) for a in answers), answers
+    assert await pool.fetchval("SELECT count(*) FROM days") == 0
