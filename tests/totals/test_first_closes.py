@@ -30,7 +30,7 @@ DAY = date(2026, 11, 27)
 
 
 @pytest.fixture
-async def statements(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, list[str]]]:
+async def noted(database_url: str) -> AsyncIterator[tuple[asyncpg.Pool, list[str]]]:
     """The totals schema, and a pool on it that notes each statement it sends."""
     await apply_migrations(database_url, "totals", MIGRATIONS)
     sent: list[str] = []
@@ -57,8 +57,8 @@ async def rows(pool: asyncpg.Pool, sql: str) -> list[dict[str, Any]]:
     return [dict(r) for r in await pool.fetch(sql)]
 
 
-async def test_closes_arriving_together_are_written_in_one_statement(statements) -> None:
-    pool, sent = statements
+async def test_closes_arriving_together_are_written_in_one_statement(noted) -> None:
+    pool, sent = noted
     handed = HandOff()
     closes = PgFirstCloses(pool, handed)
     given = [first_close(str(100 + n)) for n in range(20)]
@@ -81,9 +81,9 @@ async def test_closes_arriving_together_are_written_in_one_statement(statements)
 
 
 async def test_a_day_twice_in_a_group_is_written_once_and_the_second_takes_the_full_path(
-    statements,
+    noted,
 ) -> None:
-    pool, _ = statements
+    pool, _ = noted
     closes = PgFirstCloses(pool)
     first, again, other = first_close("12"), first_close("12"), first_close("13")
     try:
@@ -97,8 +97,8 @@ async def test_a_day_twice_in_a_group_is_written_once_and_the_second_takes_the_f
     assert await pool.fetchval("SELECT count(*) FROM day_revisions") == 2
 
 
-async def test_a_day_already_closed_is_left_as_it_is(statements) -> None:
-    pool, _ = statements
+async def test_a_day_already_closed_is_left_as_it_is(noted) -> None:
+    pool, _ = noted
     closes = PgFirstCloses(pool)
     try:
         assert await closes.add_first(first_close("12")) is not None
@@ -112,8 +112,8 @@ async def test_a_day_already_closed_is_left_as_it_is(statements) -> None:
     assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
 
 
-async def test_a_day_not_to_be_posted_is_written_without_an_event(statements) -> None:
-    pool, _ = statements
+async def test_a_day_not_to_be_posted_is_written_without_an_event(noted) -> None:
+    pool, _ = noted
     handed = HandOff()
     closes = PgFirstCloses(pool, handed)
     held = first_close("12", posted=False)
@@ -128,10 +128,10 @@ async def test_a_day_not_to_be_posted_is_written_without_an_event(statements) ->
         await asyncio.wait_for(handed.take(10, 60), 0.2)
 
 
-async def test_a_close_the_database_refuses_fails_alone(statements) -> None:
+async def test_a_close_the_database_refuses_fails_alone(noted) -> None:
     """PostgreSQL's jsonb cannot hold a NUL character: that close's group is written
     again one close at a time, and only that close fails."""
-    pool, _ = statements
+    pool, _ = noted
     closes = PgFirstCloses(pool)
     good, other = first_close("12"), first_close("13")
     refused = replace(first_close("14"), totals={"note": "\x00"})
@@ -150,11 +150,11 @@ async def test_a_close_the_database_refuses_fails_alone(statements) -> None:
 
 
 async def test_a_database_gone_fails_every_close_of_the_group_and_writes_nothing(
-    statements, database_url: str,
+    noted, database_url: str,
 ) -> None:
     """Every caller gets the error (a 503 at the HTTP door, shared/web.py), so each POS
     sends its close again; nothing is half written."""
-    pool, _ = statements
+    pool, _ = noted
     gone = await create_pool(database_url, "totals", 1, 2)
     await gone.close()
     closes = PgFirstCloses(gone)

@@ -81,10 +81,9 @@ class PgFirstCloses:
         # the first; the second finds it written, as it would in a later group.
         first_of: dict[DayKey, FirstClose] = {}
         for close in closes:
-            first_of.setdefault((close.store_id, close.business_date), close)
+            first_of.setdefault(_day(close), close)
         written = await self._write_or_each_alone(list(first_of.values()))
-        return [written[(c.store_id, c.business_date)] if first_of[
-            (c.store_id, c.business_date)] is c else None for c in closes]
+        return [written[_day(c)] if first_of[_day(c)] is c else None for c in closes]
 
     async def _write_or_each_alone(self, closes: list[FirstClose]) -> dict[DayKey, Written]:
         """A close the database refuses fails alone: the group is written again one close
@@ -99,7 +98,7 @@ class PgFirstCloses:
             try:
                 written |= await self._write([close])
             except REFUSED as exc:
-                written[(close.store_id, close.business_date)] = exc
+                written[_day(close)] = exc
         return written
 
     async def _write(self, closes: list[FirstClose]) -> dict[DayKey, Written]:
@@ -121,11 +120,14 @@ class PgFirstCloses:
         )
         written = {(r["store_id"], r["business_date"]): r["closed_at"] for r in rows}
         self.handed(_committed(closes, events, written))
-        return {(c.store_id, c.business_date): written.get((c.store_id, c.business_date))
-                for c in closes}
+        return {_day(c): written.get(_day(c)) for c in closes}
+
+
+def _day(close: FirstClose) -> DayKey:
+    return close.store_id, close.business_date
 
 
 def _committed(closes: list[FirstClose], events: list[OutboxRow | None],
                written: dict[DayKey, datetime]) -> list[OutboxRow]:
     return [event for close, event in zip(closes, events, strict=True)
-            if event is not None and (close.store_id, close.business_date) in written]
+            if event is not None and _day(close) in written]

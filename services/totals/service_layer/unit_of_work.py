@@ -46,8 +46,8 @@ class FirstClose:
 class FirstCloses(Protocol):
     async def add_first(self, close: FirstClose) -> datetime | None:
         """The day with its event, committed at once on its own (the common case, one
-        atomic write); when, or None when the day was there already and nothing was
-        written."""
+        atomic write). Returns when the day was closed, or None when it was there
+        already and nothing was written."""
         ...
 
 
