@@ -316,7 +316,8 @@ async def main(args: argparse.Namespace) -> None:
                     sdk = await run_sdk_peer(client, system, stores, 300, args.sdk_days)
             if name == "throughput":
                 floors.append(await floor_now(amqp_url))
-        await run_bulk(system, amqp_url, wanted, args.quick, extra, log_dir, statements)
+        await run_bulk(system, amqp_url, wanted, args.quick, extra, log_dir, statements,
+                       args.profile)
         floors.append(await floor_now(amqp_url))
     finally:
         system.stop()
@@ -342,7 +343,8 @@ BULK = ("backfill", "many_orgs", "replicas")
 
 async def run_bulk(system: System, amqp_url: str, wanted: set[str], quick: bool,
                    extra: dict[str, Any], log_dir: Path,
-                   statements: Statements | None = None) -> None:
+                   statements: Statements | None = None,
+                   profile_dir: Path | None = None) -> None:
     scale = 10 if quick else 1
     if "many_orgs" in wanted:
         console.print(f"running many_orgs: {1000 // scale} organisations x 1 day within a "
@@ -360,7 +362,7 @@ async def run_bulk(system: System, amqp_url: str, wanted: set[str], quick: bool,
         async with _client() as client:
             extra["replicas_3_vs_1"] = await bulk.replicas(
                 client, system.database_url, amqp_url, 3000 // scale, 500 // scale,
-                log_dir=log_dir, statements=statements)
+                log_dir=log_dir, statements=statements, profile_dir=profile_dir)
         console.print(extra["replicas_3_vs_1"])
 
 

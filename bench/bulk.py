@@ -37,6 +37,7 @@ from bench.drive import (
     watch_outcomes,
 )
 from bench.hops import reported_commits
+from bench.profile import Profiler
 from bench.provision import Store, provision_stores
 from bench.statements import Statements
 from glbridge.processes import ServiceProcess, free_port
@@ -252,7 +253,7 @@ def _cpu_by_service(samples: dict[str, Any]) -> dict[str, float]:
 async def replicas(client: httpx.AsyncClient, database_url: str, amqp_url: str,
                    days: int = 3000, organisations: int = 500, latency_ms: int = 300,
                    log_dir: Path | None = None, statements: Statements | None = None,
-                   ) -> dict[str, Any]:
+                   profile_dir: Path | None = None) -> dict[str, Any]:
     """The same days through 1 and then 3 replicas of totals and posting (back to back,
     fresh organisations each), Xero's limits and latency: throughput 3 / 1. A system of
     its own, every process with the same small pools."""
@@ -260,7 +261,7 @@ async def replicas(client: httpx.AsyncClient, database_url: str, amqp_url: str,
     await asyncio.to_thread(system.start)
     try:
         return await _replicas(client, system, amqp_url, days, organisations, latency_ms,
-                               log_dir, statements)
+                               log_dir, statements, profile_dir)
     finally:
         system.stop()
         await delete_namespace(amqp_url, system.namespace)
@@ -268,7 +269,8 @@ async def replicas(client: httpx.AsyncClient, database_url: str, amqp_url: str,
 
 async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, days: int,
                     organisations: int, latency_ms: int, log_dir: Path | None,
-                    statements: Statements | None) -> dict[str, Any]:
+                    statements: Statements | None, profile_dir: Path | None
+                    ) -> dict[str, Any]:
     sandbox = system.sandbox_url
     (await client.put(f"{sandbox}/_control/limits", json=REAL_LIMITS)).raise_for_status()
     figures: dict[str, Any] = {}
@@ -300,9 +302,15 @@ async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, da
             if statements:
                 await statements.start()
             watch = ProcessWatch(_pids(system, more))
+            profiler = Profiler(_pids(system, more), profile_dir, f"replicas_{count}") \
+                if profile_dir else None
+            if profiler:
+                profiler.start()
             run, elapsed = await run_days(client, system, amqp_url, stores,
                                           days // organisations, None, totals)
             cpu = await watch.stop()
+            if profiler:
+                profiler.stop()
             if statements:
                 await statements.write(f"replicas_{count}")
             committed = await reported_commits(system.database_url) - commits_before

@@ -1,8 +1,9 @@
 """Consumes one queue: parse, handle, then ack; retries through delay queues.
 
 The handler decides an event's fate and must have recorded and published its outcome
-before it returns: only then is the delivery acked. A message no contract describes is
-dead-lettered with the reason in its headers and the consumer carries on.
+before it returns: only then is the delivery acked (together with its neighbours:
+`acks.py`). A message no contract describes is dead-lettered with the reason in its
+headers and the consumer carries on.
 """
 
 import logging
@@ -11,11 +12,14 @@ from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, DeliveryMode
+from aio_pika.exceptions import ChannelInvalidStateError
+from aiormq.abc import AbstractChannel as AmqpChannel
 
 from shared.contracts.events import Event
 from shared.contracts.registry import EventRegistry, UnreadableMessage
 from shared.logging import correlation_id
-from shared.messaging.broker import ATTEMPT_HEADER, DEAD_REASON_HEADER, Broker, PublishFailed
+from shared.messaging.acks import ChannelAcks
+from shared.messaging.broker import ATTEMPT_HEADER, DEAD_REASON_HEADER, Broker
 from shared.messaging.topology import ConsumerQueue
 from shared.metrics import EVENTS_CONSUMED
 
@@ -59,6 +63,9 @@ class Consumer:
         self.prefetch = prefetch
         self.queue_name = broker.topology.queue_name(queue)
         self._channel: AbstractChannel | None = None
+        # The acks of the channel deliveries come on; a channel opened again after a lost
+        # connection numbers its deliveries from 1 again.
+        self._acks: tuple[AmqpChannel, ChannelAcks] | None = None
 
     async def start(self) -> None:
         self._channel = await self.broker.connection.channel()
@@ -67,15 +74,36 @@ class Consumer:
         await queue.consume(self._on_message)
 
     async def stop(self) -> None:
+        if self._acks is not None:
+            await self._acks[1].close()
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
 
+    def _acks_of(self, message: AbstractIncomingMessage) -> ChannelAcks:
+        channel = message.channel
+        if self._acks is None or self._acks[0] is not channel:
+            self._acks = (channel, ChannelAcks())
+        return self._acks[1]
+
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         try:
+            acks = self._acks_of(message)
+        except ChannelInvalidStateError:
+            return  # closed since it delivered: the broker delivers the message again
+        try:
             await self._process(message)
-        except PublishFailed:
-            log.warning("could not route message %s; returning it", message.message_id)
-            await message.nack(requeue=True)
+        except Exception as exc:
+            # Its retry or dead letter could not be published (PublishFailed: not routed
+            # or not confirmed). Never acked, so never counted below a `multiple` ack.
+            log.warning("could not settle message %s (%r); returning it", message.message_id,
+                        exc)
+            try:
+                await message.nack(requeue=True)
+            except Exception:
+                return  # the channel is gone, and the message with it back to the queue
+            acks.returned(message)
+        else:
+            acks.finished(message)
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
         try:
@@ -103,8 +131,6 @@ class Consumer:
             # A bug or an outage of our own (database down): retry, never lose it.
             log.exception("handler failed on %s", event.event_id)
             outcome = await self._retry(event, message, f"{type(exc).__name__}: {exc}")
-        else:
-            await message.ack()
         event_type: str = event.event_type  # type: ignore[attr-defined]
         EVENTS_CONSUMED.labels(self.queue.name, event_type, outcome).inc()
 
@@ -122,7 +148,6 @@ class Consumer:
         await self.broker.publish_to_queue(
             delay_queue, _copy(message, {ATTEMPT_HEADER: attempt, "x-last-error": reason[:500]})
         )
-        await message.ack()
         return "retry"
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
@@ -132,7 +157,6 @@ class Consumer:
             self.queue_name,
             _copy(message, {DEAD_REASON_HEADER: reason[:2000], "x-dead-queue": self.queue_name}),
         )
-        await message.ack()
 
 
 def _attempt(message: AbstractIncomingMessage) -> int:

@@ -1,0 +1,146 @@
+"""Acks in few frames: which deliveries a `multiple` ack may cover, and that none waits
+on a slow neighbour; then the consumer on a real RabbitMQ."""
+
+import asyncio
+from typing import cast
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+
+from shared.contracts.events import Event
+from shared.contracts.registry import EventRegistry
+from shared.messaging.acks import ChannelAcks
+from shared.messaging.broker import Broker
+from shared.messaging.consumer import Consumer
+from tests.shared.conftest import QUEUE, failed_event
+
+HOLD_S = 0.05
+
+
+class Delivery:
+    """What ChannelAcks uses of aio-pika's message: its tag and its ack."""
+
+    def __init__(self, tag: int, sent: list[tuple[int, bool]]) -> None:
+        self.delivery_tag = tag
+        self.sent = sent
+
+    async def ack(self, multiple: bool = False) -> None:
+        self.sent.append((self.delivery_tag, multiple))
+
+
+def deliveries(count: int) -> tuple[list[AbstractIncomingMessage], list[tuple[int, bool]]]:
+    sent: list[tuple[int, bool]] = []
+    return [cast(AbstractIncomingMessage, Delivery(tag, sent))
+            for tag in range(1, count + 1)], sent
+
+
+async def turns(count: int = 3) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_deliveries_finished_in_one_turn_are_acked_by_one_frame():
+    messages, sent = deliveries(20)
+    acks = ChannelAcks(HOLD_S)
+    for message in reversed(messages):  # in any order
+        acks.finished(message)
+    await turns()
+    assert sent == [(20, True)]
+
+
+async def test_a_delivery_not_finished_is_never_covered_by_a_multiple_ack():
+    messages, sent = deliveries(4)
+    acks = ChannelAcks(HOLD_S)
+    acks.finished(messages[0])
+    for message in messages[2:]:
+        acks.finished(message)
+    await turns()
+    assert sent == [(1, True)]  # not up to 4: delivery 2 is still being handled
+    await asyncio.sleep(HOLD_S * 3)
+    assert sorted(sent[1:]) == [(3, False), (4, False)]  # held, then acked alone
+    acks.finished(messages[1])
+    await turns()
+    assert sent[3:] == [(2, True)]  # covers only 2: 3 and 4 were acked already
+
+
+async def test_a_returned_delivery_is_passed_over_but_not_acked():
+    messages, sent = deliveries(3)
+    acks = ChannelAcks(HOLD_S)
+    acks.finished(messages[0])
+    acks.returned(messages[1])  # nacked: no longer outstanding at the broker
+    await turns()
+    assert sent == [(1, True)]
+    acks.finished(messages[2])
+    await turns()
+    assert sent[1:] == [(3, True)]
+
+
+async def test_close_sends_what_is_due_and_held_and_waits_for_it():
+    messages, sent = deliveries(3)
+    acks = ChannelAcks(hold_s=60.0)
+    acks.finished(messages[0])
+    acks.finished(messages[2])
+    await acks.close()
+    assert sorted(sent) == [(1, True), (3, False)]
+
+
+async def queued(broker: Broker) -> int:
+    channel = await broker.connection.channel()
+    try:
+        queue = await channel.declare_queue(broker.topology.queue_name(QUEUE), passive=True)
+        count = queue.declaration_result.message_count
+        assert count is not None
+        return count
+    finally:
+        await channel.close()
+
+
+async def consume_until(broker: Broker, handle, handled: list[Event], count: int) -> Consumer:
+    consumer = Consumer(broker, QUEUE, EventRegistry(), handle)
+    await consumer.start()
+    for _ in range(200):
+        if len(handled) >= count:
+            break
+        await asyncio.sleep(0.05)
+    assert len(handled) >= count
+    return consumer
+
+
+async def test_every_delivery_handled_is_acked_and_none_comes_back(broker: Broker):
+    handled: list[Event] = []
+
+    async def handle(event: Event) -> None:
+        await asyncio.sleep(0.01 * (len(handled) % 3))  # finishing out of order
+        handled.append(event)
+
+    await asyncio.gather(*(broker.publish(failed_event(f"A{i}")) for i in range(40)))
+    consumer = await consume_until(broker, handle, handled, 40)
+    await consumer.stop()  # its unacked deliveries would return to the queue
+    assert await queued(broker) == 0
+    assert len(handled) == 40
+
+
+async def test_a_slow_delivery_returns_alone_when_the_consumer_stops(broker: Broker):
+    release = asyncio.Event()
+    handled: list[Event] = []
+    first = failed_event("slow")
+
+    async def handle(event: Event) -> None:
+        if event.event_id == first.event_id:
+            await release.wait()
+        handled.append(event)
+
+    await broker.publish(first)
+    for i in range(5):
+        await broker.publish(failed_event(f"B{i}"))
+    consumer = await consume_until(broker, handle, handled, 5)
+    await asyncio.sleep(0.3)  # past the hold: the five behind the slow one are acked
+    channel = consumer._channel
+    assert channel is not None
+    await channel.close()  # as a lost connection: what is unacked goes back
+    release.set()
+    assert await queued(broker) == 1
+    back = await (await (await broker.connection.channel()).get_queue(
+        broker.topology.queue_name(QUEUE))).get(no_ack=True)
+    assert isinstance(back, aio_pika.abc.AbstractIncomingMessage)
+    assert back.message_id == str(first.event_id)
