@@ -22,7 +22,7 @@ class GroupedWriter(Generic[Item, Result]):
         self,
         write_many: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         max_group: int = 200,
-        writers: int = 2,
+        writers: int = 1,
         name: str = "grouped-writer",
         on_group: Callable[[int], None] | None = None,
     ) -> None:
@@ -39,8 +39,12 @@ class GroupedWriter(Generic[Item, Result]):
         """Starts the writers; `submit` also does so in a loop that has none yet."""
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        # Two groups may be written at once, so one slow commit does not stall the rest;
-        # `write_many` must keep concurrent groups apart (locks taken in a fixed order).
+        # One group at a time by default: a second writer took each item the moment it
+        # arrived while the first wrote, so groups were half as full, for no gain in
+        # latency that could be measured (see docs/performance.md,
+        # "Acks together, groups one at a time").
+        # With `writers` > 1, `write_many` must keep concurrent groups apart (locks
+        # taken in a fixed order).
         self._tasks = [asyncio.create_task(self._run(), name=f"{self.name}-{i}")
                        for i in range(self.writers)]
 
