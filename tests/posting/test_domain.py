@@ -237,9 +237,19 @@ def test_idempotency_key_is_stable_and_short():
 
 
 def test_decimals_are_written_as_exact_numbers():
-    text = dumps({"LineAmount": Decimal("12345678901234.56"), "Other": "x"})
-    assert json.loads(text, parse_float=Decimal)["LineAmount"] == Decimal("12345678901234.56")
-    assert '"LineAmount": 12345678901234.56' in text
+    text = dumps({"LineAmount": Decimal("12345678901234.56"), "Other": "x",
+                  "Small": Decimal("1E-7"), "Negative": Decimal("-0.10")})
+    read = json.loads(text, parse_float=Decimal)
+    assert read["LineAmount"] == Decimal("12345678901234.56")
+    assert read["Small"] == Decimal("1E-7") and read["Negative"] == Decimal("-0.10")
+    assert '"LineAmount":12345678901234.56' in text  # a number, not a string
+
+
+def test_what_is_not_a_finite_number_is_refused_not_written():
+    with pytest.raises(TypeError, match="NaN"):
+        dumps({"LineAmount": Decimal("NaN")})
+    with pytest.raises(TypeError, match="cannot encode"):
+        dumps({"When": object()})
 
 
 async def test_the_allowance_bounds_what_concurrent_drains_hold() -> None:

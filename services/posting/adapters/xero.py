@@ -7,7 +7,6 @@ rejected), a 403 (the organisation is gone or access was revoked), a 429 with it
 
 import base64
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -18,6 +17,7 @@ from urllib.parse import quote, urlencode
 from uuid import UUID
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from services.posting.adapters.http import timeout
@@ -78,10 +78,6 @@ class Answer:
     status: int
 
 
-_MARK = "\u0000dec:"
-_MARKED = re.compile(r'"\\u0000dec:([-0-9.]+)"')
-
-
 def modified_since(date_header: str | None) -> str | None:
     """The next `If-Modified-Since` after an answer sent at `date_header` (HTTP date), in
     the form Xero documents: a UTC timestamp to the second, `2020-02-06T12:17:43`
@@ -101,13 +97,14 @@ def modified_since(date_header: str | None) -> str | None:
 
 def dumps(payload: Any) -> str:
     """JSON with `Decimal` written as an exact number (never through float)."""
+    return orjson.dumps(payload, default=_exact_number).decode()
 
-    def mark(value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return f"{_MARK}{value}"
-        raise TypeError(f"cannot encode {type(value).__name__}")
 
-    return _MARKED.sub(r"\1", json.dumps(payload, default=mark))
+def _exact_number(value: Any) -> orjson.Fragment:
+    # A Fragment is written as it is: the Decimal's own digits, as a JSON number.
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value))
+    raise TypeError(f"cannot encode {value!r} in a Xero request")
 
 
 def void_body(journal_id: UUID, journal: Mapping[str, Any], status: str = "VOIDED") -> str:
