@@ -23,8 +23,12 @@ log = logging.getLogger(__name__)
 class ChannelAcks:
     """The deliveries of one channel (whose tags count 1, 2, 3, ... from its opening)."""
 
-    def __init__(self, hold_s: float = 0.05) -> None:
+    def __init__(self, hold_s: float = 0.05, most_kept: int = 10_000) -> None:
         self.hold_s = hold_s
+        # Deliveries settled behind one that never finishes (a handler that hangs) are
+        # forgotten past this many: the floor then stays below them for good, and what
+        # follows is acked alone, never by a `multiple` ack.
+        self.most_kept = most_kept
         # Every delivery at or below `_floor - 1` is settled.
         self._floor = 1
         # Finished deliveries above the floor: the message to ack, or None once it was
@@ -51,8 +55,15 @@ class ChannelAcks:
             if below is not None:
                 self._due = below
             self._floor += 1
+        if len(self._finished) > self.most_kept:
+            self._forget_settled()
         if self._flush_soon is None:
             self._flush_soon = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _forget_settled(self) -> None:
+        log.warning("delivery %d has not finished behind %d others: acking one by one",
+                    self._floor, len(self._finished))
+        self._finished = {tag: m for tag, m in self._finished.items() if m is not None}
 
     def _flush(self) -> None:
         self._flush_soon = None

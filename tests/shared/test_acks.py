@@ -144,3 +144,17 @@ async def test_a_slow_delivery_returns_alone_when_the_consumer_stops(broker: Bro
         broker.topology.queue_name(QUEUE))).get(no_ack=True)
     assert isinstance(back, aio_pika.abc.AbstractIncomingMessage)
     assert back.message_id == str(first.event_id)
+
+
+async def test_behind_a_delivery_that_never_finishes_what_is_kept_stays_bounded():
+    messages, sent = deliveries(40)
+    acks = ChannelAcks(hold_s=0.01, most_kept=10)
+    for message in messages[1:]:  # delivery 1 hangs
+        acks.finished(message)
+        await asyncio.sleep(0.02)  # each acked alone once held
+    assert len(acks._finished) <= 10
+    assert sorted(sent) == [(tag, False) for tag in range(2, 41)]
+    acks.finished(messages[0])  # at last: acked alone, never past what was forgotten
+    await turns()
+    assert sent[-1] == (1, True)
+    assert all(not multiple for tag, multiple in sent if tag > 1)
