@@ -246,7 +246,7 @@ def test_decimals_are_written_as_exact_numbers():
 
 
 def test_what_is_not_a_finite_number_is_refused_not_written():
-    with pytest.raises(TypeError, match="not JSON serializable: decimal.Decimal"):
+    with pytest.raises(TypeError, match=r"not JSON serializable: decimal\.Decimal"):
         dumps({"LineAmount": Decimal("NaN")})
     with pytest.raises(TypeError, match="not JSON serializable: object"):
         dumps({"When": object()})
