@@ -67,11 +67,14 @@ class ChannelAcks:
 
     def _flush(self) -> None:
         self._flush_soon = None
+        self._send_due()
+        if self._hold is None and any(m is not None for m in self._finished.values()):
+            self._hold = asyncio.get_running_loop().call_later(self.hold_s, self._ack_held)
+
+    def _send_due(self) -> None:
         if self._due is not None:
             self._send(self._due, multiple=True)
             self._due = None
-        if self._hold is None and any(m is not None for m in self._finished.values()):
-            self._hold = asyncio.get_running_loop().call_later(self.hold_s, self._ack_held)
 
     def _ack_held(self) -> None:
         """Acks alone what has finished behind a delivery that has not."""
@@ -101,9 +104,7 @@ class ChannelAcks:
             if handle is not None:
                 handle.cancel()
         self._flush_soon = None
-        self._flush()
-        if self._hold is not None:
-            self._hold.cancel()
+        self._send_due()
         self._ack_held()
         with contextlib.suppress(Exception):
             await asyncio.gather(*self._sending)

@@ -63,8 +63,8 @@ class Consumer:
         self.prefetch = prefetch
         self.queue_name = broker.topology.queue_name(queue)
         self._channel: AbstractChannel | None = None
-        # The acks of the channel deliveries come on; a channel opened again after a lost
-        # connection numbers its deliveries from 1 again.
+        # The acks of the channel that delivers (its deliveries numbered from 1: one
+        # opened again after a lost connection starts over).
         self._acks: tuple[AmqpChannel, ChannelAcks] | None = None
 
     async def start(self) -> None:
@@ -94,7 +94,8 @@ class Consumer:
             await self._process(message)
         except Exception as exc:
             # Its retry or dead letter could not be published (PublishFailed: not routed
-            # or not confirmed). Never acked, so never counted below a `multiple` ack.
+            # or not confirmed). Back to the queue, and only then passed over by the acks:
+            # a `multiple` ack covers what is still outstanding, which it no longer is.
             log.warning("could not settle message %s (%r); returning it", message.message_id,
                         exc)
             try:

@@ -11,7 +11,7 @@ from shared.contracts.events import Event
 from shared.contracts.registry import EventRegistry
 from shared.messaging.acks import ChannelAcks
 from shared.messaging.broker import Broker
-from shared.messaging.consumer import Consumer
+from shared.messaging.consumer import Consumer, RetryLater
 from tests.shared.conftest import QUEUE, failed_event
 
 HOLD_S = 0.05
@@ -158,3 +158,20 @@ async def test_behind_a_delivery_that_never_finishes_what_is_kept_stays_bounded(
     await turns()
     assert sent[-1] == (1, True)
     assert all(not multiple for tag, multiple in sent if tag > 1)
+
+
+async def test_a_delivery_whose_retry_cannot_be_published_returns_to_the_queue(
+        broker: Broker):
+    seen: list[Event] = []
+
+    async def handle(event: Event) -> None:
+        seen.append(event)
+        if len(seen) == 1:
+            await broker._require_channel().close()  # the retry's publish fails
+            raise RetryLater("xero unavailable")
+
+    await broker.publish(failed_event("R1"))
+    consumer = await consume_until(broker, handle, seen, 2)
+    await consumer.stop()
+    assert seen[0].event_id == seen[1].event_id  # delivered again, then acked
+    assert await queued(broker) == 0
