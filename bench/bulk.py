@@ -301,9 +301,10 @@ async def _replicas(client: httpx.AsyncClient, system: System, amqp_url: str, da
             commits_before = await reported_commits(system.database_url)
             if statements:
                 await statements.start()
-            watch = ProcessWatch(_pids(system, more))
-            profiler = Profiler(_pids(system, more), profile_dir, f"replicas_{count}") \
-                if profile_dir else None
+            pids = _pids(system, more)
+            watch = ProcessWatch(pids)
+            profiler = Profiler(pids, profile_dir, f"replicas_{count}") if profile_dir \
+                else None
             if profiler:
                 profiler.start()
             run, elapsed = await run_days(client, system, amqp_url, stores,

@@ -14,7 +14,9 @@ extension costs the server a little on every statement: compare runs made with i
 """
 
 import argparse
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -34,32 +36,32 @@ class Statements:
         self.database_url = database_url
         self.directory = directory
 
-    async def check(self) -> None:
-        """Refuses to run without the extension, before anything is measured."""
+    @contextlib.asynccontextmanager
+    async def _connected(self) -> AsyncIterator[asyncpg.Connection]:
         conn = await asyncpg.connect(self.database_url)
         try:
-            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-            await conn.fetchval("SELECT count(*) FROM pg_stat_statements")
-        except asyncpg.PostgresError as exc:
-            raise SystemExit(f"--statements needs pg_stat_statements preloaded ({exc}); "
-                             "see python -m bench.statements --help") from exc
+            yield conn
         finally:
             await conn.close()
+
+    async def check(self) -> None:
+        """Refuses to run without the extension, before anything is measured."""
+        async with self._connected() as conn:
+            try:
+                await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                await conn.fetchval("SELECT count(*) FROM pg_stat_statements")
+            except asyncpg.PostgresError as exc:
+                raise SystemExit(f"--statements needs pg_stat_statements preloaded ({exc});"
+                                 " see python -m bench.statements --help") from exc
         self.directory.mkdir(parents=True, exist_ok=True)
 
     async def start(self) -> None:
-        conn = await asyncpg.connect(self.database_url)
-        try:
+        async with self._connected() as conn:
             await conn.execute(RESET)
-        finally:
-            await conn.close()
 
     async def write(self, phase: str) -> Path:
-        conn = await asyncpg.connect(self.database_url)
-        try:
+        async with self._connected() as conn:
             rows = await conn.fetch(READ)
-        finally:
-            await conn.close()
         path = self.directory / f"{phase}.json"
         path.write_text(json.dumps([dict(r) for r in rows], indent=1))
         return path

@@ -29,11 +29,11 @@ class ChannelAcks:
         # forgotten past this many: the floor then stays below them for good, and what
         # follows is acked alone, never by a `multiple` ack.
         self.most_kept = most_kept
-        # Every delivery at or below `_floor - 1` is settled.
+        # Every delivery below `_floor` is settled; `_settled` holds those above it.
         self._floor = 1
-        # Finished deliveries above the floor: the message to ack, or None once it was
-        # settled otherwise (acked alone, or returned to the queue).
-        self._finished: dict[int, AbstractIncomingMessage | None] = {}
+        self._settled: set[int] = set()
+        # Finished deliveries above the floor whose ack has not been sent.
+        self._waiting: dict[int, AbstractIncomingMessage] = {}
         # The highest finished delivery below the floor that still needs its ack.
         self._due: AbstractIncomingMessage | None = None
         self._flush_soon: asyncio.Handle | None = None
@@ -42,33 +42,32 @@ class ChannelAcks:
 
     def finished(self, message: AbstractIncomingMessage) -> None:
         """The delivery's outcome is recorded: it is to be acked."""
-        self._settle(_tag(message), message)
+        self._waiting[_tag(message)] = message
+        self._settle(_tag(message))
 
     def returned(self, message: AbstractIncomingMessage) -> None:
         """The delivery was settled otherwise (nacked): it is not to be acked."""
-        self._settle(_tag(message), None)
+        self._settle(_tag(message))
 
-    def _settle(self, tag: int, message: AbstractIncomingMessage | None) -> None:
-        self._finished[tag] = message
-        while self._floor in self._finished:
-            below = self._finished.pop(self._floor)
+    def _settle(self, tag: int) -> None:
+        self._settled.add(tag)
+        while self._floor in self._settled:
+            self._settled.remove(self._floor)
+            below = self._waiting.pop(self._floor, None)
             if below is not None:
                 self._due = below
             self._floor += 1
-        if len(self._finished) > self.most_kept:
-            self._forget_settled()
+        if len(self._settled) > self.most_kept:
+            log.warning("delivery %d has not finished behind %d others: acking one by one",
+                        self._floor, len(self._settled))
+            self._settled &= self._waiting.keys()
         if self._flush_soon is None:
             self._flush_soon = asyncio.get_running_loop().call_soon(self._flush)
-
-    def _forget_settled(self) -> None:
-        log.warning("delivery %d has not finished behind %d others: acking one by one",
-                    self._floor, len(self._finished))
-        self._finished = {tag: m for tag, m in self._finished.items() if m is not None}
 
     def _flush(self) -> None:
         self._flush_soon = None
         self._send_due()
-        if self._hold is None and any(m is not None for m in self._finished.values()):
+        if self._hold is None and self._waiting:
             self._hold = asyncio.get_running_loop().call_later(self.hold_s, self._ack_held)
 
     def _send_due(self) -> None:
@@ -79,10 +78,9 @@ class ChannelAcks:
     def _ack_held(self) -> None:
         """Acks alone what has finished behind a delivery that has not."""
         self._hold = None
-        for tag, message in self._finished.items():
-            if message is not None:
-                self._send(message, multiple=False)
-                self._finished[tag] = None
+        for message in self._waiting.values():
+            self._send(message, multiple=False)
+        self._waiting.clear()
 
     def _send(self, message: AbstractIncomingMessage, multiple: bool) -> None:
         task = asyncio.create_task(self._ack(message, multiple))

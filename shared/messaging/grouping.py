@@ -6,6 +6,12 @@ many organisations side by side; each caller hands its item to `submit` and wait
 own result. Items that arrive while a group is being written form the next group: at low
 load a group is one item (no added wait), under load the round trips per item fall with
 the group's size. A delivery is still acked only after the group holding it committed.
+
+One group is written at a time. So `write_many` never races itself (two multi-row writes
+of the same rows cannot lock them in opposite orders), and groups fill: a second writer
+took each item the moment it arrived while the first wrote, so its groups were half as
+full, for no gain in latency that could be measured (see docs/performance.md,
+"Acks together, groups one at a time").
 """
 
 import asyncio
@@ -22,42 +28,33 @@ class GroupedWriter(Generic[Item, Result]):
         self,
         write_many: Callable[[Sequence[Item]], Awaitable[Sequence[Result]]],
         max_group: int = 200,
-        writers: int = 1,
         name: str = "grouped-writer",
         on_group: Callable[[int], None] | None = None,
     ) -> None:
         self.write_many = write_many
         self.max_group = max_group
-        self.writers = writers
         self.name = name
         self.on_group = on_group
         self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Result]]] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
-        """Starts the writers; `submit` also does so in a loop that has none yet."""
+        """Starts the writer; `submit` also does so in a loop that has none yet."""
         self._loop = asyncio.get_running_loop()
         self._queue = asyncio.Queue()
-        # One group at a time by default: a second writer took each item the moment it
-        # arrived while the first wrote, so groups were half as full, for no gain in
-        # latency that could be measured (see docs/performance.md,
-        # "Acks together, groups one at a time").
-        # With `writers` > 1, `write_many` must keep concurrent groups apart (locks
-        # taken in a fixed order).
-        self._tasks = [asyncio.create_task(self._run(), name=f"{self.name}-{i}")
-                       for i in range(self.writers)]
+        self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
+        task, self._task = self._task, None
         if self._loop is not asyncio.get_running_loop():
-            self._tasks, self._loop = [], None  # started in a loop that is gone
+            self._loop = None  # started in a loop that is gone
             return
-        for task in self._tasks:
+        self._loop = None
+        if task is not None:
             task.cancel()
-        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks, self._loop = [], None
 
     async def submit(self, item: Item) -> Result:
         if self._loop is not asyncio.get_running_loop():

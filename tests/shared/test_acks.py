@@ -18,11 +18,14 @@ HOLD_S = 0.05
 
 
 class Delivery:
-    """What ChannelAcks uses of aio-pika's message: its tag and its ack."""
+    """What ChannelAcks uses of aio-pika's message: its tag and its ack (and the channel
+    it came on, which the consumer looks at)."""
 
-    def __init__(self, tag: int, sent: list[tuple[int, bool]]) -> None:
+    def __init__(self, tag: int, sent: list[tuple[int, bool]], channel: object = None
+                 ) -> None:
         self.delivery_tag = tag
         self.sent = sent
+        self.channel = channel
 
     async def ack(self, multiple: bool = False) -> None:
         self.sent.append((self.delivery_tag, multiple))
@@ -152,7 +155,7 @@ async def test_behind_a_delivery_that_never_finishes_what_is_kept_stays_bounded(
     for message in messages[1:]:  # delivery 1 hangs
         acks.finished(message)
         await asyncio.sleep(0.02)  # each acked alone once held
-    assert len(acks._finished) <= 10
+    assert len(acks._settled) <= 10
     assert sorted(sent) == [(tag, False) for tag in range(2, 41)]
     acks.finished(messages[0])  # at last: acked alone, never past what was forgotten
     await turns()
@@ -175,3 +178,25 @@ async def test_a_delivery_whose_retry_cannot_be_published_returns_to_the_queue(
     await consumer.stop()
     assert seen[0].event_id == seen[1].event_id  # delivered again, then acked
     assert await queued(broker) == 0
+
+
+async def test_a_channel_opened_again_numbers_its_deliveries_afresh(broker: Broker):
+    async def handle(event: Event) -> None:
+        return None
+
+    consumer = Consumer(broker, QUEUE, EventRegistry(), handle)
+    old, new = object(), object()
+    sent_old: list[tuple[int, bool]] = []
+    sent_new: list[tuple[int, bool]] = []
+
+    def on(channel: object, tag: int, sent: list[tuple[int, bool]]) -> AbstractIncomingMessage:
+        return cast(AbstractIncomingMessage, Delivery(tag, sent, channel))
+
+    # Delivery 1 of the old channel never finished (the connection was lost); 2 did.
+    consumer._acks_of(on(old, 2, sent_old)).finished(on(old, 2, sent_old))
+    # The channel is opened again, and its delivery 1 is another message.
+    first_again = on(new, 1, sent_new)
+    consumer._acks_of(first_again).finished(first_again)
+    await turns()
+    assert sent_new == [(1, True)]
+    assert sent_old == []  # nothing acked on the old channel's count

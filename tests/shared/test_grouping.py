@@ -21,7 +21,7 @@ async def test_items_arriving_together_are_written_as_one_group() -> None:
             await release_first.wait()
         return [item * 10 for item in items]
 
-    writer: GroupedWriter[int, int] = GroupedWriter(write_many, writers=1)
+    writer: GroupedWriter[int, int] = GroupedWriter(write_many)
     first = asyncio.create_task(writer.submit(1))
     await first_write_started.wait()
     rest = [asyncio.create_task(writer.submit(n)) for n in range(2, 7)]
@@ -43,7 +43,7 @@ async def test_a_failed_group_fails_each_caller_and_the_writer_goes_on() -> None
             raise ConnectionError("database went away")
         return [item.upper() for item in items]
 
-    writer: GroupedWriter[str, str] = GroupedWriter(write_many, writers=1)
+    writer: GroupedWriter[str, str] = GroupedWriter(write_many)
     with pytest.raises(ConnectionError, match="database went away"):
         await writer.submit("a")
     assert await writer.submit("b") == "B"
@@ -58,7 +58,7 @@ async def test_groups_never_exceed_the_maximum() -> None:
         await asyncio.sleep(0.01)
         return list(items)
 
-    writer: GroupedWriter[int, int] = GroupedWriter(write_many, max_group=4, writers=1)
+    writer: GroupedWriter[int, int] = GroupedWriter(write_many, max_group=4)
     results = await asyncio.gather(*(writer.submit(n) for n in range(10)))
     assert results == list(range(10))
     assert max(sizes) == 4 and sum(sizes) == 10

@@ -21,10 +21,7 @@ class PostgresLeases:
     def __init__(self, relaxed: asyncpg.Pool, installation_max: int | None = None) -> None:
         self.relaxed = relaxed
         self.installation_max = installation_max
-        # One writer: two multi-row deletes of the same lease rows could otherwise lock
-        # them in opposite orders.
-        self._lease_releases = GroupedWriter(self._release_leases, writers=1,
-                                             name="release-lease")
+        self._lease_releases = GroupedWriter(self._release_leases, name="release-lease")
 
     async def stop(self) -> None:
         await self._lease_releases.stop()

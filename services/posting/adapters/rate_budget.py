@@ -183,11 +183,8 @@ class PostgresRateBudget:
         self.rows_kept = rows_kept
         # The organisations' days, counted as their calls end (`release_call`).
         self.day = day
-        # One writer each: two multi-row updates of the same budget rows could otherwise
-        # lock them in opposite orders.
-        self._call_releases = GroupedWriter(self._release_calls, writers=1,
-                                            name="release-call")
-        self._acquires = GroupedWriter(self._acquire_group, writers=1, name="acquire-call")
+        self._call_releases = GroupedWriter(self._release_calls, name="release-call")
+        self._acquires = GroupedWriter(self._acquire_group, name="acquire-call")
         # Each organisation's row as this replica's last statement left it, the oldest
         # first.
         self._rows: dict[UUID, _Row] = {}
