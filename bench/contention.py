@@ -9,8 +9,8 @@ share its cores? CPU time per unit of work with 1 to N processes at once, two wa
 
 If the CPU per unit stays flat from 1 process to 9 on two cores, time-slicing and cache
 refills cost nothing that shows, and what three replicas cost beyond one is the work
-each replica does, not the machine (docs/performance.md, "Three replicas: what the
-extra CPU is").
+each replica does, not the machine. See
+docs/performance.md, "Three replicas: what the extra CPU is".
 """
 
 import json
