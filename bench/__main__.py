@@ -61,6 +61,12 @@ class Scenario:
     offered_per_s: float | None = None
 
 
+# Among the processes measured, the two that are not the system: the load generator, and
+# the stand-in for Xero.
+BENCH_PROCESS = "bench (POS + watcher)"
+SANDBOX_PROCESS = "xero-sandbox"
+
+
 @dataclass
 class Figures:
     scenario: Scenario
@@ -83,6 +89,17 @@ class Figures:
     hops_ms: dict[str, Any] = field(default_factory=dict)
     # PostgreSQL's transactions (each statement outside one counts) per day posted.
     pg_commits_per_day: float = 0.0
+
+    @property
+    def cpu_ms_per_day(self) -> float:
+        """CPU of the system (its services, PostgreSQL and RabbitMQ; not the sandbox or
+        the bench's own POS) per day with an outcome. At a low rate a day costs more than
+        at full speed, as nothing groups: see
+        docs/performance.md, "Three replicas: what the extra CPU is"."""
+        days = sum(self.statuses.values())
+        spent = sum(p["cpu_s"] for name, p in self.processes.items()
+                    if name not in (BENCH_PROCESS, SANDBOX_PROCESS))
+        return spent / days * 1000 if days else 0.0
 
 
 async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scenario,
@@ -109,7 +126,7 @@ async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scen
     pids = {name: p.process.pid for name, p in system.processes.items()
             if p.process is not None}
     # The load generator's own CPU comes from the same two cores: it is shown too.
-    watch = ProcessWatch({**pids, "bench (POS + watcher)": os.getpid()})
+    watch = ProcessWatch({**pids, BENCH_PROCESS: os.getpid()})
     watch.start()
     profiler = Profiler(pids, profile_dir, scenario.name) if profile_dir else None
     if profiler:
@@ -371,7 +388,7 @@ def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
     table = Table(title="xero-gl-bridge benchmark")
     for column in ("scenario", "days", "orgs", "latency", "limits", "days/s", "p50 ms",
                    "p95 ms", "p99 ms", "p99 warm", "Xero calls", "429s", "refresh/conn",
-                   "PG tx/day", "outcomes"):
+                   "PG tx/day", "CPU ms/day", "outcomes"):
         table.add_column(column)
     for f in results.values():
         s = f.scenario
@@ -381,7 +398,8 @@ def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
                       f"{f.p99_warm_ms:.0f}",
                       str(f.xero_calls), str(f.rate_limited),
                       f"{f.token_refreshes_per_connection:.2f}",
-                      f"{f.pg_commits_per_day:.2f}", str(f.statuses))
+                      f"{f.pg_commits_per_day:.2f}", f"{f.cpu_ms_per_day:.1f}",
+                      str(f.statuses))
     console.print(table)
     hops = Table(title="where a day's time goes, close to outcome (ms, p50 / p99 / max)")
     hops.add_column("scenario")
@@ -448,7 +466,7 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
     # The target is about the services; the sandbox (Xero's stand-in) keeps every journal.
     peak = max((p["peak_rss_mb"] for f in results.values()
                 for name, p in f.processes.items()
-                if name not in ("xero-sandbox", "bench (POS + watcher)", *INFRA_PROCESSES)),
+                if name not in (SANDBOX_PROCESS, BENCH_PROCESS, *INFRA_PROCESSES)),
                default=None)
     latest = {
         "quick": args.quick,
@@ -491,7 +509,8 @@ def write(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
         merged_with_earlier(RESULTS / "latest.json", latest), indent=2, default=str))
     stamp = time.strftime("%Y%m%dT%H%M%S")
     (RESULTS / f"run-{stamp}.json").write_text(json.dumps(
-        {n: asdict(f) for n, f in results.items()}, indent=2, default=str))
+        {n: {**asdict(f), "cpu_ms_per_day": round(f.cpu_ms_per_day, 2)}
+         for n, f in results.items()}, indent=2, default=str))
     if results:
         plot(list(results.values()), RESULTS / "latest.png")
     console.print(f"wrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.png'}")
