@@ -7,7 +7,7 @@ share its cores? CPU time per unit of work with 1 to N processes at once, two wa
 
     .venv/bin/python -m bench.contention [compute|pingpong] [counts...]
 
-If the CPU per unit stays flat from 1 process to 9 on two cores, time-slicing and cache
+If the CPU per unit stays flat from 1 process to 10 on two cores, time-slicing and cache
 refills cost nothing that shows, and what three replicas cost beyond one is the work
 each replica does, not the machine. See
 docs/performance.md, "Three replicas: what the extra CPU is".
@@ -20,6 +20,7 @@ import sys
 import time
 from multiprocessing.queues import Queue
 
+from services.totals.domain.totals import DayTotals
 from shared.contracts.examples import example_day_totals
 
 COMPUTE_UNITS = 3000
@@ -29,10 +30,8 @@ MESSAGE_BODY = json.dumps({"lines": [{"account": str(i), "amount": "12.34"} for 
 
 
 def _compute(units: int, cpu: "Queue[float]") -> None:
-    from services.totals.domain.totals import DayTotals
-
     body = json.dumps(example_day_totals())
-    for _ in range(200):  # imports and first-call costs out of the measurement
+    for _ in range(200):  # first-call costs out of the measurement
         DayTotals.model_validate_json(body).model_dump_json()
     started = time.process_time()
     for _ in range(units):
@@ -70,6 +69,9 @@ def measure(kind: str, processes: int, units: int | None = None) -> float:
         worker.start()
     for worker in workers:
         worker.join()
+    # A worker that died put nothing: waiting for its figure would wait for ever.
+    if failed := [w.exitcode for w in workers if w.exitcode != 0]:
+        raise RuntimeError(f"{len(failed)} of {len(workers)} workers failed: {failed}")
     spent = [cpu.get() for _ in workers]
     return sum(spent) / len(spent) / units * 1e6
 

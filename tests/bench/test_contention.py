@@ -3,6 +3,7 @@ end and reports a CPU time per unit that is neither zero nor absurd."""
 
 import pytest
 
+from bench import contention
 from bench.contention import measure
 
 
@@ -14,3 +15,14 @@ def test_each_kind_reports_cpu_per_unit(kind: str, processes: int, units: int) -
     # A day's totals parsed and written back, or a message and its JSON, cost tens to
     # hundreds of microseconds: not nothing, and far from a second.
     assert 1.0 < per_unit_us < 100_000.0
+
+
+def test_a_worker_that_dies_is_reported_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    def dies(units: int, cpu: object) -> None:
+        raise SystemExit(3)
+
+    # The workers are forked, so they run the function as patched here.
+    monkeypatch.setattr(contention, "_compute", dies)
+
+    with pytest.raises(RuntimeError, match=r"2 of 2 workers failed: \[3, 3\]"):
+        measure("compute", 2, 10)
