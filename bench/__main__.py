@@ -334,7 +334,7 @@ async def main(args: argparse.Namespace) -> None:
             if name == "throughput":
                 floors.append(await floor_now(amqp_url))
         await run_bulk(system, amqp_url, wanted, args.quick, extra, log_dir, statements,
-                       args.profile)
+                       args.profile, args.replicas_offered)
         floors.append(await floor_now(amqp_url))
     finally:
         system.stop()
@@ -361,7 +361,8 @@ BULK = ("backfill", "many_orgs", "replicas")
 async def run_bulk(system: System, amqp_url: str, wanted: set[str], quick: bool,
                    extra: dict[str, Any], log_dir: Path,
                    statements: Statements | None = None,
-                   profile_dir: Path | None = None) -> None:
+                   profile_dir: Path | None = None,
+                   replicas_offered: float | None = None) -> None:
     scale = 10 if quick else 1
     if "many_orgs" in wanted:
         console.print(f"running many_orgs: {1000 // scale} organisations x 1 day within a "
@@ -373,14 +374,17 @@ async def run_bulk(system: System, amqp_url: str, wanted: set[str], quick: bool,
                                         "conditions": "the many_orgs scenario"}
         console.print(figure)
     if "replicas" in wanted:
-        console.print("running replicas: 1 then 3 replicas of totals and posting (the "
+        console.print("running replicas: 1, 3, 3 and 1 replicas of totals and posting (the "
                       "system above stopped: its pools would hold PostgreSQL's connections)")
         system.stop()
+        key = "replicas_3_vs_1" if replicas_offered is None \
+            else f"replicas_3_vs_1_at_{replicas_offered:g}_per_s"
         async with _client() as client:
-            extra["replicas_3_vs_1"] = await bulk.replicas(
+            extra[key] = await bulk.replicas(
                 client, system.database_url, amqp_url, 3000 // scale, 500 // scale,
-                log_dir=log_dir, statements=statements, profile_dir=profile_dir)
-        console.print(extra["replicas_3_vs_1"])
+                log_dir=log_dir, statements=statements, profile_dir=profile_dir,
+                offered_per_s=replicas_offered)
+        console.print(extra[key])
 
 
 def report(results: dict[str, Figures], sdk: dict[str, Any], floor_per_s: float,
@@ -531,6 +535,10 @@ def parse() -> argparse.Namespace:
                         help="PostgreSQL's statements of each measured phase into DIR "
                              "(needs pg_stat_statements; compare two with "
                              "python -m bench.statements A.json B.json)")
+    parser.add_argument("--replicas-offered", type=float, default=None, metavar="DAYS_PER_S",
+                        help="the replicas scenario's days closed at this rate instead of "
+                             "as fast as the system takes them (written as "
+                             "replicas_3_vs_1_at_<rate>_per_s)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting of every service (e.g. POSTING_CHART_TTL_S=86400)")
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/")
