@@ -33,6 +33,7 @@ from bench.drive import (
     delete_namespace,
     percentile,
     schedule,
+    system_cpu_ms_per_day,
     watch_outcomes,
 )
 from bench.floor import measure_floor
@@ -96,10 +97,9 @@ class Figures:
         the bench's own POS) per day with an outcome. At a low rate a day costs more than
         at full speed, as nothing groups: see
         docs/performance.md, "Three replicas: what the extra CPU is"."""
-        days = sum(self.statuses.values())
-        spent = sum(p["cpu_s"] for name, p in self.processes.items()
-                    if name not in (BENCH_PROCESS, SANDBOX_PROCESS))
-        return spent / days * 1000 if days else 0.0
+        return system_cpu_ms_per_day({name: p["cpu_s"] for name, p in self.processes.items()},
+                                     sum(self.statuses.values()),
+                                     (BENCH_PROCESS, SANDBOX_PROCESS))
 
 
 async def run_scenario(system: System, client: httpx.AsyncClient, scenario: Scenario,

@@ -34,6 +34,7 @@ from bench.drive import (
     close_days,
     delete_namespace,
     schedule,
+    system_cpu_ms_per_day,
     watch_outcomes,
 )
 from bench.hops import reported_commits
@@ -370,10 +371,9 @@ async def _phase(client: httpx.AsyncClient, system: System, more: list[ServicePr
         "max_concurrent": max(after["max_concurrent"].values(), default=0),
         "xero_calls_by_replica": [round(calls_after[u] - calls_before[u]) for u in postings],
         "cpu_s": by_service,
-        # The system's, as the bench's table counts it: not the sandbox's.
-        "cpu_ms_per_day": round(sum(cpu_s for service, cpu_s in by_service.items()
-                                    if service != "xero_sandbox") * 1000 / len(run.outcomes),
-                                2) if run.outcomes else None,
+        "cpu_ms_per_day": round(system_cpu_ms_per_day(by_service, len(run.outcomes),
+                                                      ("xero_sandbox",)), 2)
+        if run.outcomes else None,
         "pg_commits_per_day": round(committed / len(run.outcomes), 2)
         if run.outcomes else None,
     }

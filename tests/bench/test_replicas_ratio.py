@@ -4,7 +4,9 @@ from bench.bulk import PHASES, three_over_one
 
 
 def test_each_count_has_an_early_and_a_late_phase() -> None:
-    assert PHASES == (1, 3, 3, 1)
+    # The same order backwards as forwards: each count's phases sit alike around the
+    # middle of the run, so a steady drift weighs on both counts alike.
+    assert PHASES == PHASES[::-1] and set(PHASES) == {1, 3}
 
 
 def test_a_steady_slowdown_weighs_on_both_counts_alike() -> None:
